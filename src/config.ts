@@ -1,0 +1,149 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Typed, validated settings. The only module that reads `process.env`. */
+export interface Config {
+  env: 'development' | 'test' | 'production';
+  dataDir: string;
+  databaseUrl: string | undefined;
+  embeddedPostgresPort: number;
+  grpc: { host: string; port: number; maxMessageBytes: number; shutdownGraceMs: number };
+  http: { host: string; port: number };
+  logLevel: string;
+  tokens: { issuer: string; audience: string; accessTtlSeconds: number; refreshTtlSeconds: number };
+  argon2: { memoryKib: number; timeCost: number; parallelism: number; maxConcurrent: number; queueTimeoutMs: number };
+  secrets: { pepper: Buffer; masterKey: Buffer };
+  bootstrapAdmin: { email: string; password: string } | undefined;
+}
+
+/** A secret given as base64 or hex that must decode to at least `min` bytes. */
+const secret = (min: number) =>
+  z
+    .string()
+    .transform((value) => decodeSecret(value))
+    .refine((buf) => buf.length >= min, { message: `must decode to at least ${min} bytes (base64 or hex)` });
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  TESSERA_DATA_DIR: z.string().default('.data'),
+  DATABASE_URL: z.string().url().optional(),
+  EMBEDDED_PG_PORT: port.default(54329),
+  GRPC_HOST: z.string().default('127.0.0.1'),
+  GRPC_PORT: port.default(50051),
+  GRPC_MAX_MESSAGE_BYTES: positiveInt.default(4 * 1024 * 1024),
+  SHUTDOWN_GRACE_SECONDS: positiveInt.default(10),
+  HTTP_HOST: z.string().default('127.0.0.1'),
+  HTTP_PORT: port.default(9090),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TESSERA_ISSUER: z.string().min(1).default('urn:tessera:dev'),
+  TESSERA_AUDIENCE: z.string().min(1).default('tessera'),
+  ACCESS_TOKEN_TTL_SECONDS: positiveInt.max(24 * 3600).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: positiveInt.default(30 * 24 * 3600),
+  ARGON2_MEMORY_KIB: positiveInt.min(8192).default(19456),
+  ARGON2_TIME_COST: positiveInt.default(2),
+  ARGON2_PARALLELISM: positiveInt.default(1),
+  PASSWORD_HASH_CONCURRENCY: positiveInt.default(availableParallelism()),
+  PASSWORD_HASH_QUEUE_TIMEOUT_MS: positiveInt.default(5000),
+  TESSERA_PEPPER: secret(32).optional(),
+  TESSERA_MASTER_KEY: secret(32).optional(),
+  TESSERA_BOOTSTRAP_ADMIN_EMAIL: z.string().optional(),
+  TESSERA_BOOTSTRAP_ADMIN_PASSWORD: z.string().optional(),
+});
+
+/** Raised when the environment is invalid; the message names every bad variable. */
+export class ConfigError extends Error {}
+
+/**
+ * Reads and validates the configuration once, at start-up.
+ *
+ * In development, missing secrets are generated once into `<dataDir>/secrets.json`
+ * (with a warning through `warn`); in production their absence is fatal.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: string) => void = () => {}): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  const dataDir = resolve(e.TESSERA_DATA_DIR);
+  const secrets = resolveSecrets(e.NODE_ENV, dataDir, e.TESSERA_PEPPER, e.TESSERA_MASTER_KEY, warn);
+  const hasAdminEmail = Boolean(e.TESSERA_BOOTSTRAP_ADMIN_EMAIL);
+  if (hasAdminEmail !== Boolean(e.TESSERA_BOOTSTRAP_ADMIN_PASSWORD)) {
+    throw new ConfigError('invalid configuration: TESSERA_BOOTSTRAP_ADMIN_EMAIL and TESSERA_BOOTSTRAP_ADMIN_PASSWORD go together');
+  }
+  return {
+    env: e.NODE_ENV,
+    dataDir,
+    databaseUrl: e.DATABASE_URL,
+    embeddedPostgresPort: e.EMBEDDED_PG_PORT,
+    grpc: {
+      host: e.GRPC_HOST,
+      port: e.GRPC_PORT,
+      maxMessageBytes: e.GRPC_MAX_MESSAGE_BYTES,
+      shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
+    },
+    http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    logLevel: e.LOG_LEVEL,
+    tokens: {
+      issuer: e.TESSERA_ISSUER,
+      audience: e.TESSERA_AUDIENCE,
+      accessTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+    },
+    argon2: {
+      memoryKib: e.ARGON2_MEMORY_KIB,
+      timeCost: e.ARGON2_TIME_COST,
+      parallelism: e.ARGON2_PARALLELISM,
+      maxConcurrent: e.PASSWORD_HASH_CONCURRENCY,
+      queueTimeoutMs: e.PASSWORD_HASH_QUEUE_TIMEOUT_MS,
+    },
+    secrets,
+    bootstrapAdmin: hasAdminEmail
+      ? { email: e.TESSERA_BOOTSTRAP_ADMIN_EMAIL!, password: e.TESSERA_BOOTSTRAP_ADMIN_PASSWORD! }
+      : undefined,
+  };
+}
+
+function decodeSecret(value: string): Buffer {
+  const trimmed = value.trim();
+  if (/^[0-9a-fA-F]+$/.test(trimmed) && trimmed.length % 2 === 0) return Buffer.from(trimmed, 'hex');
+  return Buffer.from(trimmed, 'base64');
+}
+
+function resolveSecrets(
+  env: Config['env'],
+  dataDir: string,
+  pepper: Buffer | undefined,
+  masterKey: Buffer | undefined,
+  warn: (msg: string) => void,
+): Config['secrets'] {
+  if (pepper && masterKey) return { pepper, masterKey };
+  if (env === 'production') {
+    const missing = [!pepper && 'TESSERA_PEPPER', !masterKey && 'TESSERA_MASTER_KEY'].filter(Boolean).join(', ');
+    throw new ConfigError(`invalid configuration: ${missing} required when NODE_ENV=production`);
+  }
+  const dev = loadOrCreateDevSecrets(dataDir, warn);
+  return { pepper: pepper ?? dev.pepper, masterKey: masterKey ?? dev.masterKey };
+}
+
+/** Development secrets live in `<dataDir>/secrets.json`, created once, readable only by the owner. */
+function loadOrCreateDevSecrets(dataDir: string, warn: (msg: string) => void): Config['secrets'] {
+  const file = join(dataDir, 'secrets.json');
+  if (existsSync(file)) {
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as { pepper: string; masterKey: string };
+    return { pepper: Buffer.from(stored.pepper, 'base64'), masterKey: Buffer.from(stored.masterKey, 'base64') };
+  }
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const created = { pepper: randomBytes(32), masterKey: randomBytes(32) };
+  const body = { pepper: created.pepper.toString('base64'), masterKey: created.masterKey.toString('base64') };
+  writeFileSync(file, JSON.stringify(body, null, 2), { mode: 0o600, flag: 'wx' });
+  warn(`development secrets generated in ${file}; set TESSERA_PEPPER and TESSERA_MASTER_KEY in production`);
+  return created;
+}

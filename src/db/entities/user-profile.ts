@@ -1,0 +1,22 @@
+import { defineEntity, type InferEntity } from '@mikro-orm/core';
+import { User } from './user.js';
+
+/** Non-credential user data, one row per user, removed with the user. */
+export const UserProfile = defineEntity({
+  name: 'UserProfile',
+  tableName: 'user_profiles',
+  properties: (p) => ({
+    user: () => p.oneToOne(User).primary().owner().deleteRule('cascade').fieldName('user_id'),
+    fullName: p.text().default(''),
+    avatarUrl: p.text().default(''),
+    bio: p.text().default(''),
+    location: p.text().default(''),
+    /** AES-256-GCM ciphertext (SecretBox); never the plain number. */
+    phoneNumberCiphertext: p.text().nullable(),
+    preferences: p.json<Record<string, unknown>>().default('{}'),
+    createdAt: p.datetime(),
+    updatedAt: p.datetime(),
+  }),
+});
+
+export type UserProfile = InferEntity<typeof UserProfile>;

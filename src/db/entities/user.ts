@@ -1,0 +1,29 @@
+import { defineEntity, type InferEntity } from '@mikro-orm/core';
+
+export const USER_ROLES = ['user', 'admin', 'auditor', 'service'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+export const USER_STATUSES = ['active', 'suspended', 'deleted'] as const;
+export type UserStatus = (typeof USER_STATUSES)[number];
+
+/** An account: credentials and lifecycle. Profile data lives in UserProfile. */
+export const User = defineEntity({
+  name: 'User',
+  tableName: 'users',
+  properties: (p) => ({
+    id: p.uuid().primary(),
+    /** Normalized (trimmed, NFKC, lower-case); the unique index makes one account per address. */
+    email: p.text().unique('users_email_unique'),
+    emailVerifiedAt: p.datetime().nullable(),
+    /** argon2id PHC string; null for accounts that only sign in through a provider. */
+    passwordHash: p.text().nullable().lazy(true, false),
+    role: p.enum([...USER_ROLES]).default('user'),
+    status: p.enum([...USER_STATUSES]).default('active'),
+    lastLoginAt: p.datetime().nullable(),
+    createdAt: p.datetime(),
+    updatedAt: p.datetime(),
+    deletedAt: p.datetime().nullable(),
+    version: p.integer().version(),
+  }),
+});
+
+export type User = InferEntity<typeof User>;

@@ -1,0 +1,7 @@
+// The storage layer's public face: the domain imports from here, never from @mikro-orm directly.
+export { type EntityManager, LockMode, UniqueConstraintViolationException, ref } from '@mikro-orm/postgresql';
+export * from './entities/index.js';
+export { appendAuditEvents, AUDIT_CHANNEL, type NewAuditEvent } from './audit-log.js';
+export { findSessionState, type SessionState } from './session-state.js';
+export { isDatabaseUnavailable, pingDatabase } from './health.js';
+export { connectOrm, migrateToLatest, ormOptions, type Orm } from './orm.js';

@@ -1,0 +1,115 @@
+import { v7 as uuidv7 } from 'uuid';
+import { UniqueConstraintViolationException, User, UserProfile, type EntityManager, type UserRole } from '../db/index.js';
+import { AuditEventType } from './audit.js';
+import type { RequestContext } from './context.js';
+import type { DomainDeps } from './deps.js';
+import { DomainError, Violations } from './errors.js';
+import { inTransaction } from './unit-of-work.js';
+import { checkEmail, checkNewPassword, checkText } from './validation.js';
+
+export const FULL_NAME_MAX_LENGTH = 200;
+
+export interface RegistrationInput {
+  email: string;
+  password: string;
+  fullName: string;
+}
+
+/**
+ * Creates an account with a password, and its profile, in one transaction.
+ *
+ * Uniqueness is left to the database's unique index on the normalized email:
+ * a prior SELECT would let two racing registrations both pass.
+ */
+export async function registerUser(
+  deps: DomainDeps,
+  em: EntityManager,
+  ctx: RequestContext,
+  input: RegistrationInput,
+): Promise<User> {
+  const violations = new Violations();
+  const email = checkEmail('email', input.email, violations);
+  const password = checkNewPassword('password', input.password, violations);
+  const fullName = checkText('full_name', input.fullName, FULL_NAME_MAX_LENGTH, violations);
+  violations.throwIfAny('ACCT-001');
+
+  return createAccount(deps, em, ctx, { email, password, fullName, role: 'user', emailVerified: false });
+}
+
+interface NewAccount {
+  email: string;
+  password: string;
+  fullName: string;
+  role: UserRole;
+  emailVerified: boolean;
+}
+
+async function createAccount(deps: DomainDeps, em: EntityManager, ctx: RequestContext, account: NewAccount): Promise<User> {
+  // Hash before the transaction opens: it is the slow part and needs no lock.
+  const passwordHash = await deps.passwords.hash(account.password, ctx.signal);
+  try {
+    return await inTransaction(em, ctx, deps.clock, async (uow) => {
+      const now = deps.clock.now();
+      const user = uow.em.create(User, {
+        id: uuidv7(),
+        email: account.email,
+        emailVerifiedAt: account.emailVerified ? now : null,
+        passwordHash,
+        role: account.role,
+        status: 'active',
+        lastLoginAt: null,
+        createdAt: now,
+        updatedAt: now,
+        deletedAt: null,
+      });
+      uow.em.create(UserProfile, { user, fullName: account.fullName, createdAt: now, updatedAt: now });
+      // The user's row must exist before its events name it.
+      await uow.em.flush();
+      const type = account.role === 'admin' ? AuditEventType.userBootstrapped : AuditEventType.userRegistered;
+      uow.record({ type, subjectUserId: user.id, metadata: { role: account.role } });
+      return user;
+    });
+  } catch (err) {
+    if (err instanceof UniqueConstraintViolationException && String(err.message).includes('users_email_unique')) {
+      throw new DomainError('already_exists', 'ACCT-002', 'an account with this email already exists', {
+        reason: 'EMAIL_TAKEN',
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Creates an administrator. Used by the bootstrap at start-up and by
+ * `tessera create-admin`; a taken email fails with EMAIL_TAKEN.
+ */
+export async function createAdmin(
+  deps: DomainDeps,
+  em: EntityManager,
+  ctx: RequestContext,
+  input: { email: string; password: string },
+): Promise<User> {
+  const violations = new Violations();
+  const email = checkEmail('email', input.email, violations);
+  const password = checkNewPassword('password', input.password, violations);
+  violations.throwIfAny('ACCT-003');
+  return createAccount(deps, em, ctx, { email, password, fullName: '', role: 'admin', emailVerified: true });
+}
+
+/** Creates the configured first administrator unless an administrator already exists. */
+export async function ensureBootstrapAdmin(
+  deps: DomainDeps,
+  em: EntityManager,
+  ctx: RequestContext,
+  admin: { email: string; password: string },
+): Promise<User | null> {
+  if ((await em.count(User, { role: 'admin' })) > 0) return null;
+  try {
+    return await createAdmin(deps, em, ctx, admin);
+  } catch (err) {
+    // Another instance bootstrapped the same admin at the same moment.
+    if (err instanceof DomainError && err.reason === 'EMAIL_TAKEN') return null;
+    throw err;
+  }
+}

@@ -1,0 +1,86 @@
+import type { Violations } from './errors.js';
+
+/** RFC 5321 limits. */
+export const EMAIL_MAX_LENGTH = 254;
+export const EMAIL_LOCAL_PART_MAX_LENGTH = 64;
+/** Password length bounds, counted in code points after NFKC normalization. */
+export const PASSWORD_MIN_LENGTH = 8;
+export const PASSWORD_MAX_LENGTH = 256;
+
+// Deliberately permissive on the local part (quoted forms aside); strict on what breaks mail routing.
+const EMAIL_SHAPE = /^[^\s@"<>()[\]\\,;:]+@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/u;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/u;
+
+/** Trims, NFKC-normalizes and lower-cases an email address: the form stored and compared. */
+export function normalizeEmail(raw: string): string {
+  return raw.trim().normalize('NFKC').toLowerCase();
+}
+
+/** Validates an email and returns its normalized form (or '' after recording a violation). */
+export function checkEmail(field: string, raw: string, violations: Violations): string {
+  const email = normalizeEmail(raw);
+  if (email.length === 0) {
+    violations.add(field, 'is required');
+    return '';
+  }
+  if (email.length > EMAIL_MAX_LENGTH) {
+    violations.add(field, `must be at most ${EMAIL_MAX_LENGTH} characters`);
+    return '';
+  }
+  const at = email.lastIndexOf('@');
+  if (at > EMAIL_LOCAL_PART_MAX_LENGTH) {
+    violations.add(field, `local part must be at most ${EMAIL_LOCAL_PART_MAX_LENGTH} characters`);
+    return '';
+  }
+  if (!EMAIL_SHAPE.test(email)) {
+    violations.add(field, 'must be an email address such as name@example.com');
+    return '';
+  }
+  return email;
+}
+
+/** NFKC-normalizes a password, so the same characters typed on any keyboard hash alike (NIST SP 800-63B). */
+export function normalizePassword(raw: string): string {
+  return raw.normalize('NFKC');
+}
+
+/** Checks a new password's length and returns its normalized form. */
+export function checkNewPassword(field: string, raw: string, violations: Violations): string {
+  const password = normalizePassword(raw);
+  const length = [...password].length;
+  if (length < PASSWORD_MIN_LENGTH) violations.add(field, `must be at least ${PASSWORD_MIN_LENGTH} characters`);
+  else if (length > PASSWORD_MAX_LENGTH) violations.add(field, `must be at most ${PASSWORD_MAX_LENGTH} characters`);
+  return password;
+}
+
+/** Checks a password presented for sign-in: present and not absurdly long (hashing cost). */
+export function checkPresentedPassword(field: string, raw: string, violations: Violations): string {
+  const password = normalizePassword(raw);
+  if (password.length === 0) violations.add(field, 'is required');
+  else if ([...password].length > PASSWORD_MAX_LENGTH) violations.add(field, `must be at most ${PASSWORD_MAX_LENGTH} characters`);
+  return password;
+}
+
+/** Trims and bounds free text; control characters are refused (newlines allowed where `multiline`). */
+export function checkText(
+  field: string,
+  raw: string,
+  maxLength: number,
+  violations: Violations,
+  options: { multiline?: boolean } = {},
+): string {
+  const text = raw.trim().normalize('NFC');
+  if ([...text].length > maxLength) violations.add(field, `must be at most ${maxLength} characters`);
+  const forbidden = options.multiline ? text.replace(/[\n\r\t]/g, '') : text;
+  if (CONTROL_CHARS.test(forbidden)) violations.add(field, 'must not contain control characters');
+  return text;
+}
+
+/** Checks a non-empty identifier is a UUID. */
+export function checkUuid(field: string, raw: string, violations: Violations): string {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(raw)) {
+    violations.add(field, 'must be a UUID');
+  }
+  return raw.toLowerCase();
+}

@@ -1,0 +1,118 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { startEmbeddedPostgres } from './db/embedded.js';
+import { connectOrm, migrateToLatest, type Orm } from './db/index.js';
+import { createAdmin } from './domain/accounts.js';
+import { systemContext } from './domain/context.js';
+import { DomainError } from './domain/errors.js';
+import { createLogger, type Logger } from './logger.js';
+import { buildDomain, startTessera } from './server.js';
+import { systemClock } from './clock.js';
+
+const USAGE = `usage: tessera <command>
+
+commands:
+  start                      run the gRPC service (default)
+  migrate                    apply pending database migrations and exit
+  create-admin --email E     create an administrator; the password is read from stdin
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command = 'start', ...rest] = argv;
+  const log = createLogger(process.env.LOG_LEVEL ?? 'info');
+  let config: Config;
+  try {
+    config = loadConfig(process.env, (msg) => log.warn(msg));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      log.fatal(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  switch (command) {
+    case 'start':
+      return runServer(config, log);
+    case 'migrate':
+      return withDatabase(config, log, async (orm) => {
+        const applied = await migrateToLatest(orm);
+        log.info({ migrations: applied }, applied.length ? 'migrations applied' : 'database already up to date');
+        return 0;
+      });
+    case 'create-admin':
+      return createAdminCommand(config, log, rest);
+    case 'help':
+    case '--help':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(USAGE);
+      return 2;
+  }
+}
+
+async function runServer(config: Config, log: Logger): Promise<number> {
+  const tessera = await startTessera(config, { log, processMetrics: true });
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down: draining in-flight calls');
+      tessera.shutdown().then(resolve, resolve);
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  return 0;
+}
+
+/** Runs `work` against the configured (or embedded) database, migrated, then closes it. */
+async function withDatabase(config: Config, log: Logger, work: (orm: Orm) => Promise<number>): Promise<number> {
+  const embedded = config.databaseUrl
+    ? undefined
+    : await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, (m) => log.warn(m));
+  const orm = await connectOrm(config.databaseUrl ?? embedded!.url);
+  try {
+    await migrateToLatest(orm);
+    return await work(orm);
+  } finally {
+    await orm.close();
+    await embedded?.stop();
+  }
+}
+
+async function createAdminCommand(config: Config, log: Logger, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { email: { type: 'string' } } });
+  if (!values.email) {
+    process.stderr.write('create-admin needs --email E (the password is read from stdin)\n');
+    return 2;
+  }
+  const password = (await readStdin()).replace(/\r?\n$/, '');
+  return withDatabase(config, log, async (orm) => {
+    const deps = await buildDomain(config, orm, systemClock);
+    try {
+      const user = await createAdmin(deps, orm.em.fork(), systemContext('cli'), { email: values.email!, password });
+      log.info({ userId: user.id, email: user.email }, 'administrator created');
+      return 0;
+    } catch (err) {
+      if (err instanceof DomainError) {
+        const detail = err.violations.map((v) => `${v.field} ${v.description}`).join('; ');
+        process.stderr.write(`create-admin: ${err.message}${detail ? ` (${detail})` : ''}\n`);
+        return 1;
+      }
+      throw err;
+    }
+  });
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`tessera: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,31 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics of one server instance (its own registry, so tests can run several). */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly rpcDuration = new Histogram({
+    name: 'tessera_grpc_server_handling_seconds',
+    help: 'Time to handle a gRPC call, by method and status code.',
+    labelNames: ['method', 'code'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly databaseUp = new Gauge({
+    name: 'tessera_database_up',
+    help: '1 while the database answers health checks.',
+    registers: [this.registry],
+  });
+
+  readonly loginAttempts = new Counter({
+    name: 'tessera_login_attempts_total',
+    help: 'Password sign-in attempts by outcome.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { collectDefaults?: boolean } = {}) {
+    if (options.collectDefaults) collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,49 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Metrics } from './metrics.js';
+import type { PublicJwk } from './crypto/tokens.js';
+
+export interface OpsEndpoints {
+  metrics: Metrics;
+  /** Whether the database answered the last health check. */
+  isReady(): boolean;
+  jwks(): PublicJwk[];
+}
+
+/**
+ * The operations port: /metrics (Prometheus), /healthz (process alive),
+ * /readyz (database reachable) and /.well-known/jwks.json.
+ */
+export async function startOpsServer(host: string, port: number, ops: OpsEndpoints): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (code: number, type: string, body: string) => {
+      res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
+      res.end(body);
+    };
+    if (req.method !== 'GET') return send(405, 'text/plain', 'method not allowed\n');
+    switch (path) {
+      case '/healthz':
+        return send(200, 'text/plain', 'ok\n');
+      case '/readyz':
+        return ops.isReady() ? send(200, 'text/plain', 'ready\n') : send(503, 'text/plain', 'database unavailable\n');
+      case '/.well-known/jwks.json':
+        res.setHeader('cache-control', 'public, max-age=300');
+        res.writeHead(200, { 'content-type': 'application/jwk-set+json' });
+        return res.end(JSON.stringify({ keys: ops.jwks() }));
+      case '/metrics':
+        ops.metrics.registry.metrics().then(
+          (body) => send(200, ops.metrics.registry.contentType, body),
+          () => send(500, 'text/plain', 'metrics unavailable\n'),
+        );
+        return;
+      default:
+        return send(404, 'text/plain', 'not found\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return { server, port: (server.address() as AddressInfo).port };
+}

@@ -1,0 +1,41 @@
+import type { User as UserRow, UserRole, UserStatus as StatusName } from '../db/index.js';
+import type { ProfileView } from '../domain/profiles.js';
+import type { IssuedTokens } from '../domain/sessions.js';
+import type { Profile } from '../gen/tessera/v1/profile.js';
+import type { TokenPair } from '../gen/tessera/v1/token.js';
+import { Role, UserStatus, type User } from '../gen/tessera/v1/user.js';
+
+const ROLES: Record<UserRole, Role> = {
+  user: Role.ROLE_USER,
+  admin: Role.ROLE_ADMIN,
+  auditor: Role.ROLE_AUDITOR,
+  service: Role.ROLE_SERVICE,
+};
+
+const STATUSES: Record<StatusName, UserStatus> = {
+  active: UserStatus.USER_STATUS_ACTIVE,
+  suspended: UserStatus.USER_STATUS_SUSPENDED,
+  deleted: UserStatus.USER_STATUS_DELETED,
+};
+
+/** Entity -> proto. Never copies the password hash or anything else credential-like. */
+export function toUserMessage(user: UserRow): User {
+  return {
+    id: user.id,
+    email: user.email,
+    emailVerified: user.emailVerifiedAt != null,
+    role: ROLES[user.role as UserRole],
+    status: STATUSES[user.status as StatusName],
+    createdAt: user.createdAt,
+    updatedAt: user.updatedAt,
+    lastLoginAt: user.lastLoginAt ?? undefined,
+  };
+}
+
+export function toProfileMessage(profile: ProfileView): Profile {
+  return { ...profile };
+}
+
+export function toTokenPair(tokens: IssuedTokens): TokenPair {
+  return { ...tokens, tokenType: 'Bearer' };
+}

@@ -1,0 +1,110 @@
+import { credentials, Metadata, type CallOptions, type Client, type ServiceError } from '@grpc/grpc-js';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config.js';
+import { startTessera, type Tessera } from '../../src/server.js';
+import { AuthServiceClient } from '../../src/gen/tessera/v1/auth_service.js';
+import { ProfileServiceClient } from '../../src/gen/tessera/v1/profile_service.js';
+import { AdjustableClock } from './clock.js';
+import type { TestDatabase } from './database.js';
+
+export const BOOTSTRAP_ADMIN = { email: 'root-admin@tessera.test', password: 'bootstrap admin passphrase' };
+
+/** Every log line the server wrote, as parsed JSON, so tests can check that nothing secret was logged. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _enc: string, done: () => void): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    done();
+  }
+  text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+/** A server on 127.0.0.1:0 with typed clients, a movable clock and captured logs. */
+export interface TestServer {
+  tessera: Tessera;
+  address: string;
+  clock: AdjustableClock;
+  logs: LogCapture;
+  env: Record<string, string>;
+  auth: AuthServiceClient;
+  profile: ProfileServiceClient;
+  close(): Promise<void>;
+}
+
+/** Starts Tessera against `db` with test settings; `env` overrides any variable. */
+export async function startTestServer(db: TestDatabase, env: Record<string, string> = {}): Promise<TestServer> {
+  const fullEnv: Record<string, string> = {
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    TESSERA_DATA_DIR: mkdtempSync(join(tmpdir(), 'tessera-test-data-')),
+    GRPC_PORT: '0',
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'info',
+    TESSERA_ISSUER: 'urn:tessera:test',
+    TESSERA_AUDIENCE: 'tessera-test',
+    TESSERA_PEPPER: randomBytes(32).toString('base64'),
+    TESSERA_MASTER_KEY: randomBytes(32).toString('base64'),
+    TESSERA_BOOTSTRAP_ADMIN_EMAIL: BOOTSTRAP_ADMIN.email,
+    TESSERA_BOOTSTRAP_ADMIN_PASSWORD: BOOTSTRAP_ADMIN.password,
+    SHUTDOWN_GRACE_SECONDS: '2',
+    ...env,
+  };
+  const clock = new AdjustableClock();
+  const logs = new LogCapture();
+  const config = loadConfig(fullEnv);
+  const tessera = await startTessera(config, { clock, log: pino({ level: 'info' }, logs) });
+  const address = `127.0.0.1:${tessera.grpcPort}`;
+  const auth = new AuthServiceClient(address, credentials.createInsecure());
+  const profile = new ProfileServiceClient(address, credentials.createInsecure());
+  return {
+    tessera,
+    address,
+    clock,
+    logs,
+    env: fullEnv,
+    auth,
+    profile,
+    close: async () => {
+      auth.close();
+      profile.close();
+      await tessera.shutdown();
+    },
+  };
+}
+
+type Callback<Res> = (error: ServiceError | null, response: Res) => void;
+/** The last overload of a generated unary method: (request, metadata, options, callback). */
+type UnaryMethod<Req, Res> = (request: Req, metadata: Metadata, options: Partial<CallOptions>, callback: Callback<Res>) => unknown;
+type RequestOf<M> = M extends UnaryMethod<infer R, any> ? R : never;
+type ResponseOf<M> = M extends UnaryMethod<any, infer S> ? S : never;
+
+/**
+ * Calls a unary method of a generated client as a promise:
+ * `await call(server.auth, 'login', { email, password })`.
+ */
+export function call<C extends Client, K extends keyof C>(
+  client: C,
+  method: K,
+  request: RequestOf<C[K]>,
+  metadata: Metadata = new Metadata(),
+  options: Partial<CallOptions> = {},
+): Promise<ResponseOf<C[K]>> {
+  return new Promise((resolve, reject) => {
+    const fn = client[method] as unknown as UnaryMethod<RequestOf<C[K]>, ResponseOf<C[K]>>;
+    fn.call(client, request, metadata, options, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+/** Metadata carrying `authorization: Bearer <token>`. */
+export function bearer(token: string): Metadata {
+  const md = new Metadata();
+  md.set('authorization', `Bearer ${token}`);
+  return md;
+}

@@ -140,7 +140,8 @@ function loadOrCreateDevSecrets(dataDir: string, warn: (msg: string) => void): C
     const stored = JSON.parse(readFileSync(file, 'utf8')) as { pepper: string; masterKey: string };
     return { pepper: Buffer.from(stored.pepper, 'base64'), masterKey: Buffer.from(stored.masterKey, 'base64') };
   }
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // The folder stays traversable: the embedded PostgreSQL runs as another OS user beneath it.
+  mkdirSync(dataDir, { recursive: true, mode: 0o755 });
   const created = { pepper: randomBytes(32), masterKey: randomBytes(32) };
   const body = { pepper: created.pepper.toString('base64'), masterKey: created.masterKey.toString('base64') };
   writeFileSync(file, JSON.stringify(body, null, 2), { mode: 0o600, flag: 'wx' });

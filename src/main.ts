@@ -34,8 +34,7 @@ async function main(argv: string[]): Promise<number> {
     case 'start':
       return runServer(config, log);
     case 'migrate':
-      return withDatabase(config, log, async (orm) => {
-        const applied = await migrateToLatest(orm);
+      return withDatabase(config, log, async (_orm, applied) => {
         log.info({ migrations: applied }, applied.length ? 'migrations applied' : 'database already up to date');
         return 0;
       });
@@ -64,15 +63,22 @@ async function runServer(config: Config, log: Logger): Promise<number> {
   return 0;
 }
 
-/** Runs `work` against the configured (or embedded) database, migrated, then closes it. */
-async function withDatabase(config: Config, log: Logger, work: (orm: Orm) => Promise<number>): Promise<number> {
+/**
+ * Runs `work` against the configured (or embedded) database, migrated, then
+ * closes it. `applied` names the migrations this run applied.
+ */
+async function withDatabase(
+  config: Config,
+  log: Logger,
+  work: (orm: Orm, applied: string[]) => Promise<number>,
+): Promise<number> {
   const embedded = config.databaseUrl
     ? undefined
     : await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, (m) => log.warn(m));
   const orm = await connectOrm(config.databaseUrl ?? embedded!.url);
   try {
-    await migrateToLatest(orm);
-    return await work(orm);
+    const applied = await migrateToLatest(orm);
+    return await work(orm, applied);
   } finally {
     await orm.close();
     await embedded?.stop();

@@ -65,7 +65,12 @@ export class PasswordHasher {
    * account matches, so response time does not reveal which emails exist.
    */
   async verifyDummy(password: string, signal?: AbortSignal): Promise<false> {
-    this.dummyHash ??= this.hash('tessera-dummy-password-never-matches');
+    // Forget a failed attempt (e.g. a queue timeout under load): a cached rejection
+    // would fail every later unknown-email login unlike a wrong password.
+    this.dummyHash ??= this.hash('tessera-dummy-password-never-matches').catch((err: unknown) => {
+      this.dummyHash = undefined;
+      throw err;
+    });
     await this.verify(await this.dummyHash, password, signal);
     return false;
   }

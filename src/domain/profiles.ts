@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { UserProfile, type EntityManager } from '../db/index.js';
 import { AuditEventType } from './audit.js';
 import type { Principal, RequestContext } from './context.js';
@@ -163,7 +164,8 @@ function applyPatch(deps: DomainDeps, profile: UserProfile, userId: string, valu
         changed.push(path);
       }
     } else if (path === 'preferences') {
-      if (JSON.stringify(profile.preferences) !== JSON.stringify(values.preferences)) {
+      // jsonb does not keep key order, so compare structurally rather than as JSON text.
+      if (!isDeepStrictEqual(profile.preferences ?? {}, values.preferences)) {
         profile.preferences = values.preferences;
         changed.push(path);
       }

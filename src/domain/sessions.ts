@@ -28,6 +28,11 @@ export interface LoginResult {
 const invalidCredentials = () =>
   new DomainError('unauthenticated', 'SESS-001', 'invalid email or password', { reason: 'INVALID_CREDENTIALS' });
 
+const accountInactive = (id: string, status: string) =>
+  new DomainError('permission_denied', id, `the account is ${status}`, {
+    reason: status === 'suspended' ? 'ACCOUNT_SUSPENDED' : 'ACCOUNT_DELETED',
+  });
+
 const invalidRefreshToken = (id: string) =>
   new DomainError('unauthenticated', id, 'the refresh token is invalid, expired or revoked', {
     reason: 'INVALID_REFRESH_TOKEN',
@@ -63,9 +68,7 @@ export async function loginWithPassword(
   }
   if (user.status !== 'active') {
     await recordLoginFailure(deps, em, ctx, user.id, `account_${user.status}`);
-    throw new DomainError('permission_denied', 'SESS-003', `the account is ${user.status}`, {
-      reason: user.status === 'suspended' ? 'ACCOUNT_SUSPENDED' : 'ACCOUNT_DELETED',
-    });
+    throw accountInactive('SESS-003', user.status);
   }
 
   // Upgrade a hash made with older cost parameters while we hold the plain password.
@@ -75,17 +78,22 @@ export async function loginWithPassword(
 
   return inTransaction(em, ctx, deps.clock, async (uow) => {
     const now = deps.clock.now();
-    user.lastLoginAt = now;
-    user.updatedAt = now;
-    if (upgradedHash) user.passwordHash = upgradedHash;
-    const { session, tokens } = await openSession(deps, uow, ctx, user);
+    // Re-read under a row lock: concurrent sign-ins of one account would otherwise
+    // all write the version read before the password check, and all but one fail.
+    const current = await uow.em.findOneOrFail(User, user.id, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+    // Suspended or deleted between the password check and the lock.
+    if (current.status !== 'active') throw accountInactive('SESS-007', current.status);
+    current.lastLoginAt = now;
+    current.updatedAt = now;
+    if (upgradedHash) current.passwordHash = upgradedHash;
+    const { session, tokens } = await openSession(deps, uow, ctx, current);
     uow.record({
       type: AuditEventType.loginSucceeded,
-      subjectUserId: user.id,
-      actor: { type: 'user', id: user.id },
+      subjectUserId: current.id,
+      actor: { type: 'user', id: current.id },
       metadata: { method: 'password', session_id: session.id, rehashed: Boolean(upgradedHash) },
     });
-    return { user, tokens };
+    return { user: current, tokens };
   });
 }
 

@@ -77,10 +77,15 @@ export function checkText(
   return text;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether `raw` has the shape of a UUID (any version, any letter case). */
+export function isUuid(raw: string): boolean {
+  return UUID.test(raw);
+}
+
 /** Checks a non-empty identifier is a UUID. */
 export function checkUuid(field: string, raw: string, violations: Violations): string {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(raw)) {
-    violations.add(field, 'must be a UUID');
-  }
+  if (!isUuid(raw)) violations.add(field, 'must be a UUID');
   return raw.toLowerCase();
 }

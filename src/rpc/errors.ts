@@ -77,10 +77,10 @@ function encodeDetails(err: DomainError, code: status): Status {
     });
     details.push(pack('google.rpc.BadRequest', BadRequest.encode(badRequest).finish()));
   }
-  if (err.reason) {
-    const info = ErrorInfo.fromPartial({ reason: err.reason, domain: ERROR_DOMAIN, metadata: { error_id: err.id } });
-    details.push(pack('google.rpc.ErrorInfo', ErrorInfo.encode(info).finish()));
-  }
+  // Every error carries ErrorInfo, so clients can always branch on domain + reason and report the error id.
+  const reason = err.reason ?? err.kind.toUpperCase();
+  const info = ErrorInfo.fromPartial({ reason, domain: ERROR_DOMAIN, metadata: { error_id: err.id } });
+  details.push(pack('google.rpc.ErrorInfo', ErrorInfo.encode(info).finish()));
   if (err.retryAfterMs !== undefined) {
     const seconds = Math.floor(err.retryAfterMs / 1000);
     const retry = RetryInfo.fromPartial({ retryDelay: { seconds: String(seconds), nanos: (err.retryAfterMs % 1000) * 1e6 } });

@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The project root, where `node --import tsx src/main.ts` runs. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A TCP port that was free on 127.0.0.1 a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The environment of a `tessera` process on `databaseUrl`, with fresh secrets and data folder; `extra` overrides. */
+export function tesseraEnv(databaseUrl: string, extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'test',
+    DATABASE_URL: databaseUrl,
+    GRPC_PORT: '0',
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'info',
+    TESSERA_PEPPER: randomBytes(32).toString('base64'),
+    TESSERA_MASTER_KEY: randomBytes(32).toString('base64'),
+    TESSERA_DATA_DIR: mkdtempSync(join(tmpdir(), 'tessera-cli-data-')),
+    ...extra,
+  };
+  for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
+  return env;
+}
+
+/** Starts `node --import tsx src/main.ts <args>` in the project root. */
+export function spawnTessera(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+export interface ProcessResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Waits for a process to exit, killing it after `timeoutMs`; collects its output. */
+export function waitForExit(child: ChildProcess, timeoutMs: number): Promise<ProcessResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`process did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    // 'close' comes after 'exit', once stdout and stderr are drained.
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** Runs `tessera <args>` to completion, writing `stdin` (then closing it). */
+export async function runTessera(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: { stdin?: string; timeoutMs?: number } = {},
+): Promise<ProcessResult> {
+  const child = spawnTessera(args, env);
+  const result = waitForExit(child, options.timeoutMs ?? 20_000);
+  child.stdin!.end(options.stdin ?? '');
+  return result;
+}

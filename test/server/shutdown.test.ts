@@ -1,0 +1,182 @@
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { expect } from 'chai';
+import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { AuthServiceClient, type LoginResponse } from '../../src/gen/tessera/v1/auth_service.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { registerUser } from '../helpers/fixtures.js';
+import { freePort, spawnTessera, tesseraEnv, waitForExit, type ProcessResult } from '../helpers/process.js';
+import { call, startTestServer, type TestServer } from '../helpers/server.js';
+
+/** A Login whose `started` resolves once the server has begun handling it (it sends headers first). */
+function trackedLogin(client: AuthServiceClient, email: string, password: string) {
+  let onStarted!: () => void;
+  const started = new Promise<void>((resolve) => (onStarted = resolve));
+  const finished = new Promise<{ res?: LoginResponse; err?: ServiceError; at: number }>((resolve) => {
+    const pending = client.login({ email, password }, new Metadata(), { deadline: Date.now() + 10_000 }, (err, res) =>
+      resolve({ res: err ? undefined : res, err: err ?? undefined, at: Date.now() }),
+    );
+    pending.on('metadata', () => onStarted());
+  });
+  return { started, finished };
+}
+
+async function expectUnavailable(client: AuthServiceClient): Promise<void> {
+  const err = await call(client, 'getJwks', {}, new Metadata(), { deadline: Date.now() + 3000 }).then(
+    () => undefined,
+    (e: ServiceError) => e,
+  );
+  expect(err, 'the call should have failed').to.not.equal(undefined);
+  expect(status[err!.code]).to.equal('UNAVAILABLE');
+}
+
+describe('graceful shutdown (in process)', function () {
+  this.timeout(20_000);
+  let db: TestDatabase;
+  let server: TestServer;
+
+  before(async () => {
+    db = await createTestDatabase();
+    server = await startTestServer(db);
+  });
+  after(async () => {
+    server.auth.close();
+    server.profile.close();
+    await server.tessera.shutdown();
+    await db.drop();
+  });
+
+  it('lets in-flight calls finish, then refuses new ones', async () => {
+    const users = await Promise.all([1, 2, 3, 4].map(() => registerUser({ server })));
+    const logins = users.map((u) => trackedLogin(server.auth, u.email, u.password));
+    await Promise.all(logins.map((l) => l.started));
+
+    const shutdownCalledAt = Date.now();
+    const stopping = server.tessera.shutdown().then(() => Date.now());
+    // A new connection is refused as soon as shutdown begins.
+    const late = new AuthServiceClient(server.address, credentials.createInsecure());
+    const lateCall = expectUnavailable(late);
+
+    const results = await Promise.all(logins.map((l) => l.finished));
+    for (const r of results) {
+      expect(r.err?.details, 'in-flight login').to.equal(undefined);
+      expect(r.res!.tokens!.accessToken).to.be.a('string').and.not.equal('');
+    }
+    // They really were in flight: at least one ended after shutdown began, and all before it completed.
+    expect(Math.max(...results.map((r) => r.at))).to.be.at.least(shutdownCalledAt);
+    const stoppedAt = await stopping;
+    for (const r of results) expect(r.at).to.be.at.most(stoppedAt);
+    await lateCall;
+    late.close();
+
+    // The existing client's connection was told to go away: its next call fails too.
+    await expectUnavailable(server.auth);
+    expect(server.logs.text()).to.contain('tessera stopped');
+  });
+});
+
+describe('graceful shutdown (real process)', function () {
+  this.timeout(30_000);
+  let db: TestDatabase;
+  const children: ChildProcess[] = [];
+  const dataDirs: string[] = [];
+
+  before(async () => {
+    db = await createTestDatabase();
+  });
+  after(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+    await db.drop();
+  });
+
+  /** Spawns `tessera start` and waits until it listens. */
+  async function startProcess(extra: Record<string, string | undefined>) {
+    const grpcPort = await freePort();
+    const httpPort = await freePort();
+    const env = tesseraEnv(db.url, { GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), ...extra });
+    dataDirs.push(env.TESSERA_DATA_DIR!);
+    const child = spawnTessera(['start'], env);
+    children.push(child);
+    const exited = waitForExit(child, 25_000);
+    exited.catch(() => {});
+    await waitForLine(child, 'tessera listening', 20_000);
+    return { child, exited, grpcPort, httpPort };
+  }
+
+  it('drains an in-flight call on SIGTERM and exits with code 0', async () => {
+    const { child, exited, grpcPort, httpPort } = await startProcess({});
+    const client = new AuthServiceClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
+    try {
+      const email = `sigterm-${Date.now()}@example.com`;
+      const password = 'signal handling passphrase';
+      await call(client, 'register', { email, password, fullName: 'Signal' });
+      const health = await fetch(`http://127.0.0.1:${httpPort}/readyz`);
+      expect(health.status).to.equal(200);
+
+      const login = trackedLogin(client, email, password);
+      await login.started;
+      const signalledAt = Date.now();
+      child.kill('SIGTERM');
+
+      const result = await login.finished;
+      expect(result.err?.details, 'in-flight login').to.equal(undefined);
+      const { code, stdout }: ProcessResult = await exited;
+      expect(code, stdout).to.equal(0);
+      expect(Date.now() - signalledAt).to.be.below(5000);
+      expect(stdout).to.contain('shutting down').and.to.contain('tessera stopped');
+    } finally {
+      client.close();
+    }
+  });
+
+  it('stops the embedded PostgreSQL and exits with code 0 on SIGTERM when DATABASE_URL is unset', async () => {
+    const pgPort = await freePort();
+    const { child, exited, grpcPort } = await startProcess({ DATABASE_URL: undefined, EMBEDDED_PG_PORT: String(pgPort) });
+    const client = new AuthServiceClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
+    try {
+      expect((await call(client, 'getJwks', {})).keys).to.not.be.empty;
+    } finally {
+      client.close();
+    }
+    child.kill('SIGTERM');
+    const { code, stdout } = await exited;
+    expect(code, stdout).to.equal(0);
+    expect(stdout).to.contain('tessera stopped');
+    expect(await acceptsConnections(pgPort), 'embedded PostgreSQL still listening').to.equal(false);
+  });
+});
+
+/** Whether something listens on 127.0.0.1:`port`. */
+function acceptsConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Resolves once the child's stdout has shown `text`. */
+function waitForLine(child: ChildProcess, text: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`no "${text}" within ${timeoutMs} ms:\n${seen}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString('utf8');
+      if (seen.includes(text)) {
+        clearTimeout(timer);
+        child.stdout!.off('data', onData);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before "${text}":\n${seen}`));
+    });
+  });
+}

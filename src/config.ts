@@ -17,6 +17,9 @@ export interface Config {
   argon2: { memoryKib: number; timeCost: number; parallelism: number; maxConcurrent: number; queueTimeoutMs: number };
   secrets: { pepper: Buffer; masterKey: Buffer };
   bootstrapAdmin: { email: string; password: string } | undefined;
+  /** CIDRs of proxies whose x-forwarded-for is believed. */
+  trustedProxies: string[];
+  audit: { retentionDays: number; streamMaxBuffered: number; streamPollMs: number };
 }
 
 /** A secret given as base64 or hex that must decode to at least `min` bytes. */
@@ -54,6 +57,10 @@ const EnvSchema = z.object({
   TESSERA_MASTER_KEY: secret(32).optional(),
   TESSERA_BOOTSTRAP_ADMIN_EMAIL: z.string().optional(),
   TESSERA_BOOTSTRAP_ADMIN_PASSWORD: z.string().optional(),
+  TRUSTED_PROXIES: z.string().default(''),
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).default(0),
+  AUDIT_STREAM_MAX_BUFFERED: positiveInt.default(1000),
+  AUDIT_STREAM_POLL_MS: positiveInt.default(2000),
 });
 
 /** Raised when the environment is invalid; the message names every bad variable. */
@@ -108,6 +115,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
     bootstrapAdmin: hasAdminEmail
       ? { email: e.TESSERA_BOOTSTRAP_ADMIN_EMAIL!, password: e.TESSERA_BOOTSTRAP_ADMIN_PASSWORD! }
       : undefined,
+    trustedProxies: e.TRUSTED_PROXIES.split(',').map((c) => c.trim()).filter(Boolean),
+    audit: {
+      retentionDays: e.AUDIT_RETENTION_DAYS,
+      streamMaxBuffered: e.AUDIT_STREAM_MAX_BUFFERED,
+      streamPollMs: e.AUDIT_STREAM_POLL_MS,
+    },
   };
 }
 

@@ -25,6 +25,26 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Exposes the audit stream's subscriber count and overflow counter. */
+  trackAuditStream(stats: () => { subscribers: number; overflows: number }): void {
+    new Gauge({
+      name: 'tessera_audit_stream_subscribers',
+      help: 'Audit event streams open on this instance.',
+      registers: [this.registry],
+      collect() {
+        this.set(stats().subscribers);
+      },
+    });
+    new Gauge({
+      name: 'tessera_audit_stream_overflows',
+      help: 'Times a slow audit stream subscriber fell back to reading from the table.',
+      registers: [this.registry],
+      collect() {
+        this.set(stats().overflows);
+      },
+    });
+  }
+
   constructor(options: { collectDefaults?: boolean } = {}) {
     if (options.collectDefaults) collectDefaultMetrics({ register: this.registry });
   }

@@ -6,18 +6,23 @@ import type { Config } from './config.js';
 import { PasswordHasher } from './crypto/passwords.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
-import { connectOrm, migrateToLatest, pingDatabase, type Orm } from './db/index.js';
+import { AuditNotificationListener, connectOrm, migrateToLatest, pingDatabase, type Orm } from './db/index.js';
+import { AuditStreamHub } from './domain/audit-stream.js';
+import { startAuditRetention } from './domain/audit-retention.js';
 import { ensureBootstrapAdmin } from './domain/accounts.js';
 import { systemContext } from './domain/context.js';
 import type { DomainDeps } from './domain/deps.js';
 import { SigningKeyRing } from './domain/signing-keys.js';
 import { AuthServiceService } from './gen/tessera/v1/auth_service.js';
+import { ComplianceServiceService } from './gen/tessera/v1/compliance_service.js';
 import { ProfileServiceService } from './gen/tessera/v1/profile_service.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { startOpsServer } from './ops-http.js';
 import { readAccessPolicies } from './rpc/access-policy.js';
 import { authService } from './rpc/auth-service.js';
+import { complianceService } from './rpc/compliance-service.js';
+import { ProxyTrust } from './rpc/metadata.js';
 import type { RpcRuntime } from './rpc/handler.js';
 import { profileService } from './rpc/profile-service.js';
 import { addReflection } from './rpc/reflection.js';
@@ -30,6 +35,8 @@ export interface Tessera {
   orm: Orm;
   deps: DomainDeps;
   log: Logger;
+  /** The audit stream fan-out of this instance. */
+  auditStream: AuditStreamHub;
   /** Stops accepting calls, drains in-flight ones (up to the grace period), then closes everything. */
   shutdown(): Promise<void>;
 }
@@ -67,8 +74,31 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     if (admin) log.info({ userId: admin.id }, 'bootstrap administrator created');
   }
 
+  // Audit stream: one LISTEN connection per instance wakes the fan-out hub.
+  const auditStream = new AuditStreamHub(
+    () => orm.em.fork(),
+    { maxBufferedPerSubscriber: config.audit.streamMaxBuffered, pollIntervalMs: config.audit.streamPollMs },
+    (err) => log.error({ err }, 'audit stream fan-out failed; retrying on the next wake-up'),
+  );
+  await auditStream.start();
+  metrics.trackAuditStream(() => auditStream.stats());
+  const auditListener = new AuditNotificationListener(databaseUrl, () => auditStream.wake(), (err) =>
+    log.warn({ err }, 'audit LISTEN connection lost; reconnecting'),
+  );
+  await auditListener.start();
+  const retention = startAuditRetention(orm, clock, config.audit.retentionDays, log);
+
   const definition = loadTesseraPackageDefinition();
-  const rt: RpcRuntime = { deps, orm, log, metrics, policies: readAccessPolicies(definition) };
+  const stopping = new AbortController();
+  const rt: RpcRuntime = {
+    deps,
+    orm,
+    log,
+    metrics,
+    policies: readAccessPolicies(definition),
+    proxies: new ProxyTrust(config.trustedProxies),
+    shutdownSignal: stopping.signal,
+  };
   const server = new Server({
     'grpc.max_receive_message_length': config.grpc.maxMessageBytes,
     'grpc.max_send_message_length': config.grpc.maxMessageBytes,
@@ -79,6 +109,7 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
   });
   server.addService(AuthServiceService, authService(rt));
   server.addService(ProfileServiceService, profileService(rt));
+  server.addService(ComplianceServiceService, complianceService(rt, auditStream));
   addReflection(server);
 
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
@@ -106,19 +137,24 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
   });
   log.info({ grpcPort, httpPort: ops.port }, 'tessera listening');
 
-  let stopping: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
   const shutdown = () =>
-    (stopping ??= (async () => {
+    (stopped ??= (async () => {
       clearInterval(healthTimer);
+      retention.stop();
       for (const name of ['', ...TESSERA_SERVICES]) health.setStatus(name, 'NOT_SERVING');
+      // Streams never finish on their own: end them (UNAVAILABLE) so the drain can complete.
+      stopping.abort();
+      auditStream.close();
       await drain(server, config.grpc.shutdownGraceMs);
+      await auditListener.stop();
       await closeHttp(ops.server);
       await orm.close();
       await embedded?.stop();
       log.info('tessera stopped');
     })());
 
-  return { grpcPort, httpPort: ops.port, orm, deps, log, shutdown };
+  return { grpcPort, httpPort: ops.port, orm, deps, log, auditStream, shutdown };
 }
 
 /** The domain's dependencies for a configuration: hashing, keys, encryption, clock. */

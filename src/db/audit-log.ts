@@ -34,3 +34,59 @@ export async function appendAuditEvents(em: EntityManager, events: NewAuditEvent
   // Delivered only on commit; listeners treat it as a wake-up, the table is the record.
   await em.execute('select pg_notify(?, ?)', [AUDIT_CHANNEL, '']);
 }
+
+/** Which events to read. Ids are decimal strings (BIGINT). */
+export interface AuditEventQuery {
+  /** Only ids greater than this. */
+  afterId?: string;
+  /** Only ids at most this. */
+  upToId?: string;
+  /** Only ids less than this (newest-first paging). */
+  beforeId?: string;
+  subjectUserId?: string;
+  actorId?: string;
+  types?: string[];
+  occurredFrom?: Date;
+  occurredBefore?: Date;
+  order: 'asc' | 'desc';
+  limit: number;
+}
+
+/** Reads audit events in id order. */
+export async function readAuditEvents(em: EntityManager, q: AuditEventQuery): Promise<AuditEvent[]> {
+  const id: Record<string, string> = {};
+  if (q.afterId !== undefined) id.$gt = q.afterId;
+  if (q.upToId !== undefined) id.$lte = q.upToId;
+  if (q.beforeId !== undefined) id.$lt = q.beforeId;
+  const occurredAt: Record<string, Date> = {};
+  if (q.occurredFrom) occurredAt.$gte = q.occurredFrom;
+  if (q.occurredBefore) occurredAt.$lt = q.occurredBefore;
+  return em.find(
+    AuditEvent,
+    {
+      ...(Object.keys(id).length ? { id } : {}),
+      ...(Object.keys(occurredAt).length ? { occurredAt } : {}),
+      ...(q.subjectUserId ? { subjectUserId: q.subjectUserId } : {}),
+      ...(q.actorId ? { actorId: q.actorId } : {}),
+      ...(q.types?.length ? { type: { $in: q.types } } : {}),
+    },
+    { orderBy: { id: q.order }, limit: q.limit, disableIdentityMap: true },
+  );
+}
+
+/** The highest committed event id ('0' for an empty trail). */
+export async function latestAuditEventId(em: EntityManager): Promise<string> {
+  const rows = await em.getConnection().execute<{ id: string | null }[]>('select max(id)::text as id from audit_events');
+  return rows[0]?.id ?? '0';
+}
+
+/** Deletes events older than `cutoff`, at most `batch` of them; returns how many went. */
+export async function deleteAuditEventsBefore(em: EntityManager, cutoff: Date, batch: number): Promise<number> {
+  const rows = await em.getConnection().execute<{ id: string }[]>(
+    `delete from audit_events where id in (
+       select id from audit_events where occurred_at < ? order by id limit ?
+     ) returning id`,
+    [cutoff, batch],
+  );
+  return rows.length;
+}

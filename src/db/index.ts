@@ -1,7 +1,16 @@
 // The storage layer's public face: the domain imports from here, never from @mikro-orm directly.
 export { type EntityManager, LockMode, UniqueConstraintViolationException, ref } from '@mikro-orm/postgresql';
 export * from './entities/index.js';
-export { appendAuditEvents, AUDIT_CHANNEL, type NewAuditEvent } from './audit-log.js';
+export {
+  appendAuditEvents,
+  AUDIT_CHANNEL,
+  deleteAuditEventsBefore,
+  latestAuditEventId,
+  readAuditEvents,
+  type AuditEventQuery,
+  type NewAuditEvent,
+} from './audit-log.js';
+export { AuditNotificationListener } from './audit-listener.js';
 export { findSessionState, type SessionState } from './session-state.js';
 export { isDatabaseUnavailable, pingDatabase } from './health.js';
 export { connectOrm, migrateToLatest, ormOptions, type Orm } from './orm.js';

@@ -66,7 +66,9 @@ async function createAccount(deps: DomainDeps, em: EntityManager, ctx: RequestCo
       // The user's row must exist before its events name it.
       await uow.em.flush();
       const type = account.role === 'admin' ? AuditEventType.userBootstrapped : AuditEventType.userRegistered;
-      uow.record({ type, subjectUserId: user.id, metadata: { role: account.role } });
+      // Self-registration: the new user is its own actor; otherwise the admin, CLI or system is.
+      const actor = ctx.principal.kind === 'anonymous' ? { type: 'user' as const, id: user.id } : undefined;
+      uow.record({ type, subjectUserId: user.id, actor, metadata: { role: account.role } });
       return user;
     });
   } catch (err) {

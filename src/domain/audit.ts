@@ -2,16 +2,38 @@ import type { NewAuditEvent } from '../db/index.js';
 import type { Clock } from '../clock.js';
 import type { RequestContext } from './context.js';
 
-/** The audit event catalogue (documented in the README). Metadata never holds secrets. */
+/**
+ * The audit event catalogue, mirrored one to one by the AuditEventType enum of
+ * proto/tessera/v1/audit_event.proto. Metadata never holds secrets.
+ */
 export const AuditEventType = {
   userRegistered: 'user.registered',
   userBootstrapped: 'user.bootstrapped_admin',
   loginSucceeded: 'login.succeeded',
   loginFailed: 'login.failed',
   tokenRefreshed: 'token.refreshed',
+  refreshTokenReuseDetected: 'refresh_token.reuse_detected',
+  sessionRevoked: 'session.revoked',
   sessionLoggedOut: 'session.logged_out',
+  emailVerificationRequested: 'email_verification.requested',
+  emailVerified: 'email.verified',
+  emailChanged: 'email.changed',
+  passwordResetRequested: 'password_reset.requested',
+  passwordResetCompleted: 'password_reset.completed',
+  passwordChanged: 'password.changed',
   profileUpdated: 'profile.updated',
+  userSuspended: 'user.suspended',
+  userReactivated: 'user.reactivated',
+  userDeleted: 'user.deleted',
+  userUndeleted: 'user.undeleted',
+  userErased: 'user.erased',
+  userRoleChanged: 'user.role_changed',
+  socialLoginLinked: 'social_login.linked',
+  socialLoginUnlinked: 'social_login.unlinked',
+  serviceAccountCreated: 'service_account.created',
+  serviceAccountDeleted: 'service_account.deleted',
   signingKeyCreated: 'signing_key.created',
+  signingKeyRotated: 'signing_key.rotated',
 } as const;
 
 export type AuditEventType = (typeof AuditEventType)[keyof typeof AuditEventType];

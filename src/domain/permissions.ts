@@ -6,8 +6,8 @@ import type { UserRole } from '../db/index.js';
  */
 export const ROLE_PERMISSIONS: Record<UserRole, readonly string[]> = {
   user: ['profile:read', 'profile:write'],
-  admin: ['profile:read', 'profile:write', 'users:read', 'users:write'],
-  auditor: ['profile:read', 'profile:write', 'users:read'],
+  admin: ['profile:read', 'profile:write', 'users:read', 'users:write', 'audit:read'],
+  auditor: ['profile:read', 'profile:write', 'users:read', 'audit:read'],
   service: ['profile:read', 'users:read', 'users:write'],
 };
 

@@ -24,6 +24,9 @@ export const AuditEvent = defineEntity({
   indexes: [
     { name: 'audit_events_subject_index', properties: ['subjectUserId', 'id'] },
     { name: 'audit_events_type_index', properties: ['type', 'id'] },
+    { name: 'audit_events_actor_index', properties: ['actorId', 'id'] },
+    // Time-range filters and the retention job.
+    { name: 'audit_events_occurred_at_index', properties: ['occurredAt'] },
   ],
 });
 

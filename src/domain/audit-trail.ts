@@ -1,0 +1,44 @@
+import { readAuditEvents, type AuditEvent, type EntityManager } from '../db/index.js';
+import { auditFilterKey, checkAuditFilter, filterQuery, type AuditFilter } from './audit-filter.js';
+import { Violations } from './errors.js';
+import { decodePageToken, encodePageToken, pageSize } from './page-token.js';
+
+export interface AuditPageRequest {
+  filter: AuditFilter;
+  pageSize: number;
+  pageToken: string;
+  order: 'oldest_first' | 'newest_first';
+}
+
+export interface AuditPage {
+  events: AuditEvent[];
+  nextPageToken: string;
+}
+
+/**
+ * One page of the audit trail. Paging is by event id (the trail's total
+ * order), so pages never overlap or skip, even while events are appended.
+ */
+export async function listAuditEvents(em: EntityManager, request: AuditPageRequest): Promise<AuditPage> {
+  const violations = new Violations();
+  const filter = checkAuditFilter('filter', request.filter, violations);
+  violations.throwIfAny('AUDIT-001');
+  const limit = pageSize('page_size', request.pageSize, { default: 100, max: 1000 });
+  const queryKey = `${request.order}|${auditFilterKey(filter)}`;
+  const position = decodePageToken('page_token', request.pageToken, queryKey);
+  const ascending = request.order === 'oldest_first';
+
+  // One extra row tells whether another page exists.
+  const rows = await readAuditEvents(em, {
+    ...filterQuery(filter),
+    ...(position ? (ascending ? { afterId: position.id } : { beforeId: position.id }) : {}),
+    order: ascending ? 'asc' : 'desc',
+    limit: limit + 1,
+  });
+  const events = rows.slice(0, limit);
+  const more = rows.length > limit;
+  return {
+    events,
+    nextPageToken: more ? encodePageToken(queryKey, { id: events[events.length - 1].id }) : '',
+  };
+}

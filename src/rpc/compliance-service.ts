@@ -1,0 +1,47 @@
+import type { AuditFilter } from '../domain/audit-filter.js';
+import type { AuditStreamHub } from '../domain/audit-stream.js';
+import { openAuditStream } from '../domain/audit-stream-access.js';
+import { listAuditEvents } from '../domain/audit-trail.js';
+import { invalidArguments } from '../domain/errors.js';
+import { AuditEventOrder } from '../gen/tessera/v1/compliance_service.js';
+import { ComplianceServiceService, type AuditEventFilter } from '../gen/tessera/v1/compliance_service.js';
+import { auditTypeFromProto, toAuditEventMessage } from './audit-convert.js';
+import { implementService, type RpcRuntime } from './handler.js';
+
+/** Proto filter -> domain filter; unknown enum values are refused, naming the field. */
+function toAuditFilter(filter: AuditEventFilter | undefined): AuditFilter {
+  const types = (filter?.types ?? []).map((type, index) => {
+    const name = auditTypeFromProto(type);
+    if (!name) throw invalidArguments('AUDIT-002', [{ field: `filter.types[${index}]`, description: 'is not a known audit event type' }]);
+    return name;
+  });
+  return {
+    subjectUserId: filter?.subjectUserId || undefined,
+    actorId: filter?.actorId || undefined,
+    types,
+    startTime: filter?.startTime,
+    endTime: filter?.endTime,
+  };
+}
+
+/** tessera.v1.ComplianceService: decode -> one domain call -> encode. */
+export function complianceService(rt: RpcRuntime, hub: AuditStreamHub) {
+  return implementService(rt, ComplianceServiceService, {
+    listAuditEvents: async (req, ctx) => {
+      const page = await listAuditEvents(ctx.em, {
+        filter: toAuditFilter(req.filter),
+        pageSize: req.pageSize,
+        pageToken: req.pageToken,
+        order: req.order === AuditEventOrder.AUDIT_EVENT_ORDER_NEWEST_FIRST ? 'newest_first' : 'oldest_first',
+      });
+      return { events: page.events.map(toAuditEventMessage), nextPageToken: page.nextPageToken };
+    },
+
+    streamAuditEvents: async (req, ctx, sink) => {
+      const subscription = openAuditStream(hub, toAuditFilter(req.filter), req.afterEventId, ctx.signal);
+      for await (const event of subscription) {
+        await sink.send({ event: toAuditEventMessage(event) });
+      }
+    },
+  });
+}

@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { AuthServiceClient, type LoginResponse } from '../../src/gen/tessera/v1/auth_service.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { registerUser } from '../helpers/fixtures.js';
-import { freePort, spawnTessera, tesseraEnv, waitForExit, type ProcessResult } from '../helpers/process.js';
+import { freePort, spawnTessera, tesseraEnv, waitForExit, waitForLine, type ProcessResult } from '../helpers/process.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** A Login whose `started` resolves once the server has begun handling it (it sends headers first). */
@@ -157,26 +157,5 @@ function acceptsConnections(port: number): Promise<boolean> {
       resolve(true);
     });
     socket.once('error', () => resolve(false));
-  });
-}
-
-/** Resolves once the child's stdout has shown `text`. */
-function waitForLine(child: ChildProcess, text: string, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`no "${text}" within ${timeoutMs} ms:\n${seen}`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      seen += chunk.toString('utf8');
-      if (seen.includes(text)) {
-        clearTimeout(timer);
-        child.stdout!.off('data', onData);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before "${text}":\n${seen}`));
-    });
   });
 }

@@ -1,0 +1,59 @@
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import { harness } from '../helpers/harness.js';
+import { openStream, sequenceOf, writeEvents } from '../helpers/audit.js';
+
+describe('ComplianceService.StreamAuditEvents: live delivery', () => {
+  it('delivers 1,000 events written by concurrent transactions exactly once and in id order', async function () {
+    this.timeout(60_000);
+    const subject = randomUUID();
+    const { stream, client } = await openStream({ filter: { subjectUserId: subject, actorId: '', types: [], startTime: undefined, endTime: undefined } });
+    try {
+      await writeEvents(() => harness().server.tessera.orm.em.fork(), subject, 1000, 25);
+      await stream.waitForCount(1000, 30_000);
+      // Nothing more arrives: no duplicates trickling in late.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(stream.events).to.have.length(1000);
+      const ids = stream.events.map((e) => BigInt(e.id));
+      for (let i = 1; i < ids.length; i++) expect(ids[i] > ids[i - 1], `id ${ids[i]} after ${ids[i - 1]}`).to.equal(true);
+      expect(new Set(sequenceOf(stream.events)).size).to.equal(1000);
+      expect(stream.events.every((e) => e.subjectUserId === subject)).to.equal(true);
+    } finally {
+      stream.cancel();
+      client.close();
+    }
+  });
+
+  it('starts at the live edge when no cursor is given: earlier events are not replayed', async () => {
+    const subject = randomUUID();
+    await writeEvents(() => harness().server.tessera.orm.em.fork(), subject, 3);
+    const { stream, client } = await openStream({ filter: { subjectUserId: subject, actorId: '', types: [], startTime: undefined, endTime: undefined } });
+    try {
+      await writeEvents(() => harness().server.tessera.orm.em.fork(), subject, 2);
+      await stream.waitForCount(2);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(sequenceOf(stream.events)).to.deep.equal([0, 1]);
+    } finally {
+      stream.cancel();
+      client.close();
+    }
+  });
+
+  it('replays the whole retained trail from cursor 0 and then goes live', async () => {
+    const subject = randomUUID();
+    await writeEvents(() => harness().server.tessera.orm.em.fork(), subject, 5);
+    const { stream, client } = await openStream({
+      afterEventId: '0',
+      filter: { subjectUserId: subject, actorId: '', types: [], startTime: undefined, endTime: undefined },
+    });
+    try {
+      await stream.waitForCount(5);
+      await writeEvents(() => harness().server.tessera.orm.em.fork(), subject, 2);
+      await stream.waitForCount(7);
+      expect(sequenceOf(stream.events)).to.deep.equal([0, 1, 2, 3, 4, 0, 1]);
+    } finally {
+      stream.cancel();
+      client.close();
+    }
+  });
+});

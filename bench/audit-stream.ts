@@ -6,15 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { systemClock } from '../src/clock.js';
 import { systemContext } from '../src/domain/context.js';
 import { inTransaction } from '../src/domain/unit-of-work.js';
-import { createTestDatabase } from '../test/helpers/database.js';
-import { BOOTSTRAP_ADMIN, call, startTestServer } from '../test/helpers/server.js';
+import { runBench } from './bench-server.js';
+import { BOOTSTRAP_ADMIN, call } from '../test/helpers/server.js';
 import { CollectedStream, complianceClient } from '../test/helpers/audit.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 
-async function main() {
-  const db = await createTestDatabase();
-  const server = await startTestServer(db, { LOG_LEVEL: 'warn' });
+runBench('audit stream bench', async (server) => {
   const client = complianceClient(server.address);
   try {
     const login = await call(server.auth, 'login', BOOTSTRAP_ADMIN);
@@ -69,15 +67,5 @@ async function main() {
     stream.cancel();
   } finally {
     client.close();
-    await server.close();
-    await db.drop();
   }
-}
-
-main().then(
-  () => process.exit(0),
-  (err) => {
-    process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
-    process.exit(1);
-  },
-);
+});

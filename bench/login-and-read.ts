@@ -5,8 +5,8 @@ import { credentials, Metadata } from '@grpc/grpc-js';
 import { availableParallelism } from 'node:os';
 import { AuthServiceClient } from '../src/gen/tessera/v1/auth_service.js';
 import { ProfileServiceClient } from '../src/gen/tessera/v1/profile_service.js';
-import { createTestDatabase } from '../test/helpers/database.js';
-import { call, startTestServer } from '../test/helpers/server.js';
+import { runBench } from './bench-server.js';
+import { call } from '../test/helpers/server.js';
 
 const PHASE_SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const USERS = 20;
@@ -43,10 +43,8 @@ function summarize(name: string, r: PhaseResult, seconds: number): string {
   return `${name.padEnd(28)} ${(r.calls / seconds).toFixed(0).padStart(6)} calls/s  p50 ${pct(0.5).toFixed(1)} ms  p99 ${pct(0.99).toFixed(1)} ms  errors ${r.errors}`;
 }
 
-async function main() {
+runBench('login/read bench', async (server) => {
   process.stdout.write(`Tessera bench: ${availableParallelism()} cores, ${PHASE_SECONDS}s per phase\n`);
-  const db = await createTestDatabase();
-  const server = await startTestServer(db, { LOG_LEVEL: 'warn' });
   const address = `127.0.0.1:${server.tessera.grpcPort}`;
   const auth = new AuthServiceClient(address, credentials.createInsecure());
   const profile = new ProfileServiceClient(address, credentials.createInsecure());
@@ -74,15 +72,5 @@ async function main() {
   } finally {
     auth.close();
     profile.close();
-    await server.close();
-    await db.drop();
   }
-}
-
-main().then(
-  () => process.exit(0),
-  (err) => {
-    process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
-    process.exit(1);
-  },
-);
+});

@@ -5,10 +5,10 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { PasswordHasher } from './crypto/passwords.js';
 import { SecretBox } from './crypto/secret-box.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { startEmbeddedPostgres } from './db/embedded.js';
 import { AuditNotificationListener, connectOrm, migrateToLatest, pingDatabase, type Orm } from './db/index.js';
 import { AuditStreamHub } from './domain/audit-stream.js';
-import { startAuditRetention } from './domain/audit-retention.js';
+import { createAuditRetention } from './domain/audit-retention.js';
 import { ensureBootstrapAdmin } from './domain/accounts.js';
 import { systemContext } from './domain/context.js';
 import type { DomainDeps } from './domain/deps.js';
@@ -50,111 +50,135 @@ export interface StartOptions {
 
 const HEALTH_CHECK_INTERVAL_MS = 5000;
 
+/** Undo steps of a start-up, run last-in first-out: on shutdown, or when start-up fails half-way. */
+class Teardown {
+  private readonly steps: (() => unknown)[] = [];
+  add(step: () => unknown): void {
+    this.steps.push(step);
+  }
+  async run(log: Logger): Promise<void> {
+    for (const step of this.steps.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        log.error({ err }, 'shutdown step failed');
+      }
+    }
+  }
+}
+
 /** Composition root: config -> database -> domain -> rpc -> gRPC server (+ health, reflection, ops HTTP). */
 export async function startTessera(config: Config, options: StartOptions = {}): Promise<Tessera> {
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
   const metrics = new Metrics({ collectDefaults: options.processMetrics ?? false });
+  const teardown = new Teardown();
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      log.info({ port: config.embeddedPostgresPort }, 'DATABASE_URL not set: starting embedded PostgreSQL under the data directory');
+      const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, (m) => log.warn(m));
+      teardown.add(() => embedded.stop());
+      databaseUrl = embedded.url;
+    }
 
-  let embedded: EmbeddedDatabase | undefined;
-  let databaseUrl = config.databaseUrl;
-  if (!databaseUrl) {
-    log.info({ port: config.embeddedPostgresPort }, 'DATABASE_URL not set: starting embedded PostgreSQL under the data directory');
-    embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, (m) => log.warn(m));
-    databaseUrl = embedded.url;
-  }
+    const orm = await connectOrm(databaseUrl);
+    teardown.add(() => orm.close());
+    const applied = await migrateToLatest(orm);
+    if (applied.length > 0) log.info({ migrations: applied }, 'migrations applied');
 
-  const orm = await connectOrm(databaseUrl);
-  const applied = await migrateToLatest(orm);
-  if (applied.length > 0) log.info({ migrations: applied }, 'migrations applied');
+    const deps = await buildDomain(config, orm, clock);
+    if (config.bootstrapAdmin) {
+      const admin = await ensureBootstrapAdmin(deps, orm.em.fork(), systemContext('bootstrap'), config.bootstrapAdmin);
+      if (admin) log.info({ userId: admin.id }, 'bootstrap administrator created');
+    }
 
-  const deps = await buildDomain(config, orm, clock);
-  if (config.bootstrapAdmin) {
-    const admin = await ensureBootstrapAdmin(deps, orm.em.fork(), systemContext('bootstrap'), config.bootstrapAdmin);
-    if (admin) log.info({ userId: admin.id }, 'bootstrap administrator created');
-  }
-
-  // Audit stream: one LISTEN connection per instance wakes the fan-out hub.
-  const auditStream = new AuditStreamHub(
-    () => orm.em.fork(),
-    { maxBufferedPerSubscriber: config.audit.streamMaxBuffered, pollIntervalMs: config.audit.streamPollMs },
-    (err) => log.error({ err }, 'audit stream fan-out failed; retrying on the next wake-up'),
-  );
-  await auditStream.start();
-  metrics.trackAuditStream(() => auditStream.stats());
-  const auditListener = new AuditNotificationListener(databaseUrl, () => auditStream.wake(), (err) =>
-    log.warn({ err }, 'audit LISTEN connection lost; reconnecting'),
-  );
-  await auditListener.start();
-  const retention = startAuditRetention(orm, clock, config.audit.retentionDays, log);
-
-  const definition = loadTesseraPackageDefinition();
-  const stopping = new AbortController();
-  const rt: RpcRuntime = {
-    deps,
-    orm,
-    log,
-    metrics,
-    policies: readAccessPolicies(definition),
-    proxies: new ProxyTrust(config.trustedProxies),
-    shutdownSignal: stopping.signal,
-  };
-  const server = new Server({
-    'grpc.max_receive_message_length': config.grpc.maxMessageBytes,
-    'grpc.max_send_message_length': config.grpc.maxMessageBytes,
-    'grpc.keepalive_time_ms': 60_000,
-    'grpc.keepalive_timeout_ms': 20_000,
-    'grpc.keepalive_permit_without_calls': 1,
-    'grpc.http2.min_ping_interval_without_data_ms': 10_000,
-  });
-  server.addService(AuthServiceService, authService(rt));
-  server.addService(ProfileServiceService, profileService(rt));
-  server.addService(ComplianceServiceService, complianceService(rt, auditStream));
-  addReflection(server);
-
-  const health = new HealthImplementation({ '': 'NOT_SERVING' });
-  health.addToServer(server);
-  let ready = false;
-  const checkHealth = async () => {
-    ready = await pingDatabase(orm.em.fork());
-    metrics.databaseUp.set(ready ? 1 : 0);
-    const state = ready ? 'SERVING' : 'NOT_SERVING';
-    for (const name of ['', ...TESSERA_SERVICES]) health.setStatus(name, state);
-  };
-  await checkHealth();
-  const healthTimer = setInterval(() => void checkHealth(), HEALTH_CHECK_INTERVAL_MS);
-  healthTimer.unref();
-
-  const grpcPort = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${config.grpc.host}:${config.grpc.port}`, ServerCredentials.createInsecure(), (err, port) =>
-      err ? reject(err) : resolve(port),
+    // Audit stream: one LISTEN connection per instance wakes the fan-out hub.
+    const auditStream = new AuditStreamHub(
+      () => orm.em.fork(),
+      { maxBufferedPerSubscriber: config.audit.streamMaxBuffered, pollIntervalMs: config.audit.streamPollMs },
+      (err) => log.error({ err }, 'audit stream fan-out failed; retrying on the next wake-up'),
     );
-  });
-  const ops = await startOpsServer(config.http.host, config.http.port, {
-    metrics,
-    isReady: () => ready,
-    jwks: () => deps.signingKeys.jwks(),
-  });
-  log.info({ grpcPort, httpPort: ops.port }, 'tessera listening');
+    await auditStream.start();
+    teardown.add(() => auditStream.close());
+    metrics.trackAuditStream(() => auditStream.stats());
+    const auditListener = new AuditNotificationListener(databaseUrl, () => auditStream.wake(), (err) =>
+      log.warn({ err }, 'audit LISTEN connection lost; reconnecting'),
+    );
+    teardown.add(() => auditListener.stop());
+    await auditListener.start();
+    const retention = createAuditRetention(orm, clock, config.audit.retentionDays, log);
+    retention.start();
+    teardown.add(() => retention.stop());
 
-  let stopped: Promise<void> | undefined;
-  const shutdown = () =>
-    (stopped ??= (async () => {
-      clearInterval(healthTimer);
-      retention.stop();
+    const definition = loadTesseraPackageDefinition();
+    const stopping = new AbortController();
+    const rt: RpcRuntime = {
+      deps,
+      orm,
+      log,
+      metrics,
+      policies: readAccessPolicies(definition),
+      proxies: new ProxyTrust(config.trustedProxies),
+      shutdownSignal: stopping.signal,
+    };
+    const server = new Server({
+      'grpc.max_receive_message_length': config.grpc.maxMessageBytes,
+      'grpc.max_send_message_length': config.grpc.maxMessageBytes,
+      'grpc.keepalive_time_ms': 60_000,
+      'grpc.keepalive_timeout_ms': 20_000,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+    });
+    server.addService(AuthServiceService, authService(rt));
+    server.addService(ProfileServiceService, profileService(rt));
+    server.addService(ComplianceServiceService, complianceService(rt, auditStream));
+    addReflection(server);
+
+    const health = new HealthImplementation({ '': 'NOT_SERVING' });
+    health.addToServer(server);
+    let ready = false;
+    const checkHealth = async () => {
+      ready = await pingDatabase(orm.em.fork());
+      metrics.databaseUp.set(ready ? 1 : 0);
+      const state = ready ? 'SERVING' : 'NOT_SERVING';
+      for (const name of ['', ...TESSERA_SERVICES]) health.setStatus(name, state);
+    };
+    await checkHealth();
+    const healthTimer = setInterval(() => void checkHealth(), HEALTH_CHECK_INTERVAL_MS);
+    healthTimer.unref();
+    teardown.add(() => clearInterval(healthTimer));
+
+    const grpcPort = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${config.grpc.host}:${config.grpc.port}`, ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      );
+    });
+    teardown.add(async () => {
       for (const name of ['', ...TESSERA_SERVICES]) health.setStatus(name, 'NOT_SERVING');
       // Streams never finish on their own: end them (UNAVAILABLE) so the drain can complete.
       stopping.abort();
       auditStream.close();
       await drain(server, config.grpc.shutdownGraceMs);
-      await auditListener.stop();
-      await closeHttp(ops.server);
-      await orm.close();
-      await embedded?.stop();
-      log.info('tessera stopped');
-    })());
+    });
+    const ops = await startOpsServer(config.http.host, config.http.port, {
+      metrics,
+      isReady: () => ready,
+      jwks: () => deps.signingKeys.jwks(),
+    });
+    teardown.add(() => closeHttp(ops.server));
+    log.info({ grpcPort, httpPort: ops.port }, 'tessera listening');
 
-  return { grpcPort, httpPort: ops.port, orm, deps, log, auditStream, shutdown };
+    let stopped: Promise<void> | undefined;
+    const shutdown = () =>
+      (stopped ??= teardown.run(log).then(() => {
+        log.info('tessera stopped');
+      }));
+    return { grpcPort, httpPort: ops.port, orm, deps, log, auditStream, shutdown };
+  } catch (err) {
+    await teardown.run(log);
+    throw err;
+  }
 }
 
 /** The domain's dependencies for a configuration: hashing, keys, encryption, clock. */

@@ -5,11 +5,20 @@ import type { Logger } from '../logger.js';
 const RUN_EVERY_MS = 60 * 60 * 1000;
 const BATCH = 10_000;
 
+export interface AuditRetention {
+  /** Deletes what is past retention now; returns how many events went. */
+  runOnce(): Promise<number>;
+  /** Runs now and then hourly (no-op when retention is 0). */
+  start(): void;
+  stop(): void;
+}
+
 /**
  * Deletes audit events older than the retention period (0 = keep forever),
- * at start and then hourly, in batches so no single statement holds locks long.
+ * in batches so no single statement holds locks for long.
  */
-export function startAuditRetention(orm: Orm, clock: Clock, retentionDays: number, log: Logger): { stop(): void; runOnce(): Promise<number> } {
+export function createAuditRetention(orm: Orm, clock: Clock, retentionDays: number, log: Logger): AuditRetention {
+  let timer: NodeJS.Timeout | undefined;
   const runOnce = async () => {
     if (retentionDays <= 0) return 0;
     const cutoff = new Date(clock.now().getTime() - retentionDays * 24 * 3600 * 1000);
@@ -22,10 +31,18 @@ export function startAuditRetention(orm: Orm, clock: Clock, retentionDays: numbe
     if (total > 0) log.info({ deleted: total, cutoff }, 'audit retention: old events deleted');
     return total;
   };
-  if (retentionDays <= 0) return { stop: () => {}, runOnce };
   const run = () => void runOnce().catch((err: unknown) => log.error({ err }, 'audit retention failed'));
-  run();
-  const timer = setInterval(run, RUN_EVERY_MS);
-  timer.unref();
-  return { stop: () => clearInterval(timer), runOnce };
+  return {
+    runOnce,
+    start() {
+      if (retentionDays <= 0 || timer) return;
+      run();
+      timer = setInterval(run, RUN_EVERY_MS);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+  };
 }

@@ -1,5 +1,6 @@
 import { checkAuditFilter, type AuditFilter } from './audit-filter.js';
 import type { AuditStreamHub, AuditSubscription } from './audit-stream.js';
+import { isEventId } from './audit-trail.js';
 import { DomainError, Violations } from './errors.js';
 
 /**
@@ -15,7 +16,7 @@ export function openAuditStream(
 ): AuditSubscription {
   const violations = new Violations();
   const filter = checkAuditFilter('filter', rawFilter, violations);
-  if (afterEventId !== undefined && !/^\d{1,19}$/.test(afterEventId)) {
+  if (afterEventId !== undefined && !isEventId(afterEventId)) {
     violations.add('after_event_id', 'must be zero or a positive event id');
   }
   violations.throwIfAny('STREAM-003');

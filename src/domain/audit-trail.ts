@@ -1,6 +1,6 @@
 import { readAuditEvents, type AuditEvent, type EntityManager } from '../db/index.js';
 import { auditFilterKey, checkAuditFilter, filterQuery, type AuditFilter } from './audit-filter.js';
-import { Violations } from './errors.js';
+import { invalidArguments, Violations } from './errors.js';
 import { decodePageToken, encodePageToken, pageSize } from './page-token.js';
 
 export interface AuditPageRequest {
@@ -26,6 +26,10 @@ export async function listAuditEvents(em: EntityManager, request: AuditPageReque
   const limit = pageSize('page_size', request.pageSize, { default: 100, max: 1000 });
   const queryKey = `${request.order}|${auditFilterKey(filter)}`;
   const position = decodePageToken('page_token', request.pageToken, queryKey);
+  // Tokens are not signed: a position that is not an event id is refused, not sent to the database.
+  if (position && !isEventId(position.id)) {
+    throw invalidArguments('AUDIT-003', [{ field: 'page_token', description: 'is not a page token issued by this service' }]);
+  }
   const ascending = request.order === 'oldest_first';
 
   // One extra row tells whether another page exists.
@@ -41,4 +45,11 @@ export async function listAuditEvents(em: EntityManager, request: AuditPageReque
     events,
     nextPageToken: more ? encodePageToken(queryKey, { id: events[events.length - 1].id }) : '',
   };
+}
+
+const MAX_BIGINT = 9223372036854775807n;
+
+/** A decimal BIGINT event id ("0" included). */
+export function isEventId(value: string | undefined): value is string {
+  return value !== undefined && /^(0|[1-9]\d{0,18})$/.test(value) && BigInt(value) <= MAX_BIGINT;
 }

@@ -20,7 +20,13 @@ export function decodePageToken(field: string, token: string, queryKey: string):
   } catch {
     throw invalidArguments('PAGE-001', [{ field, description: 'is not a page token issued by this service' }]);
   }
-  if (typeof body.p !== 'object' || body.p === null || Object.values(body.p).some((v) => typeof v !== 'string')) {
+  if (
+    typeof body !== 'object' ||
+    body === null ||
+    typeof body.p !== 'object' ||
+    body.p === null ||
+    Object.values(body.p).some((v) => typeof v !== 'string')
+  ) {
     throw invalidArguments('PAGE-002', [{ field, description: 'is not a page token issued by this service' }]);
   }
   if (body.q !== digest(queryKey)) {

@@ -44,10 +44,13 @@ export class ProxyTrust {
   /** `cidrs`: e.g. ["10.0.0.0/8", "::1/128"]. Invalid entries throw, so a typo fails start-up. */
   constructor(cidrs: string[]) {
     for (const cidr of cidrs) {
-      const [address, prefixText] = cidr.split('/');
+      const parts = cidr.split('/');
+      const [address, prefixText] = parts;
       const family = isIP(address ?? '');
+      // "10.0.0.0/" must not become /0 (trusting everyone): the prefix is digits or absent.
+      const wellFormed = parts.length <= 2 && (prefixText === undefined || /^\d{1,3}$/.test(prefixText));
       const prefix = prefixText === undefined ? (family === 6 ? 128 : 32) : Number(prefixText);
-      if (!family || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32)) {
+      if (!wellFormed || !family || prefix > (family === 6 ? 128 : 32)) {
         throw new Error(`invalid trusted proxy CIDR "${cidr}"`);
       }
       this.trusted.addSubnet(address!, prefix, family === 6 ? 'ipv6' : 'ipv4');

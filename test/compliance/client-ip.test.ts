@@ -1,0 +1,125 @@
+import { Metadata } from '@grpc/grpc-js';
+import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import { ListAuditEventsRequest } from '../../src/gen/tessera/v1/compliance_service.js';
+import { adminToken, complianceClient } from '../helpers/audit.js';
+import { DEFAULT_PASSWORD, sql, uniqueEmail } from '../helpers/fixtures.js';
+import { harness } from '../helpers/harness.js';
+import { bearer, call, startTestServer, type TestServer } from '../helpers/server.js';
+
+interface StoredFacts {
+  ip: string | null;
+  user_agent: string | null;
+  type: string;
+}
+
+/** Registers a user on `server` with the given extra headers; returns what its audit event recorded. */
+async function registerThrough(server: TestServer, headers: Record<string, string>): Promise<StoredFacts & { requestId: string; userId: string }> {
+  const requestId = `ip-${randomUUID()}`;
+  const md = new Metadata();
+  md.set('x-request-id', requestId);
+  for (const [key, value] of Object.entries(headers)) md.set(key, value);
+  const res = await call(server.auth, 'register', { email: uniqueEmail('ip'), password: DEFAULT_PASSWORD, fullName: 'IP Test' }, md);
+  const rows = await sql<StoredFacts>('select ip, user_agent, type from audit_events where request_id = $1', [requestId]);
+  expect(rows, 'exactly one event for the call').to.have.length(1);
+  return { ...rows[0], requestId, userId: res.user!.id };
+}
+
+const PROXY_HEADERS = { 'x-forwarded-for': '198.51.100.23, 10.1.2.3', 'x-forwarded-user-agent': 'Mozilla/5.0 (test)' };
+
+describe('Client IP and user agent in audit events', () => {
+  describe('without trusted proxies (the shared server)', () => {
+    it('ignores x-forwarded-for and x-forwarded-user-agent', async () => {
+      const facts = await registerThrough(harness().server, PROXY_HEADERS);
+      expect(facts.type).to.equal('user.registered');
+      expect(facts.ip).to.equal('127.0.0.1');
+      expect(facts.user_agent).to.match(/^grpc-node-js\//);
+    });
+
+    it('shows the same facts through ListAuditEvents', async () => {
+      const facts = await registerThrough(harness().server, PROXY_HEADERS);
+      const client = complianceClient();
+      try {
+        const res = await call(
+          client,
+          'listAuditEvents',
+          ListAuditEventsRequest.fromPartial({ filter: { subjectUserId: facts.userId } }),
+          bearer(await adminToken()),
+        );
+        expect(res.events).to.have.length(1);
+        expect(res.events[0].ip).to.equal('127.0.0.1');
+        expect(res.events[0].userAgent).to.match(/^grpc-node-js\//);
+        expect(res.events[0].requestId).to.equal(facts.requestId);
+      } finally {
+        client.close();
+      }
+    });
+  });
+
+  describe('behind a trusted proxy', () => {
+    let proxied: TestServer;
+
+    before(async function () {
+      this.timeout(30_000);
+      const shared = harness().server.env;
+      proxied = await startTestServer(harness().db, {
+        TRUSTED_PROXIES: '127.0.0.1/32,10.0.0.0/8',
+        // Same database, so the same secrets: the signing keys are sealed with the master key.
+        TESSERA_MASTER_KEY: shared.TESSERA_MASTER_KEY,
+        TESSERA_PEPPER: shared.TESSERA_PEPPER,
+        TESSERA_BOOTSTRAP_ADMIN_EMAIL: '',
+        TESSERA_BOOTSTRAP_ADMIN_PASSWORD: '',
+      });
+    });
+
+    after(async function () {
+      this.timeout(30_000);
+      await proxied?.close();
+    });
+
+    it('records the first untrusted hop of x-forwarded-for and x-forwarded-user-agent', async () => {
+      const facts = await registerThrough(proxied, PROXY_HEADERS);
+      expect(facts.ip).to.equal('198.51.100.23');
+      expect(facts.user_agent).to.equal('Mozilla/5.0 (test)');
+    });
+
+    it('does not let the client prepend a spoofed address', async () => {
+      const facts = await registerThrough(proxied, { 'x-forwarded-for': '203.0.113.66, 198.51.100.23, 10.1.2.3' });
+      expect(facts.ip).to.equal('198.51.100.23');
+    });
+
+    it('skips a malformed entry', async () => {
+      const facts = await registerThrough(proxied, {
+        'x-forwarded-for': '198.51.100.23, not-an-ip, 10.1.2.3',
+        'x-forwarded-user-agent': 'Mozilla/5.0 (test)',
+      });
+      expect(facts.ip).to.equal('198.51.100.23');
+      expect(facts.user_agent).to.equal('Mozilla/5.0 (test)');
+    });
+
+    it('keeps the peer address when the proxy sends no usable x-forwarded-for', async () => {
+      const none = await registerThrough(proxied, {});
+      expect(none.ip).to.equal('127.0.0.1');
+      expect(none.user_agent).to.match(/^grpc-node-js\//);
+      const garbage = await registerThrough(proxied, { 'x-forwarded-for': 'garbage, also garbage' });
+      expect(garbage.ip).to.equal('127.0.0.1');
+    });
+
+    it('records the forwarded client on the session too', async () => {
+      const email = uniqueEmail('ip-session');
+      await call(proxied.auth, 'register', { email, password: DEFAULT_PASSWORD, fullName: 'IP Session' });
+      const md = new Metadata();
+      for (const [key, value] of Object.entries(PROXY_HEADERS)) md.set(key, value);
+      const res = await call(proxied.auth, 'login', { email, password: DEFAULT_PASSWORD }, md);
+      const [session] = await sql<{ ip: string; user_agent: string }>('select ip, user_agent from sessions where user_id = $1', [
+        res.user!.id,
+      ]);
+      expect(session.ip).to.equal('198.51.100.23');
+      expect(session.user_agent).to.equal('Mozilla/5.0 (test)');
+      const [event] = await sql<StoredFacts>("select ip, user_agent, type from audit_events where subject_user_id = $1 and type = 'login.succeeded'", [
+        res.user!.id,
+      ]);
+      expect(event.ip).to.equal('198.51.100.23');
+    });
+  });
+});

@@ -1,12 +1,13 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Server as HttpServer } from 'node:http';
+import { join } from 'node:path';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { PasswordHasher } from './crypto/passwords.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
-import { connectOrm, migrateToLatest, pingDatabase, type Orm } from './db/index.js';
+import { connectOrm, countLegacyPasswordHashes, migrateToLatest, pingDatabase, type Orm } from './db/index.js';
 import { ensureBootstrapAdmin } from './domain/accounts.js';
 import { systemContext } from './domain/context.js';
 import type { DomainDeps } from './domain/deps.js';
@@ -14,6 +15,8 @@ import { SigningKeyRing } from './domain/signing-keys.js';
 import { AuthServiceService } from './gen/tessera/v1/auth_service.js';
 import { ProfileServiceService } from './gen/tessera/v1/profile_service.js';
 import { createLogger, type Logger } from './logger.js';
+import { OutboxWorker } from './mail/outbox-worker.js';
+import { createMailTransport } from './mail/transport.js';
 import { Metrics } from './metrics.js';
 import { startOpsServer } from './ops-http.js';
 import { readAccessPolicies } from './rpc/access-policy.js';
@@ -30,6 +33,8 @@ export interface Tessera {
   orm: Orm;
   deps: DomainDeps;
   log: Logger;
+  /** Delivers queued mail; `runOnce()` lets tests deliver without waiting for the next poll. */
+  outbox: OutboxWorker;
   /** Stops accepting calls, drains in-flight ones (up to the grace period), then closes everything. */
   shutdown(): Promise<void>;
 }
@@ -66,6 +71,16 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     const admin = await ensureBootstrapAdmin(deps, orm.em.fork(), systemContext('bootstrap'), config.bootstrapAdmin);
     if (admin) log.info({ userId: admin.id }, 'bootstrap administrator created');
   }
+
+  const stopKeyReload = deps.signingKeys.startReloading(
+    () => orm.em.fork(),
+    (err) => log.error({ err }, 'signing key reload failed'),
+  );
+  metrics.countLegacyPasswordHashes = () => countLegacyPasswordHashes(orm.em.fork(), deps.passwords.pepperId);
+  const transport = createMailTransport(config.mail.smtpUrl, config.dataDir, log);
+  const outbox = new OutboxWorker(orm, transport, deps.outboxBox, clock, log, metrics, config.mail);
+  outbox.start();
+  if (transport.kind === 'files') log.info({ dir: join(config.dataDir, 'mail') }, 'SMTP_URL not set: mail is written to files');
 
   const definition = loadTesseraPackageDefinition();
   const rt: RpcRuntime = { deps, orm, log, metrics, policies: readAccessPolicies(definition) };
@@ -113,24 +128,36 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
       for (const name of ['', ...TESSERA_SERVICES]) health.setStatus(name, 'NOT_SERVING');
       await drain(server, config.grpc.shutdownGraceMs);
       await closeHttp(ops.server);
+      stopKeyReload();
+      await outbox.stop();
       await orm.close();
       await embedded?.stop();
       log.info('tessera stopped');
     })());
 
-  return { grpcPort, httpPort: ops.port, orm, deps, log, shutdown };
+  return { grpcPort, httpPort: ops.port, orm, deps, log, outbox, shutdown };
 }
 
 /** The domain's dependencies for a configuration: hashing, keys, encryption, clock. */
 export async function buildDomain(config: Config, orm: Orm, clock: Clock): Promise<DomainDeps> {
-  const signingKeys = new SigningKeyRing(new SecretBox(config.secrets.masterKey, 'signing-keys'), clock);
+  const signingKeys = new SigningKeyRing(new SecretBox(config.secrets.masterKey, 'signing-keys'), clock, {
+    ...config.signingKeys,
+    accessTtlSeconds: config.tokens.accessTtlSeconds,
+  });
   await signingKeys.initialize(orm.em.fork());
   return {
     clock,
     signingKeys,
-    passwords: new PasswordHasher({ ...config.argon2, pepper: config.secrets.pepper }),
+    passwords: new PasswordHasher({
+      ...config.argon2,
+      pepper: config.secrets.pepper,
+      previousPeppers: config.secrets.previousPeppers,
+    }),
     profileBox: new SecretBox(config.secrets.masterKey, 'profile-fields'),
+    refreshSuccessorBox: new SecretBox(config.secrets.masterKey, 'refresh-successors'),
+    outboxBox: new SecretBox(config.secrets.masterKey, 'email-outbox'),
     tokens: config.tokens,
+    oneTimeTokens: config.oneTimeTokens,
   };
 }
 

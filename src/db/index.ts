@@ -5,3 +5,4 @@ export { appendAuditEvents, AUDIT_CHANNEL, type NewAuditEvent } from './audit-lo
 export { findSessionState, type SessionState } from './session-state.js';
 export { isDatabaseUnavailable, pingDatabase } from './health.js';
 export { connectOrm, migrateToLatest, ormOptions, type Orm } from './orm.js';
+export { countLegacyPasswordHashes } from './password-hashes.js';

@@ -12,6 +12,19 @@ export const AuditEventType = {
   sessionLoggedOut: 'session.logged_out',
   profileUpdated: 'profile.updated',
   signingKeyCreated: 'signing_key.created',
+  signingKeyRotated: 'signing_key.rotated',
+  refreshTokenReuseDetected: 'refresh_token.reuse_detected',
+  sessionRevoked: 'session.revoked',
+  sessionsRevokedAll: 'sessions.revoked_all',
+  emailVerificationRequested: 'email_verification.requested',
+  emailVerified: 'email.verified',
+  emailChangeRequested: 'email_change.requested',
+  emailChanged: 'email.changed',
+  passwordResetRequested: 'password_reset.requested',
+  passwordResetCompleted: 'password_reset.completed',
+  passwordChanged: 'password.changed',
+  reauthenticationFailed: 'reauthentication.failed',
+  userImported: 'user.imported',
 } as const;
 
 export type AuditEventType = (typeof AuditEventType)[keyof typeof AuditEventType];

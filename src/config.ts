@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import type { OneTimeTokenPolicy, TokenPolicy } from './domain/deps.js';
 
 /** Typed, validated settings. The only module that reads `process.env`. */
 export interface Config {
@@ -13,18 +14,8 @@ export interface Config {
   grpc: { host: string; port: number; maxMessageBytes: number; shutdownGraceMs: number };
   http: { host: string; port: number };
   logLevel: string;
-  tokens: {
-    issuer: string;
-    audience: string;
-    accessTtlSeconds: number;
-    /** A session's refresh token lapses after this long unused. */
-    sessionIdleTimeoutSeconds: number;
-    /** No refresh extends a session past this age. */
-    sessionAbsoluteLifetimeSeconds: number;
-    /** How long a just-rotated refresh token still yields the same successor. */
-    refreshReuseGraceSeconds: number;
-  };
-  oneTimeTokens: { passwordResetTtlSeconds: number; emailVerificationTtlSeconds: number };
+  tokens: TokenPolicy;
+  oneTimeTokens: OneTimeTokenPolicy;
   signingKeys: { propagationSeconds: number; reloadSeconds: number };
   mail: {
     smtpUrl: string | undefined;

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import type { OneTimeTokenPolicy, TokenPolicy } from './domain/deps.js';
 
 /** Typed, validated settings. The only module that reads `process.env`. */
 export interface Config {
@@ -13,9 +14,19 @@ export interface Config {
   grpc: { host: string; port: number; maxMessageBytes: number; shutdownGraceMs: number };
   http: { host: string; port: number };
   logLevel: string;
-  tokens: { issuer: string; audience: string; accessTtlSeconds: number; refreshTtlSeconds: number };
+  tokens: TokenPolicy;
+  oneTimeTokens: OneTimeTokenPolicy;
+  signingKeys: { propagationSeconds: number; reloadSeconds: number };
+  mail: {
+    smtpUrl: string | undefined;
+    from: string;
+    publicBaseUrl: string;
+    pollIntervalMs: number;
+    retryBaseSeconds: number;
+    maxAttempts: number;
+  };
   argon2: { memoryKib: number; timeCost: number; parallelism: number; maxConcurrent: number; queueTimeoutMs: number };
-  secrets: { pepper: Buffer; masterKey: Buffer };
+  secrets: { pepper: Buffer; previousPeppers: Buffer[]; masterKey: Buffer };
   bootstrapAdmin: { email: string; password: string } | undefined;
   /** CIDRs of proxies whose x-forwarded-for is believed. */
   trustedProxies: string[];
@@ -29,8 +40,24 @@ const secret = (min: number) =>
     .transform((value) => decodeSecret(value))
     .refine((buf) => buf.length >= min, { message: `must decode to at least ${min} bytes (base64 or hex)` });
 
+/** Comma-separated secrets, each as `secret(min)`. */
+const secretList = (min: number) =>
+  z
+    .string()
+    .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean).map(decodeSecret))
+    .refine((list) => list.every((buf) => buf.length >= min), { message: `each must decode to at least ${min} bytes (base64 or hex)` });
+
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
+const httpUrl = z
+  .string()
+  .url()
+  .refine((value) => /^https?:\/\//.test(value), { message: 'must be an http(s) URL' });
+const smtpUrl = z
+  .string()
+  .url()
+  .refine((value) => /^smtps?:\/\//.test(value), { message: 'must be an smtp:// or smtps:// URL' });
 
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -47,13 +74,28 @@ const EnvSchema = z.object({
   TESSERA_ISSUER: z.string().min(1).default('urn:tessera:dev'),
   TESSERA_AUDIENCE: z.string().min(1).default('tessera'),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt.max(24 * 3600).default(900),
-  REFRESH_TOKEN_TTL_SECONDS: positiveInt.default(30 * 24 * 3600),
+  /** Older name of SESSION_IDLE_TIMEOUT_SECONDS, still honoured. */
+  REFRESH_TOKEN_TTL_SECONDS: positiveInt.optional(),
+  SESSION_IDLE_TIMEOUT_SECONDS: positiveInt.optional(),
+  SESSION_ABSOLUTE_LIFETIME_SECONDS: positiveInt.default(90 * 24 * 3600),
+  REFRESH_REUSE_GRACE_SECONDS: nonNegativeInt.max(300).default(10),
+  PASSWORD_RESET_TTL_SECONDS: positiveInt.max(24 * 3600).default(30 * 60),
+  EMAIL_VERIFICATION_TTL_SECONDS: positiveInt.max(30 * 24 * 3600).default(24 * 3600),
+  SIGNING_KEY_PROPAGATION_SECONDS: nonNegativeInt.default(600),
+  SIGNING_KEYS_RELOAD_SECONDS: positiveInt.max(3600).default(30),
+  SMTP_URL: z.preprocess((value) => (value === '' ? undefined : value), smtpUrl.optional()),
+  MAIL_FROM: z.string().min(3).default('Tessera <no-reply@tessera.invalid>'),
+  PUBLIC_BASE_URL: httpUrl.default('http://127.0.0.1:3000'),
+  MAIL_POLL_INTERVAL_MS: positiveInt.min(10).default(1000),
+  MAIL_RETRY_BASE_SECONDS: positiveInt.default(10),
+  MAIL_MAX_ATTEMPTS: positiveInt.max(50).default(12),
   ARGON2_MEMORY_KIB: positiveInt.min(8192).default(19456),
   ARGON2_TIME_COST: positiveInt.default(2),
   ARGON2_PARALLELISM: positiveInt.default(1),
   PASSWORD_HASH_CONCURRENCY: positiveInt.default(availableParallelism()),
   PASSWORD_HASH_QUEUE_TIMEOUT_MS: positiveInt.default(5000),
   TESSERA_PEPPER: secret(32).optional(),
+  TESSERA_PREVIOUS_PEPPERS: secretList(32).default([]),
   TESSERA_MASTER_KEY: secret(32).optional(),
   TESSERA_BOOTSTRAP_ADMIN_EMAIL: z.string().optional(),
   TESSERA_BOOTSTRAP_ADMIN_PASSWORD: z.string().optional(),
@@ -80,7 +122,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
   }
   const e = parsed.data;
   const dataDir = resolve(e.TESSERA_DATA_DIR);
-  const secrets = resolveSecrets(e.NODE_ENV, dataDir, e.TESSERA_PEPPER, e.TESSERA_MASTER_KEY, warn);
+  const secrets = { ...resolveSecrets(e.NODE_ENV, dataDir, e.TESSERA_PEPPER, e.TESSERA_MASTER_KEY, warn), previousPeppers: e.TESSERA_PREVIOUS_PEPPERS };
+  const idleSeconds = e.SESSION_IDLE_TIMEOUT_SECONDS ?? e.REFRESH_TOKEN_TTL_SECONDS ?? 30 * 24 * 3600;
   const hasAdminEmail = Boolean(e.TESSERA_BOOTSTRAP_ADMIN_EMAIL);
   if (hasAdminEmail !== Boolean(e.TESSERA_BOOTSTRAP_ADMIN_PASSWORD)) {
     throw new ConfigError('invalid configuration: TESSERA_BOOTSTRAP_ADMIN_EMAIL and TESSERA_BOOTSTRAP_ADMIN_PASSWORD go together');
@@ -102,7 +145,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
       issuer: e.TESSERA_ISSUER,
       audience: e.TESSERA_AUDIENCE,
       accessTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
-      refreshTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+      sessionIdleTimeoutSeconds: idleSeconds,
+      sessionAbsoluteLifetimeSeconds: e.SESSION_ABSOLUTE_LIFETIME_SECONDS,
+      refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
+    },
+    oneTimeTokens: {
+      passwordResetTtlSeconds: e.PASSWORD_RESET_TTL_SECONDS,
+      emailVerificationTtlSeconds: e.EMAIL_VERIFICATION_TTL_SECONDS,
+    },
+    signingKeys: { propagationSeconds: e.SIGNING_KEY_PROPAGATION_SECONDS, reloadSeconds: e.SIGNING_KEYS_RELOAD_SECONDS },
+    mail: {
+      smtpUrl: e.SMTP_URL,
+      from: e.MAIL_FROM,
+      publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ''),
+      pollIntervalMs: e.MAIL_POLL_INTERVAL_MS,
+      retryBaseSeconds: e.MAIL_RETRY_BASE_SECONDS,
+      maxAttempts: e.MAIL_MAX_ATTEMPTS,
     },
     argon2: {
       memoryKib: e.ARGON2_MEMORY_KIB,
@@ -136,7 +194,7 @@ function resolveSecrets(
   pepper: Buffer | undefined,
   masterKey: Buffer | undefined,
   warn: (msg: string) => void,
-): Config['secrets'] {
+): { pepper: Buffer; masterKey: Buffer } {
   if (pepper && masterKey) return { pepper, masterKey };
   if (env === 'production') {
     const missing = [!pepper && 'TESSERA_PEPPER', !masterKey && 'TESSERA_MASTER_KEY'].filter(Boolean).join(', ');
@@ -147,7 +205,7 @@ function resolveSecrets(
 }
 
 /** Development secrets live in `<dataDir>/secrets.json`, created once, readable only by the owner. */
-function loadOrCreateDevSecrets(dataDir: string, warn: (msg: string) => void): Config['secrets'] {
+function loadOrCreateDevSecrets(dataDir: string, warn: (msg: string) => void): { pepper: Buffer; masterKey: Buffer } {
   const file = join(dataDir, 'secrets.json');
   if (existsSync(file)) {
     const stored = JSON.parse(readFileSync(file, 'utf8')) as { pepper: string; masterKey: string };

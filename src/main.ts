@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { importUsersFromFile } from './cli/import-users.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import { connectOrm, migrateToLatest, type Orm } from './db/index.js';
@@ -15,6 +17,9 @@ commands:
   start                      run the gRPC service (default)
   migrate                    apply pending database migrations and exit
   create-admin --email E     create an administrator; the password is read from stdin
+  import-users FILE.jsonl    import users with bcrypt, argon2 or PBKDF2 hashes (one JSON object a line)
+  rotate-signing-key [--now] promote the published next signing key and publish a new next key
+                             (--now: even if the next key was published less than the propagation delay ago)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -40,6 +45,10 @@ async function main(argv: string[]): Promise<number> {
       });
     case 'create-admin':
       return createAdminCommand(config, log, rest);
+    case 'import-users':
+      return importUsersCommand(config, log, rest);
+    case 'rotate-signing-key':
+      return rotateSigningKeyCommand(config, log, rest);
     case 'help':
     case '--help':
       process.stdout.write(USAGE);
@@ -106,6 +115,39 @@ async function createAdminCommand(config: Config, log: Logger, args: string[]): 
       }
       throw err;
     }
+  });
+}
+
+async function importUsersCommand(config: Config, log: Logger, args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true });
+  const file = positionals[0];
+  if (!file || positionals.length > 1 || !existsSync(file)) {
+    process.stderr.write('import-users needs one existing FILE.jsonl\n');
+    return 2;
+  }
+  return withDatabase(config, log, async (orm) => {
+    const deps = await buildDomain(config, orm, systemClock);
+    const outcome = await importUsersFromFile(deps, () => orm.em.fork(), systemContext('cli'), file, process);
+    log.info({ imported: outcome.imported, skipped: outcome.skipped, failed: outcome.problems.length }, 'import finished');
+    return outcome.problems.length > 0 ? 1 : 0;
+  });
+}
+
+async function rotateSigningKeyCommand(config: Config, log: Logger, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { now: { type: 'boolean', default: false } } });
+  return withDatabase(config, log, async (orm) => {
+    const deps = await buildDomain(config, orm, systemClock);
+    const result = await deps.signingKeys.rotate(orm.em.fork(), systemContext('cli'), { immediate: values.now === true });
+    if (result.promoted) {
+      log.info({ activeKid: result.activeKid, retiredKid: result.retiredKid, nextKid: result.nextKid }, 'signing key rotated');
+      process.stdout.write(`active ${result.activeKid}\nretired ${result.retiredKid}\nnext ${result.nextKid}\n`);
+    } else {
+      log.info({ activeKid: result.activeKid, nextKid: result.nextKid, promotableAt: result.promotableAt }, 'next key published; not yet promoted');
+      process.stdout.write(
+        `next key ${result.nextKid} is published but too recent to sign; run again after ${result.promotableAt!.toISOString()} or use --now\n`,
+      );
+    }
+    return 0;
   });
 }
 

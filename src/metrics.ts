@@ -44,6 +44,27 @@ export class Metrics {
       },
     });
   }
+  readonly mailDeliveries = new Counter({
+    name: 'tessera_mail_deliveries_total',
+    help: 'Outbox delivery attempts by outcome (sent, retry, failed).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** Filled on each scrape by `countLegacyPasswordHashes` (set by the composition root). */
+  countLegacyPasswordHashes: (() => Promise<Record<string, number>>) | undefined;
+
+  readonly legacyPasswordHashes = new Gauge({
+    name: 'tessera_legacy_password_hashes',
+    help: 'Stored password hashes not yet upgraded to argon2id with the current pepper, by scheme (bcrypt, pbkdf2, argon2). They are rehashed at the next sign-in.',
+    labelNames: ['scheme'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      if (!this.countLegacyPasswordHashes) return;
+      const counts = await this.countLegacyPasswordHashes();
+      for (const scheme of ['bcrypt', 'pbkdf2', 'argon2']) this.legacyPasswordHashes.set({ scheme }, counts[scheme] ?? 0);
+    },
+  });
 
   constructor(options: { collectDefaults?: boolean } = {}) {
     if (options.collectDefaults) collectDefaultMetrics({ register: this.registry });

@@ -1,12 +1,13 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Server as HttpServer } from 'node:http';
+import { join } from 'node:path';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { PasswordHasher } from './crypto/passwords.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
-import { AuditNotificationListener, connectOrm, migrateToLatest, pingDatabase, type Orm } from './db/index.js';
+import { AuditNotificationListener, connectOrm, countLegacyPasswordHashes, migrateToLatest, pingDatabase, type Orm } from './db/index.js';
 import { AuditStreamHub } from './domain/audit-stream.js';
 import { createAuditRetention } from './domain/audit-retention.js';
 import { ensureBootstrapAdmin } from './domain/accounts.js';
@@ -17,6 +18,8 @@ import { AuthServiceService } from './gen/tessera/v1/auth_service.js';
 import { ComplianceServiceService } from './gen/tessera/v1/compliance_service.js';
 import { ProfileServiceService } from './gen/tessera/v1/profile_service.js';
 import { createLogger, type Logger } from './logger.js';
+import { OutboxWorker } from './mail/outbox-worker.js';
+import { createMailTransport } from './mail/transport.js';
 import { Metrics } from './metrics.js';
 import { startOpsServer } from './ops-http.js';
 import { readAccessPolicies } from './rpc/access-policy.js';
@@ -37,6 +40,8 @@ export interface Tessera {
   log: Logger;
   /** The audit stream fan-out of this instance. */
   auditStream: AuditStreamHub;
+  /** Delivers queued mail; `runOnce()` lets tests deliver without waiting for the next poll. */
+  outbox: OutboxWorker;
   /** Stops accepting calls, drains in-flight ones (up to the grace period), then closes everything. */
   shutdown(): Promise<void>;
 }
@@ -92,6 +97,18 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
       const admin = await ensureBootstrapAdmin(deps, orm.em.fork(), systemContext('bootstrap'), config.bootstrapAdmin);
       if (admin) log.info({ userId: admin.id }, 'bootstrap administrator created');
     }
+
+    const stopKeyReload = deps.signingKeys.startReloading(
+      () => orm.em.fork(),
+      (err) => log.error({ err }, 'signing key reload failed'),
+    );
+    teardown.add(stopKeyReload);
+    metrics.countLegacyPasswordHashes = () => countLegacyPasswordHashes(orm.em.fork(), deps.passwords.pepperId);
+    const transport = createMailTransport(config.mail.smtpUrl, config.dataDir, log);
+    const outbox = new OutboxWorker(orm, transport, deps.outboxBox, clock, log, metrics, config.mail);
+    outbox.start();
+    teardown.add(() => outbox.stop());
+    if (transport.kind === 'files') log.info({ dir: join(config.dataDir, 'mail') }, 'SMTP_URL not set: mail is written to files');
 
     // Audit stream: one LISTEN connection per instance wakes the fan-out hub.
     const auditStream = new AuditStreamHub(
@@ -174,7 +191,7 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
       (stopped ??= teardown.run(log).then(() => {
         log.info('tessera stopped');
       }));
-    return { grpcPort, httpPort: ops.port, orm, deps, log, auditStream, shutdown };
+    return { grpcPort, httpPort: ops.port, orm, deps, log, auditStream, outbox, shutdown };
   } catch (err) {
     await teardown.run(log);
     throw err;
@@ -183,14 +200,24 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
 
 /** The domain's dependencies for a configuration: hashing, keys, encryption, clock. */
 export async function buildDomain(config: Config, orm: Orm, clock: Clock): Promise<DomainDeps> {
-  const signingKeys = new SigningKeyRing(new SecretBox(config.secrets.masterKey, 'signing-keys'), clock);
+  const signingKeys = new SigningKeyRing(new SecretBox(config.secrets.masterKey, 'signing-keys'), clock, {
+    ...config.signingKeys,
+    accessTtlSeconds: config.tokens.accessTtlSeconds,
+  });
   await signingKeys.initialize(orm.em.fork());
   return {
     clock,
     signingKeys,
-    passwords: new PasswordHasher({ ...config.argon2, pepper: config.secrets.pepper }),
+    passwords: new PasswordHasher({
+      ...config.argon2,
+      pepper: config.secrets.pepper,
+      previousPeppers: config.secrets.previousPeppers,
+    }),
     profileBox: new SecretBox(config.secrets.masterKey, 'profile-fields'),
+    refreshSuccessorBox: new SecretBox(config.secrets.masterKey, 'refresh-successors'),
+    outboxBox: new SecretBox(config.secrets.masterKey, 'email-outbox'),
     tokens: config.tokens,
+    oneTimeTokens: config.oneTimeTokens,
   };
 }
 

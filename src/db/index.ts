@@ -14,3 +14,4 @@ export { AuditNotificationListener } from './audit-listener.js';
 export { findSessionState, type SessionState } from './session-state.js';
 export { isDatabaseUnavailable, pingDatabase } from './health.js';
 export { connectOrm, migrateToLatest, ormOptions, type Orm } from './orm.js';
+export { countLegacyPasswordHashes } from './password-hashes.js';

@@ -29,7 +29,7 @@ export async function registerUser(
 ): Promise<User> {
   const violations = new Violations();
   const email = checkEmail('email', input.email, violations);
-  const password = checkNewPassword('password', input.password, violations);
+  const password = checkNewPassword('password', input.password, violations, email);
   const fullName = checkText('full_name', input.fullName, FULL_NAME_MAX_LENGTH, violations);
   violations.throwIfAny('ACCT-001');
 
@@ -46,7 +46,7 @@ interface NewAccount {
 
 async function createAccount(deps: DomainDeps, em: EntityManager, ctx: RequestContext, account: NewAccount): Promise<User> {
   // Hash before the transaction opens: it is the slow part and needs no lock.
-  const passwordHash = await deps.passwords.hash(account.password, ctx.signal);
+  const password = await deps.passwords.hash(account.password, ctx.signal);
   try {
     return await inTransaction(em, ctx, deps.clock, async (uow) => {
       const now = deps.clock.now();
@@ -54,7 +54,8 @@ async function createAccount(deps: DomainDeps, em: EntityManager, ctx: RequestCo
         id: uuidv7(),
         email: account.email,
         emailVerifiedAt: account.emailVerified ? now : null,
-        passwordHash,
+        passwordHash: password.hash,
+        passwordPepperId: password.pepperId,
         role: account.role,
         status: 'active',
         lastLoginAt: null,
@@ -94,7 +95,7 @@ export async function createAdmin(
 ): Promise<User> {
   const violations = new Violations();
   const email = checkEmail('email', input.email, violations);
-  const password = checkNewPassword('password', input.password, violations);
+  const password = checkNewPassword('password', input.password, violations, email);
   violations.throwIfAny('ACCT-003');
   return createAccount(deps, em, ctx, { email, password, fullName: '', role: 'admin', emailVerified: true });
 }

@@ -34,6 +34,10 @@ export const AuditEventType = {
   serviceAccountDeleted: 'service_account.deleted',
   signingKeyCreated: 'signing_key.created',
   signingKeyRotated: 'signing_key.rotated',
+  sessionsRevokedAll: 'sessions.revoked_all',
+  emailChangeRequested: 'email_change.requested',
+  reauthenticationFailed: 'reauthentication.failed',
+  userImported: 'user.imported',
 } as const;
 
 export type AuditEventType = (typeof AuditEventType)[keyof typeof AuditEventType];

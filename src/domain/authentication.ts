@@ -1,9 +1,9 @@
 import { decodeProtectedHeader } from 'jose';
 import { findSessionState, USER_ROLES, type EntityManager, type UserRole } from '../db/index.js';
-import { InvalidTokenError, verifyAccessToken } from '../crypto/tokens.js';
+import { InvalidTokenError, verifyAccessToken, type VerifiedAccessToken } from '../crypto/tokens.js';
 import type { Principal } from './context.js';
 import type { DomainDeps } from './deps.js';
-import { DomainError } from './errors.js';
+import { DomainError, Violations } from './errors.js';
 import { isUuid } from './validation.js';
 
 const invalidToken = (id: string, cause?: unknown) =>
@@ -18,6 +18,50 @@ const invalidToken = (id: string, cause?: unknown) =>
  * the database, not from the token, for the same reason.
  */
 export async function authenticateAccessToken(deps: DomainDeps, em: EntityManager, token: string): Promise<Principal> {
+  return (await checkAccessToken(deps, em, token)).principal;
+}
+
+/** What IntrospectToken tells about an access token (RFC 7662); only `active` when it is not. */
+export type Introspection =
+  | { active: false }
+  | { active: true; subject: string; sessionId: string; role: UserRole; tokenId: string; issuedAt: Date; expiresAt: Date };
+
+export const INTROSPECTED_TOKEN_MAX_LENGTH = 8192;
+
+/**
+ * Checks an access token the way authenticated calls do: signature, claims,
+ * then the session and the user. Any reason to refuse it (expired, tampered,
+ * foreign, revoked session, inactive user) yields `{ active: false }` and
+ * nothing else, so the answer reveals no more than the token holder knows.
+ */
+export async function introspectAccessToken(deps: DomainDeps, em: EntityManager, token: string): Promise<Introspection> {
+  const violations = new Violations();
+  if (token === '') violations.add('token', 'is required');
+  else if (token.length > INTROSPECTED_TOKEN_MAX_LENGTH) violations.add('token', `must be at most ${INTROSPECTED_TOKEN_MAX_LENGTH} characters`);
+  violations.throwIfAny('AUTHN-007');
+  try {
+    const { principal, claims } = await checkAccessToken(deps, em, token);
+    if (principal.kind !== 'user') return { active: false };
+    return {
+      active: true,
+      subject: principal.userId,
+      sessionId: principal.sessionId,
+      role: principal.role,
+      tokenId: claims.jti,
+      issuedAt: new Date(claims.iat * 1000),
+      expiresAt: new Date(claims.exp * 1000),
+    };
+  } catch (err) {
+    if (err instanceof DomainError && err.kind === 'unauthenticated') return { active: false };
+    throw err;
+  }
+}
+
+async function checkAccessToken(
+  deps: DomainDeps,
+  em: EntityManager,
+  token: string,
+): Promise<{ principal: Principal; claims: VerifiedAccessToken }> {
   const claims = await verifyWithKeyReload(deps, em, token);
   // The sessions.id column is a uuid: anything else would fail the query with INTERNAL.
   if (!isUuid(claims.sid)) throw invalidToken('AUTHN-006');
@@ -33,7 +77,7 @@ export async function authenticateAccessToken(deps: DomainDeps, em: EntityManage
     });
   }
   if (!(USER_ROLES as readonly string[]).includes(state.userRole)) throw invalidToken('AUTHN-005');
-  return { kind: 'user', userId: state.userId, sessionId: state.sessionId, role: state.userRole as UserRole };
+  return { principal: { kind: 'user', userId: state.userId, sessionId: state.sessionId, role: state.userRole as UserRole }, claims };
 }
 
 async function verifyWithKeyReload(deps: DomainDeps, em: EntityManager, token: string) {

@@ -1,3 +1,4 @@
+import { DomainError } from './errors.js';
 import type { UserRole } from '../db/index.js';
 
 /** Who is calling. Anonymous callers reach only public RPCs. */
@@ -19,4 +20,10 @@ export interface RequestContext {
 /** A context for work the service does on its own (start-up, CLI). */
 export function systemContext(requestId = 'system'): RequestContext {
   return { principal: { kind: 'system' }, requestId, ip: null, userAgent: null, signal: new AbortController().signal };
+}
+
+/** The signed-in user behind a call; `id` names the raising site when there is none. */
+export function signedInUser(ctx: RequestContext, id: string): Extract<Principal, { kind: 'user' }> {
+  if (ctx.principal.kind !== 'user') throw new DomainError('unauthenticated', id, 'a signed-in user is required');
+  return ctx.principal;
 }

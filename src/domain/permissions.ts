@@ -5,9 +5,9 @@ import type { UserRole } from '../db/index.js';
  * proto (tessera.v1.access_policy); the transport layer checks it here.
  */
 export const ROLE_PERMISSIONS: Record<UserRole, readonly string[]> = {
-  user: ['profile:read', 'profile:write'],
-  admin: ['profile:read', 'profile:write', 'users:read', 'users:write', 'audit:read'],
-  auditor: ['profile:read', 'profile:write', 'users:read', 'audit:read'],
+  user: ['profile:read', 'profile:write', 'sessions:own', 'account:own'],
+  admin: ['profile:read', 'profile:write', 'users:read', 'users:write', 'sessions:own', 'account:own', 'keys:rotate', 'audit:read'],
+  auditor: ['profile:read', 'profile:write', 'users:read', 'sessions:own', 'account:own', 'audit:read'],
   service: ['profile:read', 'users:read', 'users:write'],
 };
 

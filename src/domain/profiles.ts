@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { UserProfile, type EntityManager } from '../db/index.js';
 import { AuditEventType } from './audit.js';
-import type { Principal, RequestContext } from './context.js';
+import { signedInUser, type Principal, type RequestContext } from './context.js';
 import type { DomainDeps } from './deps.js';
 import { DomainError, Violations } from './errors.js';
 import { roleHasPermission } from './permissions.js';
@@ -32,10 +32,6 @@ const E164 = /^\+[1-9][0-9]{6,14}$/;
 
 export type ProfilePatch = Omit<ProfileView, 'userId' | 'createdAt' | 'updatedAt'>;
 
-function callerUserId(principal: Principal, id: string): string {
-  if (principal.kind !== 'user') throw new DomainError('unauthenticated', id, 'a signed-in user is required');
-  return principal.userId;
-}
 
 /**
  * Reads a profile. An empty `userId` means the caller's own; anyone else's
@@ -54,7 +50,10 @@ export async function getProfile(
 }
 
 function resolveReadableUser(principal: Principal, requested: string): string {
-  if (requested === '') return callerUserId(principal, 'PROF-001');
+  if (requested === '') {
+    if (principal.kind !== 'user') throw new DomainError('unauthenticated', 'PROF-001', 'a signed-in user is required');
+    return principal.userId;
+  }
   const violations = new Violations();
   const userId = checkUuid('user_id', requested, violations);
   violations.throwIfAny('PROF-002');
@@ -77,7 +76,7 @@ export async function updateOwnProfile(
   patch: ProfilePatch,
   mask: string[],
 ): Promise<ProfileView> {
-  const userId = callerUserId(ctx.principal, 'PROF-005');
+  const { userId } = signedInUser(ctx, 'PROF-005');
   const paths = checkMask(mask);
   const values = checkPatch(patch, paths);
 

@@ -58,11 +58,11 @@ export async function loginWithPassword(
   violations.throwIfAny('SESS-002');
 
   const user = await em.findOne(User, { email }, { populate: ['passwordHash'] });
-  const verified = user?.passwordHash
-    ? await deps.passwords.verify(user.passwordHash, password, ctx.signal)
-    : await deps.passwords.verifyDummy(password, ctx.signal);
+  const check = user?.passwordHash
+    ? await deps.passwords.verify({ hash: user.passwordHash, pepperId: user.passwordPepperId ?? null }, password, ctx.signal)
+    : { ok: await deps.passwords.verifyDummy(password, ctx.signal), needsRehash: false };
 
-  if (!user || !verified) {
+  if (!user || !check.ok) {
     await recordLoginFailure(deps, em, ctx, user?.id ?? null, user ? 'wrong_password' : 'unknown_account');
     throw invalidCredentials();
   }
@@ -71,10 +71,8 @@ export async function loginWithPassword(
     throw accountInactive('SESS-003', user.status);
   }
 
-  // Upgrade a hash made with older cost parameters while we hold the plain password.
-  const upgradedHash = deps.passwords.needsRehash(user.passwordHash!)
-    ? await deps.passwords.hash(password, ctx.signal)
-    : undefined;
+  // Upgrade a legacy hash (imported scheme, older cost parameters or pepper) while we hold the plain password.
+  const upgradedHash = check.needsRehash ? await deps.passwords.hash(password, ctx.signal) : undefined;
 
   return inTransaction(em, ctx, deps.clock, async (uow) => {
     const now = deps.clock.now();
@@ -85,7 +83,10 @@ export async function loginWithPassword(
     if (current.status !== 'active') throw accountInactive('SESS-007', current.status);
     current.lastLoginAt = now;
     current.updatedAt = now;
-    if (upgradedHash) current.passwordHash = upgradedHash;
+    if (upgradedHash) {
+      current.passwordHash = upgradedHash.hash;
+      current.passwordPepperId = upgradedHash.pepperId;
+    }
     const { session, tokens } = await openSession(deps, uow, ctx, current);
     uow.record({
       type: AuditEventType.loginSucceeded,
@@ -109,6 +110,16 @@ async function recordLoginFailure(
   });
 }
 
+/**
+ * When a session's refresh token lapses if it is refreshed at `now`: after the
+ * idle timeout, but never past the session's absolute lifetime.
+ */
+function refreshExpiry(deps: DomainDeps, createdAt: Date, now: Date): Date {
+  const idle = now.getTime() + deps.tokens.sessionIdleTimeoutSeconds * 1000;
+  const absolute = createdAt.getTime() + deps.tokens.sessionAbsoluteLifetimeSeconds * 1000;
+  return new Date(Math.min(idle, absolute));
+}
+
 /** Creates a session for `user` and issues its first token pair. */
 async function openSession(
   deps: DomainDeps,
@@ -122,8 +133,11 @@ async function openSession(
     id: uuidv7(),
     user,
     refreshTokenHash: hashBearerSecret(refreshToken),
+    previousRefreshTokenHash: null,
+    rotatedAt: null,
+    successorCiphertext: null,
     createdAt: now,
-    expiresAt: new Date(now.getTime() + deps.tokens.refreshTtlSeconds * 1000),
+    expiresAt: refreshExpiry(deps, now, now),
     lastUsedAt: now,
     revokedAt: null,
     revokeReason: null,
@@ -159,8 +173,12 @@ function checkRefreshTokenShape(raw: string): string {
 /**
  * Exchanges a refresh token for a new pair, rotating the refresh token.
  *
- * The session row is locked, so of two concurrent refreshes with the same
- * token exactly one succeeds: the other then finds no row with that hash.
+ * The token the last rotation replaced is remembered (RFC 9700 reuse
+ * detection). Presented again within the grace window, it yields the same
+ * successor, so a client's retry or two tabs refreshing at once do not sign the
+ * user out; the session row lock makes the second wait for the first. Presented
+ * after the window, it means two parties hold the session's tokens: the whole
+ * session is revoked, access tokens included, and the event is audited.
  */
 export async function rotateRefreshToken(
   deps: DomainDeps,
@@ -169,21 +187,23 @@ export async function rotateRefreshToken(
   rawToken: string,
 ): Promise<IssuedTokens> {
   const presentedHash = hashBearerSecret(checkRefreshTokenShape(rawToken));
-  return inTransaction(em, ctx, deps.clock, async (uow) => {
+  const outcome = await inTransaction(em, ctx, deps.clock, async (uow): Promise<IssuedTokens | 'reused'> => {
     const now = deps.clock.now();
-    const session = await uow.em.findOne(
-      Session,
-      { refreshTokenHash: presentedHash },
-      { lockMode: LockMode.PESSIMISTIC_WRITE },
-    );
+    const session = await findSessionByRefreshHash(uow.em, presentedHash);
     if (!session || session.revokedAt || session.expiresAt <= now) throw invalidRefreshToken('SESS-005');
     const user = await uow.em.findOneOrFail(User, session.user.id);
     if (user.status !== 'active') throw invalidRefreshToken('SESS-006');
 
+    if (session.refreshTokenHash !== presentedHash) return replayRotatedToken(deps, uow, session, user, presentedHash);
+
     const refreshToken = generateOpaqueSecret(REFRESH_TOKEN_PREFIX);
+    session.previousRefreshTokenHash = presentedHash;
     session.refreshTokenHash = hashBearerSecret(refreshToken);
+    session.rotatedAt = now;
+    session.successorCiphertext =
+      deps.tokens.refreshReuseGraceSeconds > 0 ? deps.refreshSuccessorBox.seal(refreshToken, successorContext(session.id, presentedHash)) : null;
     session.lastUsedAt = now;
-    session.expiresAt = new Date(now.getTime() + deps.tokens.refreshTtlSeconds * 1000);
+    session.expiresAt = refreshExpiry(deps, session.createdAt, now);
     uow.record({
       type: AuditEventType.tokenRefreshed,
       subjectUserId: user.id,
@@ -192,23 +212,73 @@ export async function rotateRefreshToken(
     });
     return issueTokens(deps, user, session, refreshToken);
   });
+  if (outcome === 'reused') {
+    throw new DomainError('unauthenticated', 'SESS-008', 'the refresh token was already used; the session has been ended', {
+      reason: 'REFRESH_TOKEN_REUSED',
+    });
+  }
+  return outcome;
+}
+
+/** The session whose current or previous refresh token has this hash, locked for update. */
+function findSessionByRefreshHash(em: EntityManager, hash: string): Promise<Session | null> {
+  return em.findOne(
+    Session,
+    { $or: [{ refreshTokenHash: hash }, { previousRefreshTokenHash: hash }] },
+    { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+  );
+}
+
+/** Binds a stored successor to its session and to the token it replaced. */
+function successorContext(sessionId: string, previousHash: string): string {
+  return `${sessionId}:${previousHash}`;
+}
+
+/** The rotated token came back: the same successor within the grace window, else the session ends. */
+async function replayRotatedToken(
+  deps: DomainDeps,
+  uow: UnitOfWork,
+  session: Session,
+  user: User,
+  presentedHash: string,
+): Promise<IssuedTokens | 'reused'> {
+  const now = deps.clock.now();
+  const age = now.getTime() - (session.rotatedAt?.getTime() ?? 0);
+  if (session.successorCiphertext && age <= deps.tokens.refreshReuseGraceSeconds * 1000) {
+    const successor = deps.refreshSuccessorBox.open(session.successorCiphertext, successorContext(session.id, presentedHash));
+    session.lastUsedAt = now;
+    uow.record({
+      type: AuditEventType.tokenRefreshed,
+      subjectUserId: user.id,
+      actor: { type: 'user', id: user.id },
+      metadata: { session_id: session.id, replayed_within_grace: true },
+    });
+    return issueTokens(deps, user, session, successor);
+  }
+  session.revokedAt = now;
+  session.revokeReason = 'refresh_token_reuse';
+  session.successorCiphertext = null;
+  uow.record({
+    type: AuditEventType.refreshTokenReuseDetected,
+    subjectUserId: user.id,
+    metadata: { session_id: session.id, seconds_since_rotation: Math.round(age / 1000) },
+  });
+  return 'reused';
 }
 
 /**
- * Ends the session of a refresh token. Idempotent: an unknown or already
- * revoked token succeeds too, and reveals nothing (as RFC 7009 revocation).
+ * Ends the session of a refresh token (the current one, or the one it just
+ * replaced). Idempotent: an unknown or already revoked token succeeds too, and
+ * reveals nothing (as RFC 7009 revocation).
  */
 export async function logout(deps: DomainDeps, em: EntityManager, ctx: RequestContext, rawToken: string): Promise<void> {
   const presentedHash = hashBearerSecret(checkRefreshTokenShape(rawToken));
   await inTransaction(em, ctx, deps.clock, async (uow) => {
-    const session = await uow.em.findOne(
-      Session,
-      { refreshTokenHash: presentedHash },
-      { lockMode: LockMode.PESSIMISTIC_WRITE },
-    );
+    const session = await findSessionByRefreshHash(uow.em, presentedHash);
     if (!session || session.revokedAt) return;
     session.revokedAt = deps.clock.now();
     session.revokeReason = 'logout';
+    session.successorCiphertext = null;
     uow.record({
       type: AuditEventType.sessionLoggedOut,
       subjectUserId: session.user.id,

@@ -1,3 +1,4 @@
+import { isCommonPassword } from './common-passwords.js';
 import type { Violations } from './errors.js';
 
 /** RFC 5321 limits. */
@@ -45,13 +46,25 @@ export function normalizePassword(raw: string): string {
   return raw.normalize('NFKC');
 }
 
-/** Checks a new password's length and returns its normalized form. */
-export function checkNewPassword(field: string, raw: string, violations: Violations): string {
+/**
+ * Checks a new password after NIST SP 800-63B and returns its normalized form:
+ * a length range and no composition rules; refused when it is one of the most
+ * common passwords or the account's email address (or its local part), in any
+ * letter case. `email` is the normalized address, or '' when unknown.
+ */
+export function checkNewPassword(field: string, raw: string, violations: Violations, email: string): string {
   const password = normalizePassword(raw);
   const length = [...password].length;
   if (length < PASSWORD_MIN_LENGTH) violations.add(field, `must be at least ${PASSWORD_MIN_LENGTH} characters`);
   else if (length > PASSWORD_MAX_LENGTH) violations.add(field, `must be at most ${PASSWORD_MAX_LENGTH} characters`);
+  else if (isCommonPassword(password)) violations.add(field, 'is one of the most common passwords; choose a less predictable one');
+  else if (email !== '' && resemblesEmail(password, email)) violations.add(field, 'must not be the email address');
   return password;
+}
+
+function resemblesEmail(password: string, email: string): boolean {
+  const lower = password.toLowerCase();
+  return lower === email || lower === email.slice(0, email.lastIndexOf('@'));
 }
 
 /** Checks a password presented for sign-in: present and not absurdly long (hashing cost). */

@@ -67,7 +67,15 @@ function detailsOf(row: AuditEventRow): AuditEvent['details'] {
       };
     case 'signing_key.created':
     case 'signing_key.rotated':
-      return { $case: 'signingKey', value: { kid: str(m.kid), alg: str(m.alg) } };
+      return {
+        $case: 'signingKey',
+        value: {
+          kid: str(m.kid) || str(m.activated_kid),
+          alg: str(m.alg) || 'EdDSA',
+          retiredKid: str(m.retired_kid),
+          nextKid: str(m.next_kid),
+        },
+      };
     default:
       return undefined;
   }

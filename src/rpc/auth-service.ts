@@ -1,7 +1,11 @@
 import { registerUser } from '../domain/accounts.js';
+import { introspectAccessToken } from '../domain/authentication.js';
+import { requestEmailChange, requestEmailVerification, verifyEmail } from '../domain/email-verification.js';
+import { changePassword, requestPasswordReset, resetPassword } from '../domain/password-changes.js';
+import { listOwnSessions, revokeAllOwnSessions, revokeOwnSession } from '../domain/session-management.js';
 import { loginWithPassword, logout, rotateRefreshToken } from '../domain/sessions.js';
 import { AuthServiceService } from '../gen/tessera/v1/auth_service.js';
-import { toTokenPair, toUserMessage } from './convert.js';
+import { toIntrospection, toSessionMessage, toTokenPair, toUserMessage } from './convert.js';
 import { implementService, type RpcRuntime } from './handler.js';
 
 /** tessera.v1.AuthService: decode -> one domain call -> encode. */
@@ -32,5 +36,48 @@ export function authService(rt: RpcRuntime) {
     },
 
     getJwks: async () => ({ keys: rt.deps.signingKeys.jwks() }),
+
+    introspectToken: async (req, ctx) => toIntrospection(await introspectAccessToken(rt.deps, ctx.em, req.token)),
+
+    listSessions: async (req, ctx) => {
+      const page = await listOwnSessions(rt.deps, ctx.em, ctx, req);
+      return { sessions: page.sessions.map(toSessionMessage), nextPageToken: page.nextPageToken };
+    },
+
+    revokeSession: async (req, ctx) => {
+      await revokeOwnSession(rt.deps, ctx.em, ctx, req.sessionId);
+      return {};
+    },
+
+    revokeAllSessions: async (req, ctx) => {
+      const sessionsRevoked = await revokeAllOwnSessions(rt.deps, ctx.em, ctx, { keepCurrent: req.keepCurrent });
+      return { sessionsRevoked };
+    },
+
+    requestEmailVerification: async (_req, ctx) => {
+      await requestEmailVerification(rt.deps, ctx.em, ctx);
+      return {};
+    },
+
+    verifyEmail: async (req, ctx) => ({ user: toUserMessage(await verifyEmail(rt.deps, ctx.em, ctx, req.token)) }),
+
+    requestEmailChange: async (req, ctx) => {
+      await requestEmailChange(rt.deps, ctx.em, ctx, req);
+      return {};
+    },
+
+    requestPasswordReset: async (req, ctx) => {
+      await requestPasswordReset(rt.deps, ctx.em, ctx, req.email);
+      return {};
+    },
+
+    resetPassword: async (req, ctx) => resetPassword(rt.deps, ctx.em, ctx, req),
+
+    changePassword: async (req, ctx) => changePassword(rt.deps, ctx.em, ctx, req),
+
+    rotateSigningKey: async (req, ctx) => {
+      const result = await rt.deps.signingKeys.rotate(ctx.em, ctx, { immediate: req.immediate });
+      return { ...result, retiredKid: result.retiredKid ?? '', promotableAt: result.promotableAt ?? undefined };
+    },
   });
 }

@@ -1,5 +1,9 @@
 import type { User as UserRow, UserRole, UserStatus as StatusName } from '../db/index.js';
+import type { Introspection } from '../domain/authentication.js';
 import type { ProfileView } from '../domain/profiles.js';
+import type { SessionView } from '../domain/session-management.js';
+import type { IntrospectTokenResponse } from '../gen/tessera/v1/auth_service.js';
+import type { Session } from '../gen/tessera/v1/session.js';
 import type { IssuedTokens } from '../domain/sessions.js';
 import type { Profile } from '../gen/tessera/v1/profile.js';
 import type { TokenPair } from '../gen/tessera/v1/token.js';
@@ -18,13 +22,17 @@ const STATUSES: Record<StatusName, UserStatus> = {
   deleted: UserStatus.USER_STATUS_DELETED,
 };
 
+export function toRole(role: UserRole): Role {
+  return ROLES[role];
+}
+
 /** Entity -> proto. Never copies the password hash or anything else credential-like. */
 export function toUserMessage(user: UserRow): User {
   return {
     id: user.id,
     email: user.email,
     emailVerified: user.emailVerifiedAt != null,
-    role: ROLES[user.role as UserRole],
+    role: toRole(user.role as UserRole),
     status: STATUSES[user.status as StatusName],
     createdAt: user.createdAt,
     updatedAt: user.updatedAt,
@@ -38,4 +46,30 @@ export function toProfileMessage(profile: ProfileView): Profile {
 
 export function toTokenPair(tokens: IssuedTokens): TokenPair {
   return { ...tokens, tokenType: 'Bearer' };
+}
+
+export function toSessionMessage(session: SessionView): Session {
+  return {
+    id: session.id,
+    createdAt: session.createdAt,
+    lastUsedAt: session.lastUsedAt,
+    expiresAt: session.expiresAt,
+    ipAddress: session.ip ?? '',
+    userAgent: session.userAgent ?? '',
+    current: session.current,
+  };
+}
+
+/** An inactive token gets `active: false` and every other field empty. */
+export function toIntrospection(result: Introspection): IntrospectTokenResponse {
+  if (!result.active) return { active: false, subject: '', sessionId: '', role: Role.ROLE_UNSPECIFIED, tokenId: '', expiresAt: undefined, issuedAt: undefined };
+  return {
+    active: true,
+    subject: result.subject,
+    sessionId: result.sessionId,
+    role: toRole(result.role),
+    tokenId: result.tokenId,
+    expiresAt: result.expiresAt,
+    issuedAt: result.issuedAt,
+  };
 }

@@ -172,9 +172,9 @@ describe('AuthService.Register', () => {
 
     it('normalizes the password with NFKC, so compatibility-equivalent input signs in', async () => {
       const email = uniqueEmail();
-      await register(email, '\uFF50\uFF41\uFF53\uFF53\uFF57\uFF4F\uFF52\uFF44\uFF11\uFF12'); // fullwidth "password12"
+      await register(email, '\uFF51\uFF55\uFF49\uFF45\uFF54\uFF4F\uFF54\uFF54\uFF45\uFF52\uFF17'); // fullwidth "quietotter7"
 
-      const res = await call(harness().server.auth, 'login', { email, password: 'password12' });
+      const res = await call(harness().server.auth, 'login', { email, password: 'quietotter7' });
 
       expect(res.user!.email).to.equal(email);
     });

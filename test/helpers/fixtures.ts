@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { LoginResponse } from '../../src/gen/tessera/v1/auth_service.js';
 import type { User } from '../../src/gen/tessera/v1/user.js';
+import type { TestDatabase } from './database.js';
 import { harness } from './harness.js';
 import { call, type TestServer } from './server.js';
 
@@ -33,9 +34,13 @@ export async function signedInUser(
   return { ...res, email, password, accessToken: res.tokens!.accessToken, refreshToken: res.tokens!.refreshToken };
 }
 
-/** Runs SQL against the test database directly, for checking what was stored. */
-export async function sql<T extends pg.QueryResultRow = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: harness().db.url });
+/** Runs SQL against the test database (or `db`) directly, for checking what was stored. */
+export async function sql<T extends pg.QueryResultRow = Record<string, unknown>>(
+  text: string,
+  params: unknown[] = [],
+  db: TestDatabase = harness().db,
+): Promise<T[]> {
+  const client = new pg.Client({ connectionString: db.url });
   await client.connect();
   try {
     return (await client.query<T>(text, params)).rows;

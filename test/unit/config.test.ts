@@ -38,8 +38,14 @@ describe('loadConfig', () => {
       issuer: 'urn:tessera:dev',
       audience: 'tessera',
       accessTtlSeconds: 900,
-      refreshTtlSeconds: 30 * 24 * 3600,
+      sessionIdleTimeoutSeconds: 30 * 24 * 3600,
+      sessionAbsoluteLifetimeSeconds: 90 * 24 * 3600,
+      refreshReuseGraceSeconds: 10,
     });
+    expect(config.oneTimeTokens).to.deep.equal({ passwordResetTtlSeconds: 1800, emailVerificationTtlSeconds: 24 * 3600 });
+    expect(config.signingKeys).to.deep.equal({ propagationSeconds: 600, reloadSeconds: 30 });
+    expect(config.mail).to.deep.include({ smtpUrl: undefined, publicBaseUrl: 'http://127.0.0.1:3000', maxAttempts: 12 });
+    expect(config.secrets.previousPeppers).to.deep.equal([]);
     expect(config.argon2).to.include({ memoryKib: 19456, timeCost: 2, parallelism: 1, queueTimeoutMs: 5000 });
     expect(config.argon2.maxConcurrent).to.be.at.least(1);
     expect(config.bootstrapAdmin).to.equal(undefined);
@@ -65,6 +71,25 @@ describe('loadConfig', () => {
       expect(configErrorOf({ ...secrets(), TESSERA_DATA_DIR: dataDir, GRPC_PORT: bad }).message).to.contain('GRPC_PORT');
     });
   }
+
+  it('reads the session limits, keeping REFRESH_TOKEN_TTL_SECONDS as the older name of the idle timeout', () => {
+    const base = { ...secrets(), TESSERA_DATA_DIR: dataDir };
+    expect(loadConfig({ ...base, REFRESH_TOKEN_TTL_SECONDS: '600' }).tokens.sessionIdleTimeoutSeconds).to.equal(600);
+    const both = loadConfig({ ...base, REFRESH_TOKEN_TTL_SECONDS: '600', SESSION_IDLE_TIMEOUT_SECONDS: '700', SESSION_ABSOLUTE_LIFETIME_SECONDS: '800' });
+    expect(both.tokens).to.include({ sessionIdleTimeoutSeconds: 700, sessionAbsoluteLifetimeSeconds: 800 });
+  });
+
+  it('reads previous peppers as a comma-separated list and refuses a short one, naming it', () => {
+    const [a, b] = [randomBytes(32), randomBytes(40)];
+    const config = loadConfig({ ...secrets(), TESSERA_DATA_DIR: dataDir, TESSERA_PREVIOUS_PEPPERS: `${a.toString('base64')}, ${b.toString('hex')}` });
+    expect(config.secrets.previousPeppers.map((p) => p.toString('hex'))).to.deep.equal([a.toString('hex'), b.toString('hex')]);
+    expect(configErrorOf({ ...secrets(), TESSERA_DATA_DIR: dataDir, TESSERA_PREVIOUS_PEPPERS: 'c2hvcnQ=' }).message).to.contain('TESSERA_PREVIOUS_PEPPERS');
+  });
+
+  it('refuses a SMTP_URL that is not smtp(s) and a PUBLIC_BASE_URL that is not http(s), naming both', () => {
+    const message = configErrorOf({ ...secrets(), TESSERA_DATA_DIR: dataDir, SMTP_URL: 'http://mail', PUBLIC_BASE_URL: 'ftp://x' }).message;
+    expect(message).to.contain('SMTP_URL').and.to.contain('PUBLIC_BASE_URL');
+  });
 
   it('names every invalid variable at once', () => {
     const { message } = configErrorOf({ ...secrets(), GRPC_PORT: 'x', LOG_LEVEL: 'loud', DATABASE_URL: 'not a url' });

@@ -81,29 +81,42 @@ describe('checkNewPassword', () => {
   it('counts code points, not UTF-16 units: 8 emoji pass, 7 do not', () => {
     const eight = '🔑'.repeat(8);
     expect(eight).to.have.length(16);
-    expect(run((v) => checkNewPassword('password', eight, v)).problems).to.deep.equal([]);
-    expect(run((v) => checkNewPassword('password', '🔑'.repeat(7), v)).problems[0]).to.contain('at least 8');
+    expect(run((v) => checkNewPassword('password', eight, v, '')).problems).to.deep.equal([]);
+    expect(run((v) => checkNewPassword('password', '🔑'.repeat(7), v, '')).problems[0]).to.contain('at least 8');
   });
 
   it('accepts 256 code points and refuses 257', () => {
-    expect(run((v) => checkNewPassword('password', '🔑'.repeat(256), v)).problems).to.deep.equal([]);
-    expect(run((v) => checkNewPassword('password', '🔑'.repeat(257), v)).problems[0]).to.contain('at most 256');
+    expect(run((v) => checkNewPassword('password', '🔑'.repeat(256), v, '')).problems).to.deep.equal([]);
+    expect(run((v) => checkNewPassword('password', '🔑'.repeat(257), v, '')).problems[0]).to.contain('at most 256');
   });
 
   it('refuses 7 ASCII characters and accepts 8', () => {
-    expect(run((v) => checkNewPassword('password', 'abcdefg', v)).problems).to.have.length(1);
-    expect(run((v) => checkNewPassword('password', 'abcdefgh', v)).problems).to.deep.equal([]);
+    expect(run((v) => checkNewPassword('password', 'qzvbkwm', v, '')).problems).to.have.length(1);
+    expect(run((v) => checkNewPassword('password', 'qzvbkwmx', v, '')).problems).to.deep.equal([]);
   });
 
   it('returns the NFKC form, so the same characters typed differently hash alike', () => {
-    const { value } = run((v) => checkNewPassword('password', 'ｐａｓｓｗｏｒｄ１２', v));
-    expect(value).to.equal('password12');
-    expect(run((v) => checkNewPassword('password', 'cafe\u0301 au lait', v)).value).to.equal('caf\u00e9 au lait');
+    const { value } = run((v) => checkNewPassword('password', 'ｑｕｉｅｔ ｏｔｔｅｒ ７', v, ''));
+    expect(value).to.equal('quiet otter 7');
+    expect(run((v) => checkNewPassword('password', 'cafe\u0301 au lait', v, '')).value).to.equal('caf\u00e9 au lait');
+  });
+
+  it('refuses a password from the common-password list in any letter case, and after NFKC', () => {
+    for (const common of ['password', 'PASSWORD1', 'iloveyou', 'Qwerty123', 'ｐａｓｓｗｏｒｄ１２']) {
+      expect(run((v) => checkNewPassword('password', common, v, '')).problems[0], common).to.contain('most common passwords');
+    }
+  });
+
+  it('refuses the email address or its local part as the password, in any letter case', () => {
+    const email = 'ada.lovelace@example.com';
+    expect(run((v) => checkNewPassword('password', 'Ada.Lovelace@Example.com', v, email)).problems[0]).to.contain('email');
+    expect(run((v) => checkNewPassword('password', 'ADA.LOVELACE', v, email)).problems[0]).to.contain('email');
+    expect(run((v) => checkNewPassword('password', 'ada.lovelace!', v, email)).problems).to.deep.equal([]);
   });
 
   it('names the field it was given', () => {
     const violations = new Violations();
-    checkNewPassword('new_password', 'short', violations);
+    checkNewPassword('new_password', 'short', violations, '');
     expect(() => violations.throwIfAny('TEST-002'))
       .to.throw()
       .that.satisfies((err: { violations: { field: string }[] }) => err.violations[0].field === 'new_password');

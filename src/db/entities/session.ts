@@ -1,7 +1,12 @@
 import { defineEntity, type InferEntity } from '@mikro-orm/core';
 import { User } from './user.js';
 
-/** One sign-in: holds the hash of the current refresh token, rotated on every refresh. */
+/**
+ * One sign-in: holds the hash of the current refresh token, rotated on every
+ * refresh, and of the one before it, so a replay of the rotated token is
+ * recognised (reuse detection) or, within a short grace, answered with the
+ * same successor.
+ */
 export const Session = defineEntity({
   name: 'Session',
   tableName: 'sessions',
@@ -10,6 +15,12 @@ export const Session = defineEntity({
     user: () => p.manyToOne(User).deleteRule('cascade').index('sessions_user_id_index'),
     /** SHA-256 (hex) of the current refresh token. */
     refreshTokenHash: p.text().unique('sessions_refresh_token_hash_unique'),
+    /** SHA-256 (hex) of the refresh token the last rotation replaced. */
+    previousRefreshTokenHash: p.text().nullable().index('sessions_previous_refresh_token_hash_index'),
+    /** When the refresh token was last rotated. */
+    rotatedAt: p.datetime().nullable(),
+    /** The current refresh token, encrypted (SecretBox), kept only to answer a replay within the grace window. */
+    successorCiphertext: p.text().nullable(),
     createdAt: p.datetime(),
     expiresAt: p.datetime(),
     lastUsedAt: p.datetime(),

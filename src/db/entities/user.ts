@@ -14,8 +14,18 @@ export const User = defineEntity({
     /** Normalized (trimmed, NFKC, lower-case); the unique index makes one account per address. */
     email: p.text().unique('users_email_unique'),
     emailVerifiedAt: p.datetime().nullable(),
-    /** argon2id PHC string; null for accounts that only sign in through a provider. */
+    /**
+     * PHC-style hash: argon2id for Tessera's own; bcrypt, PBKDF2 or foreign
+     * argon2 for imported users until their next sign-in. Null for accounts
+     * that only sign in through a provider.
+     */
     passwordHash: p.text().nullable().lazy(true, false),
+    /**
+     * Which pepper (argon2's secret) the hash was made with: a pepper id, 'none'
+     * for imported hashes made without one, null when unknown (hashes older than
+     * pepper ids: the current and previous peppers are tried).
+     */
+    passwordPepperId: p.text().nullable(),
     role: p.enum([...USER_ROLES]).default('user'),
     status: p.enum([...USER_STATUSES]).default('active'),
     lastLoginAt: p.datetime().nullable(),

@@ -3,5 +3,8 @@ export { type EntityManager, LockMode, UniqueConstraintViolationException, ref }
 export * from './entities/index.js';
 export { appendAuditEvents, AUDIT_CHANNEL, type NewAuditEvent } from './audit-log.js';
 export { findSessionState, type SessionState } from './session-state.js';
+export { findServiceAccountByKeyHash, touchServiceAccount, type ServiceAccountState } from './service-account-state.js';
 export { isDatabaseUnavailable, pingDatabase } from './health.js';
 export { connectOrm, migrateToLatest, ormOptions, type Orm } from './orm.js';
+export { findUserPage, type UserCondition, type PageCursor, type UserPageQuery } from './user-query.js';
+export { lockAdministrators } from './admin-lock.js';

@@ -3,6 +3,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Server as HttpServer } from 'node:http';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
+import { OidcVerifier } from './crypto/oidc.js';
 import { PasswordHasher } from './crypto/passwords.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
@@ -12,6 +13,7 @@ import { systemContext } from './domain/context.js';
 import type { DomainDeps } from './domain/deps.js';
 import { SigningKeyRing } from './domain/signing-keys.js';
 import { AuthServiceService } from './gen/tessera/v1/auth_service.js';
+import { IdentityServiceService } from './gen/tessera/v1/identity_service.js';
 import { ProfileServiceService } from './gen/tessera/v1/profile_service.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -19,6 +21,7 @@ import { startOpsServer } from './ops-http.js';
 import { readAccessPolicies } from './rpc/access-policy.js';
 import { authService } from './rpc/auth-service.js';
 import type { RpcRuntime } from './rpc/handler.js';
+import { identityService } from './rpc/identity-service.js';
 import { profileService } from './rpc/profile-service.js';
 import { addReflection } from './rpc/reflection.js';
 import { loadTesseraPackageDefinition, TESSERA_SERVICES } from './rpc/proto-definitions.js';
@@ -79,6 +82,7 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
   });
   server.addService(AuthServiceService, authService(rt));
   server.addService(ProfileServiceService, profileService(rt));
+  server.addService(IdentityServiceService, identityService(rt));
   addReflection(server);
 
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
@@ -131,6 +135,8 @@ export async function buildDomain(config: Config, orm: Orm, clock: Clock): Promi
     passwords: new PasswordHasher({ ...config.argon2, pepper: config.secrets.pepper }),
     profileBox: new SecretBox(config.secrets.masterKey, 'profile-fields'),
     tokens: config.tokens,
+    oidc: new OidcVerifier(config.oidc.providers, { jwksCooldownMs: config.oidc.jwksCooldownMs }),
+    userDeleteRetentionDays: config.users.deleteRetentionDays,
   };
 }
 

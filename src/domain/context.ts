@@ -4,6 +4,7 @@ import type { UserRole } from '../db/index.js';
 export type Principal =
   | { kind: 'anonymous' }
   | { kind: 'user'; userId: string; sessionId: string; role: UserRole }
+  | { kind: 'service_account'; serviceAccountId: string; name: string; role: UserRole }
   | { kind: 'system' };
 
 /** Facts about the call that audit events record. Built by the transport layer. */

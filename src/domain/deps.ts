@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import type { OidcVerifier } from '../crypto/oidc.js';
 import type { PasswordHasher } from '../crypto/passwords.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { SigningKeyRing } from './signing-keys.js';
@@ -19,4 +20,8 @@ export interface DomainDeps {
   /** Encrypts sensitive profile fields at rest. */
   profileBox: SecretBox;
   tokens: TokenPolicy;
+  /** Verifies ID tokens of the configured OpenID Connect providers. */
+  oidc: OidcVerifier;
+  /** Soft-deleted accounts can be restored for this many days. */
+  userDeleteRetentionDays: number;
 }

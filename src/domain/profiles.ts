@@ -1,12 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import { UserProfile, type EntityManager } from '../db/index.js';
 import { AuditEventType } from './audit.js';
-import type { Principal, RequestContext } from './context.js';
+import { callerUserId, readableUserId } from './callers.js';
+import type { RequestContext } from './context.js';
 import type { DomainDeps } from './deps.js';
 import { DomainError, Violations } from './errors.js';
-import { roleHasPermission } from './permissions.js';
 import { inTransaction } from './unit-of-work.js';
-import { checkText, checkUuid } from './validation.js';
+import { checkText } from './validation.js';
 
 /** A profile as the domain hands it out: sensitive fields decrypted. */
 export interface ProfileView {
@@ -32,11 +32,6 @@ const E164 = /^\+[1-9][0-9]{6,14}$/;
 
 export type ProfilePatch = Omit<ProfileView, 'userId' | 'createdAt' | 'updatedAt'>;
 
-function callerUserId(principal: Principal, id: string): string {
-  if (principal.kind !== 'user') throw new DomainError('unauthenticated', id, 'a signed-in user is required');
-  return principal.userId;
-}
-
 /**
  * Reads a profile. An empty `userId` means the caller's own; anyone else's
  * needs the "users:read" permission.
@@ -47,22 +42,10 @@ export async function getProfile(
   ctx: RequestContext,
   requestedUserId: string,
 ): Promise<ProfileView> {
-  const userId = resolveReadableUser(ctx.principal, requestedUserId);
+  const userId = readableUserId(ctx.principal, requestedUserId, { noUser: 'PROF-001', invalid: 'PROF-002', denied: 'PROF-004' });
   const profile = await em.findOne(UserProfile, { user: userId });
   if (!profile) throw new DomainError('not_found', 'PROF-003', 'no profile for this user', { reason: 'USER_NOT_FOUND' });
   return toView(deps, profile);
-}
-
-function resolveReadableUser(principal: Principal, requested: string): string {
-  if (requested === '') return callerUserId(principal, 'PROF-001');
-  const violations = new Violations();
-  const userId = checkUuid('user_id', requested, violations);
-  violations.throwIfAny('PROF-002');
-  if (principal.kind === 'user' && principal.userId === userId) return userId;
-  if (principal.kind === 'user' && roleHasPermission(principal.role, 'users:read')) return userId;
-  throw new DomainError('permission_denied', 'PROF-004', "reading another user's profile needs the users:read permission", {
-    reason: 'PERMISSION_DENIED',
-  });
 }
 
 /**

@@ -1,7 +1,15 @@
-import type { User as UserRow, UserRole, UserStatus as StatusName } from '../db/index.js';
+import type {
+  ServiceAccount as ServiceAccountRow,
+  SocialLogin as SocialLoginRow,
+  User as UserRow,
+  UserRole,
+  UserStatus as StatusName,
+} from '../db/index.js';
 import type { ProfileView } from '../domain/profiles.js';
 import type { IssuedTokens } from '../domain/sessions.js';
 import type { Profile } from '../gen/tessera/v1/profile.js';
+import type { ServiceAccount } from '../gen/tessera/v1/service_account.js';
+import type { SocialLogin } from '../gen/tessera/v1/social_login.js';
 import type { TokenPair } from '../gen/tessera/v1/token.js';
 import { Role, UserStatus, type User } from '../gen/tessera/v1/user.js';
 
@@ -29,6 +37,35 @@ export function toUserMessage(user: UserRow): User {
     createdAt: user.createdAt,
     updatedAt: user.updatedAt,
     lastLoginAt: user.lastLoginAt ?? undefined,
+    appMetadata: user.appMetadata ?? {},
+    deletedAt: user.deletedAt ?? undefined,
+  };
+}
+
+/** Proto -> domain role; ROLE_UNSPECIFIED (and unknown numbers) become undefined. */
+export function fromRoleMessage(role: Role): UserRole | undefined {
+  return (Object.keys(ROLES) as UserRole[]).find((name) => ROLES[name] === role);
+}
+
+/** Entity -> proto. The API key hash never leaves the server; only its display prefix does. */
+export function toServiceAccountMessage(account: ServiceAccountRow): ServiceAccount {
+  return {
+    id: account.id,
+    name: account.name,
+    role: ROLES[account.role as UserRole],
+    apiKeyPrefix: account.apiKeyPrefix,
+    createdAt: account.createdAt,
+    lastUsedAt: account.lastUsedAt ?? undefined,
+  };
+}
+
+export function toSocialLoginMessage(link: SocialLoginRow): SocialLogin {
+  return {
+    provider: link.provider,
+    subject: link.providerSubject,
+    email: link.email ?? '',
+    createdAt: link.createdAt,
+    lastLoginAt: link.lastLoginAt ?? undefined,
   };
 }
 

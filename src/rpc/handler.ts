@@ -1,11 +1,11 @@
 import { Metadata, status, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager, Orm } from '../db/index.js';
-import { authenticateAccessToken } from '../domain/authentication.js';
+import { API_KEY_PREFIX, authenticateAccessToken, authenticateApiKey } from '../domain/authentication.js';
 import type { Principal, RequestContext } from '../domain/context.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { DomainError } from '../domain/errors.js';
-import { roleHasPermission } from '../domain/permissions.js';
+import { principalHasPermission } from '../domain/permissions.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AccessPolicy, AccessPolicyTable } from './access-policy.js';
@@ -128,8 +128,11 @@ async function authenticate(rt: RpcRuntime, em: EntityManager, policy: AccessPol
       reason: 'MISSING_CREDENTIALS',
     });
   }
-  const principal = await authenticateAccessToken(rt.deps, em, token);
-  if (principal.kind !== 'user' || !roleHasPermission(principal.role, policy.permission)) {
+  // Backends send a service account's API key; people send an access token.
+  const principal = token.startsWith(API_KEY_PREFIX)
+    ? await authenticateApiKey(rt.deps, em, token)
+    : await authenticateAccessToken(rt.deps, em, token);
+  if (!principalHasPermission(principal, policy.permission)) {
     throw new DomainError('permission_denied', 'AUTHZ-001', `the "${policy.permission}" permission is required`, {
       reason: 'PERMISSION_DENIED',
     });

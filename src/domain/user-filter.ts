@@ -54,6 +54,9 @@ function parse(filter: string): UserCondition[] {
   };
   for (;;) {
     const field = next('a field');
+    if (field.kind === 'word' && (field.text === 'NOT' || field.text === 'OR')) {
+      throw new FilterError(`at position ${field.at + 1}: ${field.text} is not supported; join comparisons with AND`);
+    }
     if (field.kind !== 'word' || field.text === 'AND') throw new FilterError(`at position ${field.at + 1}: expected a field (${FIELDS})`);
     const op = next(`an operator after "${field.text}"`);
     if (op.kind !== 'op') throw new FilterError(`at position ${op.at + 1}: expected an operator (=, !=, <, <=, >, >=, :) after "${field.text}"`);

@@ -106,14 +106,17 @@ async function createAdminCommand(config: Config, log: Logger, args: string[]): 
 
 async function createServiceAccountCommand(config: Config, log: Logger, args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { name: { type: 'string' }, role: { type: 'string', default: 'service' } } });
-  const role = SERVICE_ACCOUNT_ROLES.find((r) => r === values.role);
-  if (!values.name || !role) {
-    process.stderr.write(`create-service-account needs --name N and optionally --role ${SERVICE_ACCOUNT_ROLES.join('|')}\n`);
+  if (!values.name) {
+    process.stderr.write(`create-service-account needs --name N (and optionally --role ${SERVICE_ACCOUNT_ROLES.join('|')})\n`);
     return 2;
   }
   return withDomain(config, log, 'create-service-account', async (deps, orm) => {
-    const { serviceAccount, apiKey } = await createServiceAccount(deps, orm.em.fork(), systemContext('cli'), { name: values.name!, role });
-    log.info({ serviceAccountId: serviceAccount.id, name: serviceAccount.name, role, apiKeyPrefix: serviceAccount.apiKeyPrefix }, 'service account created');
+    const input = { name: values.name!, role: values.role! };
+    const { serviceAccount, apiKey } = await createServiceAccount(deps, orm.em.fork(), systemContext('cli'), input);
+    log.info(
+      { serviceAccountId: serviceAccount.id, name: serviceAccount.name, role: serviceAccount.role, apiKeyPrefix: serviceAccount.apiKeyPrefix },
+      'service account created',
+    );
     // The only place the key is ever shown: stdout, alone on its line, so scripts can capture it.
     process.stdout.write(`${apiKey}\n`);
   });

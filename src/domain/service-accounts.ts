@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import { ServiceAccount, UniqueConstraintViolationException, type EntityManager, type UserRole } from '../db/index.js';
+import { ServiceAccount, UniqueConstraintViolationException, type EntityManager } from '../db/index.js';
 import { generateOpaqueSecret, hashBearerSecret } from '../crypto/random.js';
 import { AuditEventType } from './audit.js';
 import { API_KEY_PREFIX } from './authentication.js';
@@ -32,19 +32,18 @@ export async function createServiceAccount(
   deps: DomainDeps,
   em: EntityManager,
   ctx: RequestContext,
-  input: { name: string; role: UserRole | undefined },
+  input: { name: string; role: string },
 ): Promise<CreatedServiceAccount> {
   const violations = new Violations();
   const name = input.name.trim();
   if (!NAME.test(name)) {
     violations.add('name', 'must be 1 to 64 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit');
   }
-  const role = input.role ?? 'service';
-  if (!(SERVICE_ACCOUNT_ROLES as readonly string[]).includes(role)) {
-    violations.add('role', 'must be ROLE_SERVICE, ROLE_AUDITOR or ROLE_ADMIN (or unset for ROLE_SERVICE)');
-  }
+  // '' is ROLE_UNSPECIFIED: a backend's account gets the service role.
+  const role = SERVICE_ACCOUNT_ROLES.find((r) => r === (input.role || 'service'));
+  if (!role) violations.add('role', 'must be ROLE_SERVICE, ROLE_AUDITOR or ROLE_ADMIN (or unset for ROLE_SERVICE)');
   violations.throwIfAny('SVC-001');
-  if (!roleWithinPrincipal(role, ctx.principal)) {
+  if (!roleWithinPrincipal(role!, ctx.principal)) {
     throw new DomainError('permission_denied', 'SVC-002', 'a service account cannot get a role that grants more than yours', {
       reason: 'ROLE_TOO_HIGH',
     });
@@ -56,7 +55,7 @@ export async function createServiceAccount(
       const serviceAccount = uow.em.create(ServiceAccount, {
         id: uuidv7(),
         name,
-        role,
+        role: role!,
         apiKeyHash: hashBearerSecret(apiKey),
         apiKeyPrefix: apiKey.slice(0, DISPLAY_PREFIX_LENGTH),
         createdAt: deps.clock.now(),

@@ -72,8 +72,8 @@ export async function listUsers(em: EntityManager, input: ListUsersInput): Promi
 
 export interface UserUpdate {
   userId: string;
-  /** undefined when the request left the role unspecified. */
-  role: UserRole | undefined;
+  /** A role name; '' when the request left it unspecified. Checked against ASSIGNABLE_USER_ROLES. */
+  role: string;
   emailVerified: boolean;
   appMetadata: Record<string, unknown>;
 }
@@ -111,7 +111,7 @@ export async function updateUser(
         subjectUserId: user.id,
         metadata: { from: user.role, to: update.role },
       });
-      user.role = update.role!;
+      user.role = update.role as UserRole;
     }
     if (paths.includes('email_verified') && update.emailVerified !== (user.emailVerifiedAt != null)) {
       user.emailVerifiedAt = update.emailVerified ? now : null;
@@ -141,7 +141,7 @@ function checkUpdate(update: UserUpdate, mask: string[]): UserPath[] {
     }
     seen.add(path);
   }
-  if (seen.has('role') && !(ASSIGNABLE_USER_ROLES as readonly (string | undefined)[]).includes(update.role)) {
+  if (seen.has('role') && !(ASSIGNABLE_USER_ROLES as readonly string[]).includes(update.role)) {
     v.add('user.role', 'must be ROLE_USER, ROLE_ADMIN or ROLE_AUDITOR (ROLE_SERVICE is for service accounts)');
   }
   if (seen.has('app_metadata') && Buffer.byteLength(JSON.stringify(update.appMetadata)) > APP_METADATA_MAX_BYTES) {

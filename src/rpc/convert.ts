@@ -42,9 +42,13 @@ export function toUserMessage(user: UserRow): User {
   };
 }
 
-/** Proto -> domain role; ROLE_UNSPECIFIED (and unknown numbers) become undefined. */
-export function fromRoleMessage(role: Role): UserRole | undefined {
-  return (Object.keys(ROLES) as UserRole[]).find((name) => ROLES[name] === role);
+/**
+ * Proto -> domain role name: '' for ROLE_UNSPECIFIED, and a name no role has
+ * for an unknown number, so the domain refuses it rather than defaulting.
+ */
+export function fromRoleMessage(role: Role): string {
+  if (role === Role.ROLE_UNSPECIFIED) return '';
+  return (Object.keys(ROLES) as UserRole[]).find((name) => ROLES[name] === role) ?? `unknown(${role})`;
 }
 
 /** Entity -> proto. The API key hash never leaves the server; only its display prefix does. */

@@ -21,7 +21,7 @@ export function identityService(rt: RpcRuntime) {
       const u = req.user;
       const update = {
         userId: u?.id ?? '',
-        role: u ? fromRoleMessage(u.role) : undefined,
+        role: fromRoleMessage(u?.role ?? 0),
         emailVerified: u?.emailVerified ?? false,
         appMetadata: u?.appMetadata ?? {},
       };

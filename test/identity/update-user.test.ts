@@ -4,7 +4,6 @@ import { randomUUID } from 'node:crypto';
 import type { UpdateUserRequest } from '../../src/gen/tessera/v1/identity_service.js';
 import { Role, type User } from '../../src/gen/tessera/v1/user.js';
 import {
-  adminToken,
   auditEventsOfRequest,
   serviceAccountKey,
   signedInUser,

@@ -1,6 +1,9 @@
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { harness } from './harness.js';
+import { freePort } from './process.js';
+import { startTestServer, type TestServer } from './server.js';
 
 /** A signing key of the fake provider. */
 interface ProviderKey {
@@ -82,4 +85,40 @@ export class TestOidcProvider {
 export async function makeKey(kid = `k-${randomBytes(6).toString('hex')}`): Promise<ProviderKey> {
   const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
   return { kid, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' } };
+}
+
+/** A Tessera server on the shared database that trusts two local providers ("test-idp", "other-idp") and one that is down. */
+export interface OidcTestSetup {
+  server: TestServer;
+  provider: TestOidcProvider;
+  other: TestOidcProvider;
+  close(): Promise<void>;
+}
+
+export async function startOidcTestSetup(): Promise<OidcTestSetup> {
+  const provider = await TestOidcProvider.start();
+  const other = await TestOidcProvider.start();
+  const down = `http://127.0.0.1:${await freePort()}/jwks.json`;
+  const shared = harness().server.env;
+  const server = await startTestServer(harness().db, {
+    TESSERA_PEPPER: shared.TESSERA_PEPPER,
+    TESSERA_MASTER_KEY: shared.TESSERA_MASTER_KEY,
+    OIDC_PROVIDERS: JSON.stringify([
+      provider.config('test-idp'),
+      other.config('other-idp'),
+      { name: 'down-idp', issuer: 'https://down.example', jwks_uri: down, audience: 'tessera' },
+    ]),
+    // Tests rotate keys right after a fetch; production keeps the 30 s cooldown.
+    OIDC_JWKS_COOLDOWN_SECONDS: '0',
+  });
+  return {
+    server,
+    provider,
+    other,
+    close: async () => {
+      await server.close();
+      await provider.close();
+      await other.close();
+    },
+  };
 }

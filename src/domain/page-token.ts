@@ -62,3 +62,15 @@ export function decodePageToken(token: string, fingerprint: string, errorId: str
   if (body.f !== fingerprint) throw invalid('was made for another filter or show_deleted; start again without a token');
   return { createdAt, id: body.i };
 }
+
+/**
+ * Cuts a page from rows fetched with a limit of pageSize + 1: the extra row
+ * only tells that another page exists, and the token points after the last
+ * row returned.
+ */
+export function toPage<T extends PageCursor>(rows: T[], pageSize: number, fingerprint: string): { items: T[]; nextPageToken: string } {
+  const items = rows.slice(0, pageSize);
+  const last = items[items.length - 1];
+  const nextPageToken = rows.length > pageSize && last ? encodePageToken({ createdAt: last.createdAt, id: last.id }, fingerprint) : '';
+  return { items, nextPageToken };
+}

@@ -6,7 +6,7 @@ import type { RequestContext } from './context.js';
 import type { DomainDeps } from './deps.js';
 import { DomainError, Violations } from './errors.js';
 import { inTransaction } from './unit-of-work.js';
-import { checkText } from './validation.js';
+import { checkText, checkUpdateMask } from './validation.js';
 
 /** A profile as the domain hands it out: sensitive fields decrypted. */
 export interface ProfileView {
@@ -78,18 +78,9 @@ export async function updateOwnProfile(
 
 function checkMask(mask: string[]): ProfilePath[] {
   const violations = new Violations();
-  if (mask.length === 0) violations.add('update_mask', `must name at least one of: ${PROFILE_MASK_PATHS.join(', ')}`);
-  const seen = new Set<string>();
-  for (const path of mask) {
-    if (!(PROFILE_MASK_PATHS as readonly string[]).includes(path)) {
-      violations.add('update_mask', `unknown path "${path.slice(0, 64)}"; allowed: ${PROFILE_MASK_PATHS.join(', ')}`);
-    } else if (seen.has(path)) {
-      violations.add('update_mask', `path "${path}" appears twice`);
-    }
-    seen.add(path);
-  }
+  const paths = checkUpdateMask(mask, PROFILE_MASK_PATHS, violations);
   violations.throwIfAny('PROF-007');
-  return mask as ProfilePath[];
+  return paths;
 }
 
 function checkPatch(patch: ProfilePatch, paths: ProfilePath[]): ProfilePatch {

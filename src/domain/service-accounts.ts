@@ -6,7 +6,7 @@ import { API_KEY_PREFIX } from './authentication.js';
 import type { RequestContext } from './context.js';
 import type { DomainDeps } from './deps.js';
 import { DomainError, Violations } from './errors.js';
-import { checkPageSize, decodePageToken, encodePageToken, queryFingerprint } from './page-token.js';
+import { checkPageSize, decodePageToken, queryFingerprint, toPage } from './page-token.js';
 import { roleWithinPrincipal } from './permissions.js';
 import { inTransaction } from './unit-of-work.js';
 import { checkUuid } from './validation.js';
@@ -96,10 +96,8 @@ export async function listServiceAccounts(
       : { revokedAt: null },
     { orderBy: { createdAt: 'asc', id: 'asc' }, limit: pageSize + 1 },
   );
-  const page = rows.slice(0, pageSize);
-  const last = page[page.length - 1];
-  const nextPageToken = rows.length > pageSize && last ? encodePageToken({ createdAt: last.createdAt, id: last.id }, fingerprint) : '';
-  return { serviceAccounts: page, nextPageToken };
+  const { items, nextPageToken } = toPage(rows, pageSize, fingerprint);
+  return { serviceAccounts: items, nextPageToken };
 }
 
 /** Revokes a service account: its key fails from the next call on. */

@@ -5,11 +5,11 @@ import { readableUserId } from './callers.js';
 import type { RequestContext } from './context.js';
 import type { DomainDeps } from './deps.js';
 import { DomainError, Violations } from './errors.js';
-import { checkPageSize, decodePageToken, encodePageToken, queryFingerprint } from './page-token.js';
+import { checkPageSize, decodePageToken, queryFingerprint, toPage } from './page-token.js';
 import { principalHasPermission } from './permissions.js';
 import { parseUserFilter } from './user-filter.js';
 import { inTransaction, type UnitOfWork } from './unit-of-work.js';
-import { checkUuid } from './validation.js';
+import { checkUpdateMask, checkUuid } from './validation.js';
 
 /** Roles a person's account may have; "service" belongs to service accounts. */
 export const ASSIGNABLE_USER_ROLES = ['user', 'admin', 'auditor'] as const;
@@ -64,10 +64,8 @@ export async function listUsers(em: EntityManager, input: ListUsersInput): Promi
     after,
     limit: pageSize + 1,
   });
-  const page = users.slice(0, pageSize);
-  const last = page[page.length - 1];
-  const nextPageToken = users.length > pageSize && last ? encodePageToken({ createdAt: last.createdAt, id: last.id }, fingerprint) : '';
-  return { users: page, nextPageToken, totalSize: total };
+  const { items, nextPageToken } = toPage(users, pageSize, fingerprint);
+  return { users: items, nextPageToken, totalSize: total };
 }
 
 export interface UserUpdate {
@@ -90,14 +88,14 @@ export async function updateUser(
   update: UserUpdate,
   mask: string[],
 ): Promise<User> {
-  const paths = checkUpdate(update, mask);
+  const { userId, paths } = checkUpdate(update, mask);
   if (paths.includes('role') && !principalHasPermission(ctx.principal, 'roles:assign')) {
     throw new DomainError('permission_denied', 'USER-022', 'changing a role needs an administrator', { reason: 'PERMISSION_DENIED' });
   }
   return inTransaction(em, ctx, deps.clock, async (uow) => {
     const demoting = paths.includes('role') && update.role !== 'admin';
     if (demoting) await lockAdministrators(uow.em);
-    const user = await lockTargetUser(uow, ctx, update.userId, { forbidSelf: paths.includes('role'), ids: USER_UPDATE_IDS });
+    const user = await lockTargetUser(uow, ctx, userId, { forbidSelf: paths.includes('role'), ids: USER_UPDATE_IDS });
     if (user.status === 'deleted') {
       throw new DomainError('failed_precondition', 'USER-023', 'the user is deleted; undelete it first', { reason: 'USER_DELETED' });
     }
@@ -127,29 +125,19 @@ export async function updateUser(
   });
 }
 
-function checkUpdate(update: UserUpdate, mask: string[]): UserPath[] {
+function checkUpdate(update: UserUpdate, mask: string[]): { userId: string; paths: UserPath[] } {
   const v = new Violations();
   if (update.userId === '') v.add('user.id', 'is required');
   else checkUuid('user.id', update.userId, v);
-  if (mask.length === 0) v.add('update_mask', `must name at least one of: ${USER_MASK_PATHS.join(', ')}`);
-  const seen = new Set<string>();
-  for (const path of mask) {
-    if (!(USER_MASK_PATHS as readonly string[]).includes(path)) {
-      v.add('update_mask', `unknown path "${path.slice(0, 64)}"; allowed: ${USER_MASK_PATHS.join(', ')}`);
-    } else if (seen.has(path)) {
-      v.add('update_mask', `path "${path}" appears twice`);
-    }
-    seen.add(path);
-  }
-  if (seen.has('role') && !(ASSIGNABLE_USER_ROLES as readonly string[]).includes(update.role)) {
+  const paths = checkUpdateMask(mask, USER_MASK_PATHS, v);
+  if (paths.includes('role') && !(ASSIGNABLE_USER_ROLES as readonly string[]).includes(update.role)) {
     v.add('user.role', 'must be ROLE_USER, ROLE_ADMIN or ROLE_AUDITOR (ROLE_SERVICE is for service accounts)');
   }
-  if (seen.has('app_metadata') && Buffer.byteLength(JSON.stringify(update.appMetadata)) > APP_METADATA_MAX_BYTES) {
+  if (paths.includes('app_metadata') && Buffer.byteLength(JSON.stringify(update.appMetadata)) > APP_METADATA_MAX_BYTES) {
     v.add('user.app_metadata', `must be at most ${APP_METADATA_MAX_BYTES} bytes as JSON`);
   }
   v.throwIfAny('USER-020');
-  update.userId = update.userId.toLowerCase();
-  return mask as UserPath[];
+  return { userId: update.userId.toLowerCase(), paths };
 }
 
 const USER_UPDATE_IDS = { notFound: 'USER-021', self: 'USER-025', adminTarget: 'USER-026' };

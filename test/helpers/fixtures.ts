@@ -46,8 +46,8 @@ export async function adminToken(server: TestServer = harness().server): Promise
 }
 
 /**
- * Registers a user, gives them `role` directly in the database (the RPC way
- * is what the identity tests exercise) and signs them in.
+ * Registers a user, gives them `role` and a verified email directly in the
+ * database (the RPC way is what the identity tests exercise) and signs them in.
  */
 export async function signedInWithRole(
   role: 'user' | 'admin' | 'auditor',

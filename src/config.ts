@@ -31,6 +31,20 @@ export interface Config {
   /** CIDRs of proxies whose x-forwarded-for is believed. */
   trustedProxies: string[];
   audit: { retentionDays: number; streamMaxBuffered: number; streamPollMs: number };
+  oidc: { providers: OidcProviderConfig[]; jwksCooldownMs: number };
+  users: { deleteRetentionDays: number };
+}
+
+/** An OpenID Connect provider whose ID tokens sign users in (AuthService.LoginWithProvider). */
+export interface OidcProviderConfig {
+  /** What clients pass as `provider`, e.g. "google". */
+  name: string;
+  /** The exact "iss" of its ID tokens. */
+  issuer: string;
+  /** Where its signing keys are published. */
+  jwksUri: string;
+  /** Tessera's client id(s) at the provider: the accepted "aud" values. */
+  audience: string[];
 }
 
 /** A secret given as base64 or hex that must decode to at least `min` bytes. */
@@ -48,6 +62,44 @@ const secretList = (min: number) =>
     .refine((list) => list.every((buf) => buf.length >= min), { message: `each must decode to at least ${min} bytes (base64 or hex)` });
 
 const port = z.coerce.number().int().min(0).max(65535);
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** https, or http on the loopback interface only (local development and tests). */
+const keysUrl = z
+  .string()
+  .url()
+  .refine(
+    (value) => {
+      const url = new URL(value);
+      return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
+    },
+    { message: 'must be an https URL (http only on the loopback interface)' },
+  );
+
+const OidcProvidersSchema = z
+  .array(
+    z.strictObject({
+      name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1 to 32 lower-case letters, digits, "-" or "_"'),
+      issuer: z.string().min(1),
+      jwks_uri: keysUrl,
+      audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    }),
+  )
+  .refine((list) => new Set(list.map((p) => p.name)).size === list.length, { message: 'provider names must be unique' });
+
+/** OIDC_PROVIDERS: a JSON array of { name, issuer, jwks_uri, audience }. */
+const oidcProviders = z
+  .string()
+  .transform((value, ctx) => {
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON array of { name, issuer, jwks_uri, audience }' });
+      return z.NEVER;
+    }
+  })
+  .pipe(OidcProvidersSchema);
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().min(0);
 const httpUrl = z
@@ -103,6 +155,9 @@ const EnvSchema = z.object({
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).default(0),
   AUDIT_STREAM_MAX_BUFFERED: positiveInt.default(1000),
   AUDIT_STREAM_POLL_MS: positiveInt.default(2000),
+  OIDC_PROVIDERS: oidcProviders.default([]),
+  OIDC_JWKS_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  USER_DELETE_RETENTION_DAYS: positiveInt.max(3650).default(30),
 });
 
 /** Raised when the environment is invalid; the message names every bad variable. */
@@ -179,6 +234,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
       streamMaxBuffered: e.AUDIT_STREAM_MAX_BUFFERED,
       streamPollMs: e.AUDIT_STREAM_POLL_MS,
     },
+    oidc: {
+      providers: e.OIDC_PROVIDERS.map((p) => ({
+        name: p.name,
+        issuer: p.issuer,
+        jwksUri: p.jwks_uri,
+        audience: typeof p.audience === 'string' ? [p.audience] : p.audience,
+      })),
+      jwksCooldownMs: e.OIDC_JWKS_COOLDOWN_SECONDS * 1000,
+    },
+    users: { deleteRetentionDays: e.USER_DELETE_RETENTION_DAYS },
   };
 }
 

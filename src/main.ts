@@ -5,7 +5,9 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import { connectOrm, migrateToLatest, type Orm } from './db/index.js';
 import { createAdmin } from './domain/accounts.js';
+import { createServiceAccount, SERVICE_ACCOUNT_ROLES } from './domain/service-accounts.js';
 import { systemContext } from './domain/context.js';
+import type { DomainDeps } from './domain/deps.js';
 import { DomainError } from './domain/errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { buildDomain, startTessera } from './server.js';
@@ -20,6 +22,8 @@ commands:
   import-users FILE.jsonl    import users with bcrypt, argon2 or PBKDF2 hashes (one JSON object a line)
   rotate-signing-key [--now] promote the published next signing key and publish a new next key
                              (--now: even if the next key was published less than the propagation delay ago)
+  create-service-account --name N [--role service|auditor|admin]
+                             create a service account; prints its API key once, on stdout
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -49,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
       return importUsersCommand(config, log, rest);
     case 'rotate-signing-key':
       return rotateSigningKeyCommand(config, log, rest);
+    case 'create-service-account':
+      return createServiceAccountCommand(config, log, rest);
     case 'help':
     case '--help':
       process.stdout.write(USAGE);
@@ -101,16 +107,46 @@ async function createAdminCommand(config: Config, log: Logger, args: string[]): 
     return 2;
   }
   const password = (await readStdin()).replace(/\r?\n$/, '');
+  return withDomain(config, log, 'create-admin', async (deps, orm) => {
+    const user = await createAdmin(deps, orm.em.fork(), systemContext('cli'), { email: values.email!, password });
+    log.info({ userId: user.id, email: user.email }, 'administrator created');
+  });
+}
+
+async function createServiceAccountCommand(config: Config, log: Logger, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { name: { type: 'string' }, role: { type: 'string', default: 'service' } } });
+  if (!values.name) {
+    process.stderr.write(`create-service-account needs --name N (and optionally --role ${SERVICE_ACCOUNT_ROLES.join('|')})\n`);
+    return 2;
+  }
+  return withDomain(config, log, 'create-service-account', async (deps, orm) => {
+    const input = { name: values.name!, role: values.role! };
+    const { serviceAccount, apiKey } = await createServiceAccount(deps, orm.em.fork(), systemContext('cli'), input);
+    log.info(
+      { serviceAccountId: serviceAccount.id, name: serviceAccount.name, role: serviceAccount.role, apiKeyPrefix: serviceAccount.apiKeyPrefix },
+      'service account created',
+    );
+    // The only place the key is ever shown: stdout, alone on its line, so scripts can capture it.
+    process.stdout.write(`${apiKey}\n`);
+  });
+}
+
+/** Runs a CLI command that needs the domain; a DomainError becomes a message on stderr and exit code 1. */
+async function withDomain(
+  config: Config,
+  log: Logger,
+  command: string,
+  work: (deps: DomainDeps, orm: Orm) => Promise<void>,
+): Promise<number> {
   return withDatabase(config, log, async (orm) => {
     const deps = await buildDomain(config, orm, systemClock);
     try {
-      const user = await createAdmin(deps, orm.em.fork(), systemContext('cli'), { email: values.email!, password });
-      log.info({ userId: user.id, email: user.email }, 'administrator created');
+      await work(deps, orm);
       return 0;
     } catch (err) {
       if (err instanceof DomainError) {
         const detail = err.violations.map((v) => `${v.field} ${v.description}`).join('; ');
-        process.stderr.write(`create-admin: ${err.message}${detail ? ` (${detail})` : ''}\n`);
+        process.stderr.write(`${command}: ${err.message}${detail ? ` (${detail})` : ''}\n`);
         return 1;
       }
       throw err;

@@ -4,6 +4,7 @@ import type { Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
+import { OidcVerifier } from './crypto/oidc.js';
 import { PasswordHasher } from './crypto/passwords.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
@@ -16,6 +17,7 @@ import type { DomainDeps } from './domain/deps.js';
 import { SigningKeyRing } from './domain/signing-keys.js';
 import { AuthServiceService } from './gen/tessera/v1/auth_service.js';
 import { ComplianceServiceService } from './gen/tessera/v1/compliance_service.js';
+import { IdentityServiceService } from './gen/tessera/v1/identity_service.js';
 import { ProfileServiceService } from './gen/tessera/v1/profile_service.js';
 import { createLogger, type Logger } from './logger.js';
 import { OutboxWorker } from './mail/outbox-worker.js';
@@ -27,6 +29,7 @@ import { authService } from './rpc/auth-service.js';
 import { complianceService } from './rpc/compliance-service.js';
 import { ProxyTrust } from './rpc/metadata.js';
 import type { RpcRuntime } from './rpc/handler.js';
+import { identityService } from './rpc/identity-service.js';
 import { profileService } from './rpc/profile-service.js';
 import { addReflection } from './rpc/reflection.js';
 import { loadTesseraPackageDefinition, TESSERA_SERVICES } from './rpc/proto-definitions.js';
@@ -149,6 +152,7 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     });
     server.addService(AuthServiceService, authService(rt));
     server.addService(ProfileServiceService, profileService(rt));
+    server.addService(IdentityServiceService, identityService(rt));
     server.addService(ComplianceServiceService, complianceService(rt, auditStream));
     addReflection(server);
 
@@ -218,6 +222,8 @@ export async function buildDomain(config: Config, orm: Orm, clock: Clock): Promi
     outboxBox: new SecretBox(config.secrets.masterKey, 'email-outbox'),
     tokens: config.tokens,
     oneTimeTokens: config.oneTimeTokens,
+    oidc: new OidcVerifier(config.oidc.providers, { jwksCooldownMs: config.oidc.jwksCooldownMs }),
+    userDeleteRetentionDays: config.users.deleteRetentionDays,
   };
 }
 

@@ -12,6 +12,9 @@ export {
 } from './audit-log.js';
 export { AuditNotificationListener } from './audit-listener.js';
 export { findSessionState, type SessionState } from './session-state.js';
+export { findServiceAccountByKeyHash, touchServiceAccount, type ServiceAccountState } from './service-account-state.js';
 export { isDatabaseUnavailable, pingDatabase } from './health.js';
 export { connectOrm, migrateToLatest, ormOptions, type Orm } from './orm.js';
 export { countLegacyPasswordHashes } from './password-hashes.js';
+export { findUserPage, type UserCondition, type PageCursor, type UserPageQuery } from './user-query.js';
+export { lockAdministrators } from './admin-lock.js';

@@ -1,10 +1,11 @@
 import { v7 as uuidv7 } from 'uuid';
 import { UniqueConstraintViolationException, User, UserProfile, type EntityManager, type UserRole } from '../db/index.js';
+import type { StoredPassword } from '../crypto/passwords.js';
 import { AuditEventType } from './audit.js';
 import type { RequestContext } from './context.js';
 import type { DomainDeps } from './deps.js';
 import { DomainError, Violations } from './errors.js';
-import { inTransaction } from './unit-of-work.js';
+import { inTransaction, type UnitOfWork } from './unit-of-work.js';
 import { checkEmail, checkNewPassword, checkText } from './validation.js';
 
 export const FULL_NAME_MAX_LENGTH = 200;
@@ -49,23 +50,7 @@ async function createAccount(deps: DomainDeps, em: EntityManager, ctx: RequestCo
   const password = await deps.passwords.hash(account.password, ctx.signal);
   try {
     return await inTransaction(em, ctx, deps.clock, async (uow) => {
-      const now = deps.clock.now();
-      const user = uow.em.create(User, {
-        id: uuidv7(),
-        email: account.email,
-        emailVerifiedAt: account.emailVerified ? now : null,
-        passwordHash: password.hash,
-        passwordPepperId: password.pepperId,
-        role: account.role,
-        status: 'active',
-        lastLoginAt: null,
-        createdAt: now,
-        updatedAt: now,
-        deletedAt: null,
-      });
-      uow.em.create(UserProfile, { user, fullName: account.fullName, createdAt: now, updatedAt: now });
-      // The user's row must exist before its events name it.
-      await uow.em.flush();
+      const user = await insertAccount(deps, uow, { ...account, password });
       const type = account.role === 'admin' ? AuditEventType.userBootstrapped : AuditEventType.userRegistered;
       // Self-registration: the new user is its own actor; otherwise the admin, CLI or system is.
       const actor = ctx.principal.kind === 'anonymous' ? { type: 'user' as const, id: user.id } : undefined;
@@ -73,14 +58,48 @@ async function createAccount(deps: DomainDeps, em: EntityManager, ctx: RequestCo
       return user;
     });
   } catch (err) {
-    if (err instanceof UniqueConstraintViolationException && String(err.message).includes('users_email_unique')) {
-      throw new DomainError('already_exists', 'ACCT-002', 'an account with this email already exists', {
-        reason: 'EMAIL_TAKEN',
-        cause: err,
-      });
-    }
-    throw err;
+    throw emailTakenOr(err, 'ACCT-002');
   }
+}
+
+/**
+ * Inserts an active account and its empty profile, flushed so that events
+ * can name it. `passwordHash` is null for accounts that sign in only through
+ * a provider. A taken email surfaces at commit (see emailTakenOr).
+ */
+export async function insertAccount(
+  deps: DomainDeps,
+  uow: UnitOfWork,
+  account: { email: string; password: StoredPassword | null; fullName: string; role: UserRole; emailVerified: boolean },
+): Promise<User> {
+  const now = deps.clock.now();
+  const user = uow.em.create(User, {
+    id: uuidv7(),
+    email: account.email,
+    emailVerifiedAt: account.emailVerified ? now : null,
+    passwordHash: account.password?.hash ?? null,
+    passwordPepperId: account.password?.pepperId ?? null,
+    role: account.role,
+    status: 'active',
+    lastLoginAt: null,
+    createdAt: now,
+    updatedAt: now,
+    suspendedAt: null,
+    deletedAt: null,
+    appMetadata: {},
+  });
+  uow.em.create(UserProfile, { user, fullName: account.fullName, createdAt: now, updatedAt: now });
+  // The user's row must exist before its events name it.
+  await uow.em.flush();
+  return user;
+}
+
+/** ALREADY_EXISTS (EMAIL_TAKEN) for a violation of the unique email index; any other error unchanged. */
+export function emailTakenOr(err: unknown, id: string): unknown {
+  if (err instanceof UniqueConstraintViolationException && String(err.message).includes('users_email_unique')) {
+    return new DomainError('already_exists', id, 'an account with this email already exists', { reason: 'EMAIL_TAKEN', cause: err });
+  }
+  return err;
 }
 
 /**

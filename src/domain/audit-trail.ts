@@ -1,7 +1,7 @@
 import { readAuditEvents, type AuditEvent, type EntityManager } from '../db/index.js';
 import { auditFilterKey, checkAuditFilter, filterQuery, type AuditFilter } from './audit-filter.js';
 import { invalidArguments, Violations } from './errors.js';
-import { decodePageToken, encodePageToken, pageSize } from './page-token.js';
+import { checkPageSize, decodeOpaquePageToken, encodeOpaquePageToken, queryFingerprint } from './page-token.js';
 
 export interface AuditPageRequest {
   filter: AuditFilter;
@@ -22,10 +22,10 @@ export interface AuditPage {
 export async function listAuditEvents(em: EntityManager, request: AuditPageRequest): Promise<AuditPage> {
   const violations = new Violations();
   const filter = checkAuditFilter('filter', request.filter, violations);
+  const limit = checkPageSize(request.pageSize, violations, { default: 100, max: 1000 });
   violations.throwIfAny('AUDIT-001');
-  const limit = pageSize('page_size', request.pageSize, { default: 100, max: 1000 });
-  const queryKey = `${request.order}|${auditFilterKey(filter)}`;
-  const position = decodePageToken('page_token', request.pageToken, queryKey);
+  const fingerprint = queryFingerprint('audit_events', request.order, auditFilterKey(filter));
+  const position = decodeOpaquePageToken(request.pageToken, fingerprint, 'AUDIT-004');
   // Tokens are not signed: a position that is not an event id is refused, not sent to the database.
   if (position && !isEventId(position.id)) {
     throw invalidArguments('AUDIT-003', [{ field: 'page_token', description: 'is not a page token issued by this service' }]);
@@ -43,7 +43,7 @@ export async function listAuditEvents(em: EntityManager, request: AuditPageReque
   const more = rows.length > limit;
   return {
     events,
-    nextPageToken: more ? encodePageToken(queryKey, { id: events[events.length - 1].id }) : '',
+    nextPageToken: more ? encodeOpaquePageToken(fingerprint, { id: events[events.length - 1].id }) : '',
   };
 }
 

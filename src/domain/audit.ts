@@ -38,16 +38,23 @@ export const AuditEventType = {
   emailChangeRequested: 'email_change.requested',
   reauthenticationFailed: 'reauthentication.failed',
   userImported: 'user.imported',
+  userUpdated: 'user.updated',
 } as const;
 
 export type AuditEventType = (typeof AuditEventType)[keyof typeof AuditEventType];
+
+/** Who caused an event: a user, a service account (by id), the system, or nobody known. */
+export interface AuditActor {
+  type: 'user' | 'service_account' | 'system' | 'anonymous';
+  id: string | null;
+}
 
 /** An event as the domain states it; the unit of work adds time, actor and request facts. */
 export interface AuditRecord {
   type: AuditEventType;
   subjectUserId?: string | null;
   /** Overrides the actor derived from the principal, e.g. the user who just signed in. */
-  actor?: { type: 'user' | 'system' | 'anonymous'; id: string | null };
+  actor?: AuditActor;
   metadata?: Record<string, unknown>;
 }
 
@@ -67,10 +74,12 @@ export function toAuditRow(record: AuditRecord, ctx: RequestContext, clock: Cloc
   };
 }
 
-function actorOf(ctx: RequestContext): { type: 'user' | 'system' | 'anonymous'; id: string | null } {
+function actorOf(ctx: RequestContext): AuditActor {
   switch (ctx.principal.kind) {
     case 'user':
       return { type: 'user', id: ctx.principal.userId };
+    case 'service_account':
+      return { type: 'service_account', id: ctx.principal.serviceAccountId };
     case 'system':
       return { type: 'system', id: null };
     default:

@@ -1,10 +1,24 @@
 import { decodeProtectedHeader } from 'jose';
-import { findSessionState, USER_ROLES, type EntityManager, type UserRole } from '../db/index.js';
+import {
+  findServiceAccountByKeyHash,
+  findSessionState,
+  touchServiceAccount,
+  USER_ROLES,
+  type EntityManager,
+  type UserRole,
+} from '../db/index.js';
+import { hashBearerSecret } from '../crypto/random.js';
 import { InvalidTokenError, verifyAccessToken, type VerifiedAccessToken } from '../crypto/tokens.js';
 import type { Principal } from './context.js';
 import type { DomainDeps } from './deps.js';
 import { DomainError, Violations } from './errors.js';
 import { isUuid } from './validation.js';
+
+/** API keys carry a prefix so secret scanners and humans recognise them, and the transport can route them. */
+export const API_KEY_PREFIX = 'tsk_';
+const API_KEY_SHAPE = /^tsk_[A-Za-z0-9_-]{43}$/;
+/** last_used_at of a service account is written at most once per this period, not on every call. */
+const LAST_USED_GRANULARITY_MS = 60_000;
 
 const invalidToken = (id: string, cause?: unknown) =>
   new DomainError('unauthenticated', id, 'the access token is invalid or expired', { reason: 'INVALID_TOKEN', cause });
@@ -68,16 +82,35 @@ async function checkAccessToken(
   const state = await findSessionState(em, claims.sid);
   const now = deps.clock.now();
   if (!state || state.userId !== claims.sub) throw invalidToken('AUTHN-002');
-  if (state.revokedAt || state.expiresAt <= now) {
-    throw new DomainError('unauthenticated', 'AUTHN-003', 'the session has ended', { reason: 'SESSION_REVOKED' });
-  }
+  // Status first: suspension and deletion also revoke the sessions, and the status is the better answer.
   if (state.userStatus !== 'active') {
     throw new DomainError('unauthenticated', 'AUTHN-004', `the account is ${state.userStatus}`, {
       reason: state.userStatus === 'suspended' ? 'ACCOUNT_SUSPENDED' : 'ACCOUNT_DELETED',
     });
   }
+  if (state.revokedAt || state.expiresAt <= now) {
+    throw new DomainError('unauthenticated', 'AUTHN-003', 'the session has ended', { reason: 'SESSION_REVOKED' });
+  }
   if (!(USER_ROLES as readonly string[]).includes(state.userRole)) throw invalidToken('AUTHN-005');
   return { principal: { kind: 'user', userId: state.userId, sessionId: state.sessionId, role: state.userRole as UserRole }, claims };
+}
+
+/**
+ * Turns a service account's API key into a principal: one indexed query per
+ * call, so a deleted account's key stops working on its next call.
+ */
+export async function authenticateApiKey(deps: DomainDeps, em: EntityManager, apiKey: string): Promise<Principal> {
+  const invalidKey = (id: string) =>
+    new DomainError('unauthenticated', id, 'the API key is invalid or revoked', { reason: 'INVALID_API_KEY' });
+  if (!API_KEY_SHAPE.test(apiKey)) throw invalidKey('AUTHN-011');
+  const account = await findServiceAccountByKeyHash(em, hashBearerSecret(apiKey));
+  if (!account || account.revokedAt) throw invalidKey('AUTHN-012');
+  if (!(USER_ROLES as readonly string[]).includes(account.role)) throw invalidKey('AUTHN-013');
+  const now = deps.clock.now();
+  if (!account.lastUsedAt || now.getTime() - account.lastUsedAt.getTime() >= LAST_USED_GRANULARITY_MS) {
+    await touchServiceAccount(em, account.id, now, LAST_USED_GRANULARITY_MS);
+  }
+  return { kind: 'service_account', serviceAccountId: account.id, name: account.name, role: account.role as UserRole };
 }
 
 async function verifyWithKeyReload(deps: DomainDeps, em: EntityManager, token: string) {

@@ -1,10 +1,11 @@
-import { DomainError } from './errors.js';
+import { signedInPrincipal } from './callers.js';
 import type { UserRole } from '../db/index.js';
 
 /** Who is calling. Anonymous callers reach only public RPCs. */
 export type Principal =
   | { kind: 'anonymous' }
   | { kind: 'user'; userId: string; sessionId: string; role: UserRole }
+  | { kind: 'service_account'; serviceAccountId: string; name: string; role: UserRole }
   | { kind: 'system' };
 
 /** Facts about the call that audit events record. Built by the transport layer. */
@@ -24,6 +25,5 @@ export function systemContext(requestId = 'system'): RequestContext {
 
 /** The signed-in user behind a call; `id` names the raising site when there is none. */
 export function signedInUser(ctx: RequestContext, id: string): Extract<Principal, { kind: 'user' }> {
-  if (ctx.principal.kind !== 'user') throw new DomainError('unauthenticated', id, 'a signed-in user is required');
-  return ctx.principal;
+  return signedInPrincipal(ctx.principal, id);
 }

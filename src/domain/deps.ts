@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js';
+import type { OidcVerifier } from '../crypto/oidc.js';
 import type { PasswordHasher } from '../crypto/passwords.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { SigningKeyRing } from './signing-keys.js';
@@ -35,4 +36,8 @@ export interface DomainDeps {
   outboxBox: SecretBox;
   tokens: TokenPolicy;
   oneTimeTokens: OneTimeTokenPolicy;
+  /** Verifies ID tokens of the configured OpenID Connect providers. */
+  oidc: OidcVerifier;
+  /** Soft-deleted accounts can be restored for this many days. */
+  userDeleteRetentionDays: number;
 }

@@ -1,24 +1,54 @@
 import { createHash } from 'node:crypto';
-import { invalidArguments } from './errors.js';
+import type { PageCursor } from '../db/index.js';
+import { invalidArguments, type Violations } from './errors.js';
+import { isUuid } from './validation.js';
+
+/** AIP-158 sizes: 0 means the default; larger than the maximum is lowered to it. */
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 1000;
+
+/** Checks page_size and returns the size to use. */
+export function checkPageSize(
+  raw: number,
+  violations: Violations,
+  sizes: { default: number; max: number } = { default: DEFAULT_PAGE_SIZE, max: MAX_PAGE_SIZE },
+): number {
+  if (!Number.isInteger(raw) || raw < 0) {
+    violations.add('page_size', `must be between 0 and ${sizes.max} (0 means ${sizes.default})`);
+    return sizes.default;
+  }
+  return raw === 0 ? sizes.default : Math.min(raw, sizes.max);
+}
+
+/**
+ * A short digest of the request parameters a token is bound to (the list, its
+ * filter, its order): a token replayed with other parameters is refused.
+ */
+export function queryFingerprint(...parts: (string | boolean)[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 16);
+}
+
+const NOT_OURS = 'is not a page token issued by this service';
 
 /**
  * Opaque page tokens (AIP-158): the position after the last item of a page,
- * bound to the query it came from. A token replayed with another filter or
- * order is refused rather than silently giving a wrong page.
+ * bound to the fingerprint of the query it came from. Not signed: every
+ * reader validates the position it gets back.
  */
-export function encodePageToken(queryKey: string, position: Record<string, string>): string {
-  const body = { q: digest(queryKey), p: position };
-  return Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
+export function encodeOpaquePageToken(fingerprint: string, position: Record<string, string>): string {
+  return Buffer.from(JSON.stringify({ f: fingerprint, p: position }), 'utf8').toString('base64url');
 }
 
-/** Decodes a token made by `encodePageToken` for the same `queryKey`; empty token means the first page. */
-export function decodePageToken(field: string, token: string, queryKey: string): Record<string, string> | undefined {
+/** Decodes a token of `encodeOpaquePageToken` made for the same fingerprint; '' means the first page. */
+export function decodeOpaquePageToken(token: string, fingerprint: string, errorId: string): Record<string, string> | undefined {
   if (token === '') return undefined;
-  let body: { q?: unknown; p?: unknown };
+  const invalid = (description: string) => invalidArguments(errorId, [{ field: 'page_token', description }]);
+  let body: { f?: unknown; p?: unknown } | null;
   try {
+    if (token.length > 1024) throw new Error('too long');
     body = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as typeof body;
   } catch {
-    throw invalidArguments('PAGE-001', [{ field, description: 'is not a page token issued by this service' }]);
+    throw invalid(NOT_OURS);
   }
   if (
     typeof body !== 'object' ||
@@ -27,21 +57,36 @@ export function decodePageToken(field: string, token: string, queryKey: string):
     body.p === null ||
     Object.values(body.p).some((v) => typeof v !== 'string')
   ) {
-    throw invalidArguments('PAGE-002', [{ field, description: 'is not a page token issued by this service' }]);
+    throw invalid(NOT_OURS);
   }
-  if (body.q !== digest(queryKey)) {
-    throw invalidArguments('PAGE-003', [{ field, description: 'was issued for another filter or order; start again without it' }]);
-  }
+  if (body.f !== fingerprint) throw invalid('was issued for another filter or order; start again without it');
   return body.p as Record<string, string>;
 }
 
-/** Clamps a requested page size: 0 means the default. */
-export function pageSize(field: string, requested: number, defaults: { default: number; max: number }): number {
-  if (requested < 0) throw invalidArguments('PAGE-004', [{ field, description: 'must not be negative' }]);
-  if (requested === 0) return defaults.default;
-  return Math.min(requested, defaults.max);
+/** A keyset token for lists ordered by (created_at, id). */
+export function encodePageToken(cursor: PageCursor, fingerprint: string): string {
+  return encodeOpaquePageToken(fingerprint, { c: cursor.createdAt.toISOString(), i: cursor.id });
 }
 
-function digest(queryKey: string): string {
-  return createHash('sha256').update(queryKey).digest('base64url').slice(0, 16);
+/** Decodes `encodePageToken`; a malformed position fails with INVALID_ARGUMENT on page_token. */
+export function decodePageToken(token: string, fingerprint: string, errorId: string): PageCursor | undefined {
+  const position = decodeOpaquePageToken(token, fingerprint, errorId);
+  if (!position) return undefined;
+  const createdAt = new Date(position.c ?? '');
+  if (!isUuid(position.i ?? '') || Number.isNaN(createdAt.getTime())) {
+    throw invalidArguments(errorId, [{ field: 'page_token', description: NOT_OURS }]);
+  }
+  return { createdAt, id: position.i! };
+}
+
+/**
+ * Cuts a page from rows fetched with a limit of pageSize + 1: the extra row
+ * only tells that another page exists, and the token points after the last
+ * row returned.
+ */
+export function toPage<T extends PageCursor>(rows: T[], pageSize: number, fingerprint: string): { items: T[]; nextPageToken: string } {
+  const items = rows.slice(0, pageSize);
+  const last = items[items.length - 1];
+  const nextPageToken = rows.length > pageSize && last ? encodePageToken({ createdAt: last.createdAt, id: last.id }, fingerprint) : '';
+  return { items, nextPageToken };
 }

@@ -1,12 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import { UserProfile, type EntityManager } from '../db/index.js';
 import { AuditEventType } from './audit.js';
-import { signedInUser, type Principal, type RequestContext } from './context.js';
+import { callerUserId, readableUserId } from './callers.js';
+import type { RequestContext } from './context.js';
 import type { DomainDeps } from './deps.js';
 import { DomainError, Violations } from './errors.js';
-import { roleHasPermission } from './permissions.js';
 import { inTransaction } from './unit-of-work.js';
-import { checkText, checkUuid } from './validation.js';
+import { checkText, checkUpdateMask } from './validation.js';
 
 /** A profile as the domain hands it out: sensitive fields decrypted. */
 export interface ProfileView {
@@ -32,7 +32,6 @@ const E164 = /^\+[1-9][0-9]{6,14}$/;
 
 export type ProfilePatch = Omit<ProfileView, 'userId' | 'createdAt' | 'updatedAt'>;
 
-
 /**
  * Reads a profile. An empty `userId` means the caller's own; anyone else's
  * needs the "users:read" permission.
@@ -43,25 +42,10 @@ export async function getProfile(
   ctx: RequestContext,
   requestedUserId: string,
 ): Promise<ProfileView> {
-  const userId = resolveReadableUser(ctx.principal, requestedUserId);
+  const userId = readableUserId(ctx.principal, requestedUserId, { noUser: 'PROF-001', invalid: 'PROF-002', denied: 'PROF-004' });
   const profile = await em.findOne(UserProfile, { user: userId });
   if (!profile) throw new DomainError('not_found', 'PROF-003', 'no profile for this user', { reason: 'USER_NOT_FOUND' });
   return toView(deps, profile);
-}
-
-function resolveReadableUser(principal: Principal, requested: string): string {
-  if (requested === '') {
-    if (principal.kind !== 'user') throw new DomainError('unauthenticated', 'PROF-001', 'a signed-in user is required');
-    return principal.userId;
-  }
-  const violations = new Violations();
-  const userId = checkUuid('user_id', requested, violations);
-  violations.throwIfAny('PROF-002');
-  if (principal.kind === 'user' && principal.userId === userId) return userId;
-  if (principal.kind === 'user' && roleHasPermission(principal.role, 'users:read')) return userId;
-  throw new DomainError('permission_denied', 'PROF-004', "reading another user's profile needs the users:read permission", {
-    reason: 'PERMISSION_DENIED',
-  });
 }
 
 /**
@@ -76,7 +60,7 @@ export async function updateOwnProfile(
   patch: ProfilePatch,
   mask: string[],
 ): Promise<ProfileView> {
-  const { userId } = signedInUser(ctx, 'PROF-005');
+  const userId = callerUserId(ctx.principal, 'PROF-005');
   const paths = checkMask(mask);
   const values = checkPatch(patch, paths);
 
@@ -94,18 +78,9 @@ export async function updateOwnProfile(
 
 function checkMask(mask: string[]): ProfilePath[] {
   const violations = new Violations();
-  if (mask.length === 0) violations.add('update_mask', `must name at least one of: ${PROFILE_MASK_PATHS.join(', ')}`);
-  const seen = new Set<string>();
-  for (const path of mask) {
-    if (!(PROFILE_MASK_PATHS as readonly string[]).includes(path)) {
-      violations.add('update_mask', `unknown path "${path.slice(0, 64)}"; allowed: ${PROFILE_MASK_PATHS.join(', ')}`);
-    } else if (seen.has(path)) {
-      violations.add('update_mask', `path "${path}" appears twice`);
-    }
-    seen.add(path);
-  }
+  const paths = checkUpdateMask(mask, PROFILE_MASK_PATHS, violations);
   violations.throwIfAny('PROF-007');
-  return mask as ProfilePath[];
+  return paths;
 }
 
 function checkPatch(patch: ProfilePatch, paths: ProfilePath[]): ProfilePatch {

@@ -28,7 +28,8 @@ export interface LoginResult {
 const invalidCredentials = () =>
   new DomainError('unauthenticated', 'SESS-001', 'invalid email or password', { reason: 'INVALID_CREDENTIALS' });
 
-const accountInactive = (id: string, status: string) =>
+/** PERMISSION_DENIED for signing in to a suspended or deleted account; given only after the credentials were right. */
+export const accountInactive = (id: string, status: string) =>
   new DomainError('permission_denied', id, `the account is ${status}`, {
     reason: status === 'suspended' ? 'ACCOUNT_SUSPENDED' : 'ACCOUNT_DELETED',
   });
@@ -75,38 +76,79 @@ export async function loginWithPassword(
   const upgradedHash = check.needsRehash ? await deps.passwords.hash(password, ctx.signal) : undefined;
 
   return inTransaction(em, ctx, deps.clock, async (uow) => {
-    const now = deps.clock.now();
     // Re-read under a row lock: concurrent sign-ins of one account would otherwise
     // all write the version read before the password check, and all but one fail.
     const current = await uow.em.findOneOrFail(User, user.id, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
     // Suspended or deleted between the password check and the lock.
     if (current.status !== 'active') throw accountInactive('SESS-007', current.status);
-    current.lastLoginAt = now;
-    current.updatedAt = now;
     if (upgradedHash) {
       current.passwordHash = upgradedHash.hash;
       current.passwordPepperId = upgradedHash.pepperId;
     }
-    const { session, tokens } = await openSession(deps, uow, ctx, current);
-    uow.record({
-      type: AuditEventType.loginSucceeded,
-      subjectUserId: current.id,
-      actor: { type: 'user', id: current.id },
-      metadata: { method: 'password', session_id: session.id, rehashed: Boolean(upgradedHash) },
-    });
+    const tokens = await signIn(deps, uow, ctx, current, 'password', { rehashed: Boolean(upgradedHash) });
     return { user: current, tokens };
   });
 }
 
-async function recordLoginFailure(
+/**
+ * Completes a sign-in of an active user whose credentials were checked:
+ * opens a session, sets last_login_at and records login.succeeded with the
+ * sign-in `method` ("password", "oidc:<provider>").
+ */
+export async function signIn(
+  deps: DomainDeps,
+  uow: UnitOfWork,
+  ctx: RequestContext,
+  user: User,
+  method: string,
+  metadata: Record<string, unknown> = {},
+): Promise<IssuedTokens> {
+  const now = deps.clock.now();
+  user.lastLoginAt = now;
+  user.updatedAt = now;
+  const { session, tokens } = await openSession(deps, uow, ctx, user);
+  uow.record({
+    type: AuditEventType.loginSucceeded,
+    subjectUserId: user.id,
+    actor: { type: 'user', id: user.id },
+    metadata: { method, session_id: session.id, ...metadata },
+  });
+  return tokens;
+}
+
+/**
+ * Revokes every open session of a user (suspension, deletion) and records
+ * one session.revoked event naming them. Their access tokens fail on the
+ * next call, their refresh tokens at once.
+ */
+export async function revokeUserSessions(deps: DomainDeps, uow: UnitOfWork, userId: string, reason: string): Promise<number> {
+  const now = deps.clock.now();
+  const open = await uow.em.find(Session, { user: userId, revokedAt: null }, { orderBy: { id: 'asc' } });
+  for (const session of open) {
+    session.revokedAt = now;
+    session.revokeReason = reason;
+  }
+  if (open.length > 0) {
+    uow.record({
+      type: AuditEventType.sessionRevoked,
+      subjectUserId: userId,
+      metadata: { reason, count: open.length, session_ids: open.map((s) => s.id) },
+    });
+  }
+  return open.length;
+}
+
+/** Records a refused sign-in in a transaction of its own (the refusal itself changes nothing). */
+export async function recordLoginFailure(
   deps: DomainDeps,
   em: EntityManager,
   ctx: RequestContext,
   userId: string | null,
   reason: string,
+  method = 'password',
 ): Promise<void> {
   await inTransaction(em, ctx, deps.clock, async (uow) => {
-    uow.record({ type: AuditEventType.loginFailed, subjectUserId: userId, metadata: { method: 'password', reason } });
+    uow.record({ type: AuditEventType.loginFailed, subjectUserId: userId, metadata: { method, reason } });
   });
 }
 

@@ -102,3 +102,21 @@ export function checkUuid(field: string, raw: string, violations: Violations): s
   if (!isUuid(raw)) violations.add(field, 'must be a UUID');
   return raw.toLowerCase();
 }
+
+/**
+ * Checks an update mask (FieldMask paths, snake_case) against the paths an
+ * update allows: at least one, none unknown, none twice. Returns the paths.
+ */
+export function checkUpdateMask<P extends string>(mask: string[], allowed: readonly P[], violations: Violations): P[] {
+  if (mask.length === 0) violations.add('update_mask', `must name at least one of: ${allowed.join(', ')}`);
+  const seen = new Set<string>();
+  for (const path of mask) {
+    if (!(allowed as readonly string[]).includes(path)) {
+      violations.add('update_mask', `unknown path "${path.slice(0, 64)}"; allowed: ${allowed.join(', ')}`);
+    } else if (seen.has(path)) {
+      violations.add('update_mask', `path "${path}" appears twice`);
+    }
+    seen.add(path);
+  }
+  return mask as P[];
+}

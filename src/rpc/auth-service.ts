@@ -4,12 +4,26 @@ import { requestEmailChange, requestEmailVerification, verifyEmail } from '../do
 import { changePassword, requestPasswordReset, resetPassword } from '../domain/password-changes.js';
 import { listOwnSessions, revokeAllOwnSessions, revokeOwnSession } from '../domain/session-management.js';
 import { loginWithPassword, logout, rotateRefreshToken } from '../domain/sessions.js';
+import { loginWithProvider } from '../domain/social-logins.js';
 import { AuthServiceService } from '../gen/tessera/v1/auth_service.js';
 import { toIntrospection, toSessionMessage, toTokenPair, toUserMessage } from './convert.js';
 import { implementService, type RpcRuntime } from './handler.js';
 
 /** tessera.v1.AuthService: decode -> one domain call -> encode. */
 export function authService(rt: RpcRuntime) {
+  /** Counts a sign-in's outcome in the login_attempts metric. */
+  const countLoginAttempt = <T>(login: Promise<T>): Promise<T> =>
+    login.then(
+      (result) => {
+        rt.metrics.loginAttempts.inc({ outcome: 'success' });
+        return result;
+      },
+      (err: unknown) => {
+        rt.metrics.loginAttempts.inc({ outcome: 'failure' });
+        throw err;
+      },
+    );
+
   return implementService(rt, AuthServiceService, {
     register: async (req, ctx) => {
       const user = await registerUser(rt.deps, ctx.em, ctx, req);
@@ -17,11 +31,7 @@ export function authService(rt: RpcRuntime) {
     },
 
     login: async (req, ctx) => {
-      const result = await loginWithPassword(rt.deps, ctx.em, ctx, req).catch((err: unknown) => {
-        rt.metrics.loginAttempts.inc({ outcome: 'failure' });
-        throw err;
-      });
-      rt.metrics.loginAttempts.inc({ outcome: 'success' });
+      const result = await countLoginAttempt(loginWithPassword(rt.deps, ctx.em, ctx, req));
       return { user: toUserMessage(result.user), tokens: toTokenPair(result.tokens) };
     },
 
@@ -78,6 +88,11 @@ export function authService(rt: RpcRuntime) {
     rotateSigningKey: async (req, ctx) => {
       const result = await rt.deps.signingKeys.rotate(ctx.em, ctx, { immediate: req.immediate });
       return { ...result, retiredKid: result.retiredKid ?? '', promotableAt: result.promotableAt ?? undefined };
+    },
+
+    loginWithProvider: async (req, ctx) => {
+      const result = await countLoginAttempt(loginWithProvider(rt.deps, ctx.em, ctx, req));
+      return { user: toUserMessage(result.user), tokens: toTokenPair(result.tokens), created: result.created };
     },
   });
 }

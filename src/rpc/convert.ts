@@ -1,4 +1,10 @@
-import type { User as UserRow, UserRole, UserStatus as StatusName } from '../db/index.js';
+import type {
+  ServiceAccount as ServiceAccountRow,
+  SocialLogin as SocialLoginRow,
+  User as UserRow,
+  UserRole,
+  UserStatus as StatusName,
+} from '../db/index.js';
 import type { Introspection } from '../domain/authentication.js';
 import type { ProfileView } from '../domain/profiles.js';
 import type { SessionView } from '../domain/session-management.js';
@@ -6,6 +12,8 @@ import type { IntrospectTokenResponse } from '../gen/tessera/v1/auth_service.js'
 import type { Session } from '../gen/tessera/v1/session.js';
 import type { IssuedTokens } from '../domain/sessions.js';
 import type { Profile } from '../gen/tessera/v1/profile.js';
+import type { ServiceAccount } from '../gen/tessera/v1/service_account.js';
+import type { SocialLogin } from '../gen/tessera/v1/social_login.js';
 import type { TokenPair } from '../gen/tessera/v1/token.js';
 import { Role, UserStatus, type User } from '../gen/tessera/v1/user.js';
 
@@ -37,6 +45,39 @@ export function toUserMessage(user: UserRow): User {
     createdAt: user.createdAt,
     updatedAt: user.updatedAt,
     lastLoginAt: user.lastLoginAt ?? undefined,
+    appMetadata: user.appMetadata ?? {},
+    deletedAt: user.deletedAt ?? undefined,
+  };
+}
+
+/**
+ * Proto -> domain role name: '' for ROLE_UNSPECIFIED, and a name no role has
+ * for an unknown number, so the domain refuses it rather than defaulting.
+ */
+export function fromRoleMessage(role: Role): string {
+  if (role === Role.ROLE_UNSPECIFIED) return '';
+  return (Object.keys(ROLES) as UserRole[]).find((name) => ROLES[name] === role) ?? `unknown(${role})`;
+}
+
+/** Entity -> proto. The API key hash never leaves the server; only its display prefix does. */
+export function toServiceAccountMessage(account: ServiceAccountRow): ServiceAccount {
+  return {
+    id: account.id,
+    name: account.name,
+    role: ROLES[account.role as UserRole],
+    apiKeyPrefix: account.apiKeyPrefix,
+    createdAt: account.createdAt,
+    lastUsedAt: account.lastUsedAt ?? undefined,
+  };
+}
+
+export function toSocialLoginMessage(link: SocialLoginRow): SocialLogin {
+  return {
+    provider: link.provider,
+    subject: link.providerSubject,
+    email: link.email ?? '',
+    createdAt: link.createdAt,
+    lastLoginAt: link.lastLoginAt ?? undefined,
   };
 }
 

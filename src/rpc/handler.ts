@@ -9,11 +9,11 @@ import {
 } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager, Orm } from '../db/index.js';
-import { authenticateAccessToken } from '../domain/authentication.js';
+import { API_KEY_PREFIX, authenticateAccessToken, authenticateApiKey } from '../domain/authentication.js';
 import type { Principal, RequestContext } from '../domain/context.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { DomainError } from '../domain/errors.js';
-import { roleHasPermission } from '../domain/permissions.js';
+import { principalHasPermission } from '../domain/permissions.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AccessPolicy, AccessPolicyTable } from './access-policy.js';
@@ -164,9 +164,9 @@ function openCall(rt: RpcRuntime, path: string, call: AnyCall, longLived: boolea
     signal: abort.signal,
     async context(policy: AccessPolicy): Promise<CallContext> {
       const em = rt.orm.em.fork();
-      const principal = await authenticate(rt, em, policy, call.metadata);
+      const { principal, vouchesForClient } = await authenticate(rt, em, policy, call.metadata);
       const peerIp = clientIp(call.getPeer());
-      const forwarded = rt.proxies.forwardedClient(peerIp, call.metadata);
+      const forwarded = rt.proxies.forwardedClient(peerIp, call.metadata, vouchesForClient);
       return {
         principal,
         requestId,
@@ -202,16 +202,38 @@ function openCall(rt: RpcRuntime, path: string, call: AnyCall, longLived: boolea
   };
 }
 
-async function authenticate(rt: RpcRuntime, em: EntityManager, policy: AccessPolicy, metadata: Metadata): Promise<Principal> {
-  if (policy.public) return { kind: 'anonymous' };
+/**
+ * The caller, by the RPC's policy, and whether it vouches for forwarded client
+ * addresses: a service account does, also on public RPCs (a backend calling
+ * Register or Login for its end user may present its API key for that).
+ */
+async function authenticate(
+  rt: RpcRuntime,
+  em: EntityManager,
+  policy: AccessPolicy,
+  metadata: Metadata,
+): Promise<{ principal: Principal; vouchesForClient: boolean }> {
+  if (policy.public) {
+    const token = bearerToken(metadata);
+    const backend = token?.startsWith(API_KEY_PREFIX) ? await authenticateApiKey(rt.deps, em, token) : undefined;
+    return { principal: { kind: 'anonymous' }, vouchesForClient: backend !== undefined };
+  }
+  const principal = await authenticateForPolicy(rt, em, policy, metadata);
+  return { principal, vouchesForClient: principal.kind === 'service_account' };
+}
+
+async function authenticateForPolicy(rt: RpcRuntime, em: EntityManager, policy: AccessPolicy, metadata: Metadata): Promise<Principal> {
   const token = bearerToken(metadata);
   if (!token) {
     throw new DomainError('unauthenticated', 'AUTHN-010', 'missing "authorization: Bearer <token>" metadata', {
       reason: 'MISSING_CREDENTIALS',
     });
   }
-  const principal = await authenticateAccessToken(rt.deps, em, token);
-  if (principal.kind !== 'user' || !roleHasPermission(principal.role, policy.permission)) {
+  // Backends send a service account's API key; people send an access token.
+  const principal = token.startsWith(API_KEY_PREFIX)
+    ? await authenticateApiKey(rt.deps, em, token)
+    : await authenticateAccessToken(rt.deps, em, token);
+  if (!principalHasPermission(principal, policy.permission)) {
     throw new DomainError('permission_denied', 'AUTHZ-001', `the "${policy.permission}" permission is required`, {
       reason: 'PERMISSION_DENIED',
     });

@@ -6,7 +6,7 @@ import { systemClock } from '../../src/clock.js';
 import { AuditEventType as DomainType } from '../../src/domain/audit.js';
 import { auditFilterKey } from '../../src/domain/audit-filter.js';
 import { systemContext } from '../../src/domain/context.js';
-import { encodePageToken } from '../../src/domain/page-token.js';
+import { encodeOpaquePageToken, queryFingerprint } from '../../src/domain/page-token.js';
 import { inTransaction } from '../../src/domain/unit-of-work.js';
 import { ActorType, AuditEventType, type AuditEvent } from '../../src/gen/tessera/v1/audit_event.js';
 import {
@@ -385,9 +385,9 @@ describe('ComplianceService.ListAuditEvents', () => {
     });
 
     it('refuses a tampered page token whose position is not an event id (not INTERNAL)', async () => {
-      const queryKey = `oldest_first|${auditFilterKey({})}`;
+      const fingerprint = queryFingerprint('audit_events', 'oldest_first', auditFilterKey({}));
       for (const id of ['abc', '1; drop table audit_events', '99999999999999999999999']) {
-        await expectRpcError(list(admin, { pageToken: encodePageToken(queryKey, { id }) }), status.INVALID_ARGUMENT, {
+        await expectRpcError(list(admin, { pageToken: encodeOpaquePageToken(fingerprint, { id }) }), status.INVALID_ARGUMENT, {
           fields: ['page_token'],
         });
       }

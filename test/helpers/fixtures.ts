@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import type { Metadata } from '@grpc/grpc-js';
+import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { LoginResponse } from '../../src/gen/tessera/v1/auth_service.js';
-import type { User } from '../../src/gen/tessera/v1/user.js';
+import { Role, type User } from '../../src/gen/tessera/v1/user.js';
 import type { TestDatabase } from './database.js';
 import { harness } from './harness.js';
-import { call, type TestServer } from './server.js';
+import { bearer, BOOTSTRAP_ADMIN, call, type TestServer } from './server.js';
 
 export const DEFAULT_PASSWORD = 'a perfectly fine passphrase';
 
@@ -40,11 +41,74 @@ export async function sql<T extends pg.QueryResultRow = Record<string, unknown>>
   params: unknown[] = [],
   db: TestDatabase = harness().db,
 ): Promise<T[]> {
-  const client = new pg.Client({ connectionString: db.url });
+  return sqlAt<T>(db.url, text, params);
+}
+
+/** An access token of the bootstrap administrator (the shared server's first admin). */
+export async function adminToken(server: TestServer = harness().server): Promise<string> {
+  const res = await call(server.auth, 'login', BOOTSTRAP_ADMIN);
+  return res.tokens!.accessToken;
+}
+
+/**
+ * Registers a user, gives them `role` and a verified email directly in the
+ * database (the RPC way is what the identity tests exercise) and signs them in.
+ */
+export async function signedInWithRole(
+  role: 'user' | 'admin' | 'auditor',
+  options: { server?: TestServer } = {},
+): Promise<Awaited<ReturnType<typeof signedInUser>>> {
+  const server = options.server ?? harness().server;
+  const { email, password, user } = await registerUser({ server });
+  await sqlOn(server, `update users set role = $1, email_verified_at = now() where id = $2`, [role, user.id]);
+  const res = await call(server.auth, 'login', { email, password });
+  return { ...res, email, password, accessToken: res.tokens!.accessToken, refreshToken: res.tokens!.refreshToken };
+}
+
+/** Creates a service account through the real RPC, as the bootstrap admin; returns it with its API key. */
+export async function serviceAccountKey(
+  role: Role = Role.ROLE_SERVICE,
+  server: TestServer = harness().server,
+): Promise<{ id: string; name: string; apiKey: string }> {
+  const name = `svc-${randomBytes(6).toString('hex')}`;
+  const res = await call(server.identity, 'createServiceAccount', { name, role }, bearer(await adminToken(server)));
+  return { id: res.serviceAccount!.id, name, apiKey: res.apiKey };
+}
+
+/** SQL against the database of `server` (the shared one, or a dedicated test's). */
+export async function sqlOn<T extends pg.QueryResultRow = Record<string, unknown>>(
+  server: TestServer,
+  text: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  return sqlAt<T>(server.env.DATABASE_URL, text, params);
+}
+
+async function sqlAt<T extends pg.QueryResultRow>(url: string, text: string, params: unknown[]): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return (await client.query<T>(text, params)).rows;
   } finally {
     await client.end();
   }
+}
+
+/** The audit events one request wrote, in order (send an x-request-id to find them). */
+export async function auditEventsOfRequest(requestId: string, server: TestServer = harness().server) {
+  return sqlOn<{
+    type: string;
+    subject_user_id: string | null;
+    actor_type: string;
+    actor_id: string | null;
+    metadata: Record<string, unknown>;
+  }>(server, 'select type, subject_user_id, actor_type, actor_id, metadata from audit_events where request_id = $1 order by id', [requestId]);
+}
+
+/** Bearer metadata with an x-request-id, so the audit events of that very call can be found. */
+export function traced(token: string): { metadata: Metadata; requestId: string } {
+  const requestId = randomUUID();
+  const metadata = bearer(token);
+  metadata.set('x-request-id', requestId);
+  return { metadata, requestId };
 }

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { startTessera, type Tessera } from '../../src/server.js';
 import { AuthServiceClient } from '../../src/gen/tessera/v1/auth_service.js';
+import { IdentityServiceClient } from '../../src/gen/tessera/v1/identity_service.js';
 import { ProfileServiceClient } from '../../src/gen/tessera/v1/profile_service.js';
 import { AdjustableClock } from './clock.js';
 import type { TestDatabase } from './database.js';
@@ -35,6 +36,7 @@ export interface TestServer {
   env: Record<string, string>;
   auth: AuthServiceClient;
   profile: ProfileServiceClient;
+  identity: IdentityServiceClient;
   close(): Promise<void>;
 }
 
@@ -63,6 +65,7 @@ export async function startTestServer(db: TestDatabase, env: Record<string, stri
   const address = `127.0.0.1:${tessera.grpcPort}`;
   const auth = new AuthServiceClient(address, credentials.createInsecure());
   const profile = new ProfileServiceClient(address, credentials.createInsecure());
+  const identity = new IdentityServiceClient(address, credentials.createInsecure());
   return {
     tessera,
     address,
@@ -71,9 +74,11 @@ export async function startTestServer(db: TestDatabase, env: Record<string, stri
     env: fullEnv,
     auth,
     profile,
+    identity,
     close: async () => {
       auth.close();
       profile.close();
+      identity.close();
       await tessera.shutdown();
     },
   };

@@ -143,8 +143,9 @@ describe('bootstrap administrator', () => {
       expect(await countAdmins()).to.equal(before);
       const rows = await sql(`select id from users where email = $1 and role = 'admin'`, [BOOTSTRAP_ADMIN.email]);
       expect(rows).to.have.length(1);
-      // Only the bootstrap created an administrator in the shared database.
-      expect(before).to.equal(1);
+      // Other tests promote users to admin in the shared database, so `before` may exceed 1;
+      // what matters is that the second start added no one.
+      expect(before).to.be.at.least(1);
       const login = await call(second.auth, 'login', BOOTSTRAP_ADMIN);
       expect(login.user!.id).to.equal(rows[0].id);
     } finally {

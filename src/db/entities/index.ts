@@ -1,18 +1,22 @@
 export { AuditEvent } from './audit-event.js';
 export { EmailOutbox, EMAIL_OUTBOX_STATUSES, type EmailOutboxStatus } from './email-outbox.js';
 export { OneTimeToken, ONE_TIME_TOKEN_PURPOSES, type OneTimeTokenPurpose } from './one-time-token.js';
+export { ServiceAccount } from './service-account.js';
 export { Session } from './session.js';
 export { SigningKey, SIGNING_KEY_STATES, type SigningKeyState } from './signing-key.js';
+export { SocialLogin } from './social-login.js';
 export { User, USER_ROLES, USER_STATUSES, type UserRole, type UserStatus } from './user.js';
 export { UserProfile } from './user-profile.js';
 
 import { AuditEvent } from './audit-event.js';
 import { EmailOutbox } from './email-outbox.js';
 import { OneTimeToken } from './one-time-token.js';
+import { ServiceAccount } from './service-account.js';
 import { Session } from './session.js';
 import { SigningKey } from './signing-key.js';
+import { SocialLogin } from './social-login.js';
 import { User } from './user.js';
 import { UserProfile } from './user-profile.js';
 
 /** Every entity, for the ORM configuration. */
-export const ALL_ENTITIES = [User, UserProfile, Session, SigningKey, AuditEvent, OneTimeToken, EmailOutbox];
+export const ALL_ENTITIES = [User, UserProfile, Session, SigningKey, AuditEvent, OneTimeToken, EmailOutbox, ServiceAccount, SocialLogin];

@@ -31,9 +31,22 @@ export const User = defineEntity({
     lastLoginAt: p.datetime().nullable(),
     createdAt: p.datetime(),
     updatedAt: p.datetime(),
+    /** Set by a suspension and kept through a soft delete, so an undelete restores the suspension. */
+    suspendedAt: p.datetime().nullable(),
     deletedAt: p.datetime().nullable(),
+    /** Written by administrators and services only (plan, tenant, flags); users read it. */
+    appMetadata: p.json<Record<string, unknown>>().default('{}'),
     version: p.integer().version(),
   }),
+  indexes: [
+    // ListUsers pages by (created_at, id).
+    { name: 'users_created_at_id_index', properties: ['createdAt', 'id'] },
+    // ListUsers filters on app_metadata with jsonb containment (@>).
+    {
+      name: 'users_app_metadata_index',
+      expression: 'create index "users_app_metadata_index" on "users" using gin ("app_metadata" jsonb_path_ops)',
+    },
+  ],
 });
 
 export type User = InferEntity<typeof User>;

@@ -21,6 +21,10 @@ const DOCUMENTED_PUBLIC_RPCS = [
   '/tessera.v1.AuthService/Logout',
   '/tessera.v1.AuthService/GetJwks',
   '/tessera.v1.AuthService/LoginWithProvider',
+  '/tessera.v1.AuthService/IntrospectToken',
+  '/tessera.v1.AuthService/VerifyEmail',
+  '/tessera.v1.AuthService/RequestPasswordReset',
+  '/tessera.v1.AuthService/ResetPassword',
 ];
 
 /** MethodOptions field number of `tessera.v1.access_policy` (options.proto). */

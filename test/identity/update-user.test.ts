@@ -46,7 +46,7 @@ describe('IdentityService.UpdateUser', () => {
       const events = await auditEventsOfRequest(requestId);
       expect(events).to.have.length(1);
       expect(events[0]).to.include({ type: 'user.role_changed', subject_user_id: target.user!.id, actor_type: 'user', actor_id: adminId });
-      expect(events[0].metadata).to.deep.equal({ from: 'user', to: 'auditor' });
+      expect(events[0].metadata).to.deep.equal({ old_role: 'user', new_role: 'auditor' });
       // The role is read from the database on every call, not from the token.
       const page = await call(harness().server.identity, 'listUsers', { pageSize: 1, pageToken: '', filter: '', showDeleted: false }, bearer(target.accessToken));
       expect(page.users).to.have.length(1);

@@ -1,10 +1,12 @@
-import { Metadata } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { ListAuditEventsRequest } from '../../src/gen/tessera/v1/compliance_service.js';
+import { Role } from '../../src/gen/tessera/v1/user.js';
 import { adminToken, complianceClient } from '../helpers/audit.js';
-import { DEFAULT_PASSWORD, sql, uniqueEmail } from '../helpers/fixtures.js';
+import { DEFAULT_PASSWORD, registerUser, serviceAccountKey, signedInUser, sql, uniqueEmail } from '../helpers/fixtures.js';
 import { harness } from '../helpers/harness.js';
+import { expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, call, startTestServer, type TestServer } from '../helpers/server.js';
 
 interface StoredFacts {
@@ -120,6 +122,85 @@ describe('Client IP and user agent in audit events', () => {
         res.user!.id,
       ]);
       expect(event.ip).to.equal('198.51.100.23');
+    });
+  });
+
+  describe('a service account vouching for its end user (the shared server, no trusted proxies)', () => {
+    const END_USER_IP = '198.51.100.77';
+
+    /** Metadata of a call with x-request-id, the given bearer credential and extra headers. */
+    function metadataOf(requestId: string, credential: string, headers: Record<string, string>): Metadata {
+      const md = new Metadata();
+      md.set('x-request-id', requestId);
+      md.set('authorization', `Bearer ${credential}`);
+      for (const [key, value] of Object.entries(headers)) md.set(key, value);
+      return md;
+    }
+
+    it("records the forwarded address when a service account calls with its API key", async () => {
+      const service = await serviceAccountKey(Role.ROLE_SERVICE);
+      const { user } = await registerUser();
+      const requestId = `ip-${randomUUID()}`;
+
+      await call(
+        harness().server.identity,
+        'suspendUser',
+        { userId: user.id, reason: 'backend asked' },
+        metadataOf(requestId, service.apiKey, { 'x-forwarded-for': END_USER_IP, 'x-forwarded-user-agent': 'EndUserApp/1.0' }),
+      );
+
+      const rows = await sql<StoredFacts & { actor_type: string; actor_id: string }>(
+        'select ip, user_agent, type, actor_type, actor_id from audit_events where request_id = $1',
+        [requestId],
+      );
+      expect(rows, 'exactly one event for the call').to.have.length(1);
+      expect(rows[0]).to.include({ type: 'user.suspended', ip: END_USER_IP, user_agent: 'EndUserApp/1.0' });
+      expect(rows[0]).to.include({ actor_type: 'service_account', actor_id: service.id });
+    });
+
+    it('records the forwarded address on a public RPC (Register) called with a valid service-account key', async () => {
+      const service = await serviceAccountKey(Role.ROLE_SERVICE);
+
+      const facts = await registerThrough(harness().server, { authorization: `Bearer ${service.apiKey}`, 'x-forwarded-for': END_USER_IP });
+
+      expect(facts.type).to.equal('user.registered');
+      expect(facts.ip).to.equal(END_USER_IP);
+      expect(facts.user_agent).to.match(/^grpc-node-js\//);
+      // The key only vouches for the address: the actor is still the new user.
+      const [actor] = await sql<{ actor_type: string; actor_id: string }>('select actor_type, actor_id from audit_events where request_id = $1', [
+        facts.requestId,
+      ]);
+      expect(actor).to.deep.equal({ actor_type: 'user', actor_id: facts.userId });
+    });
+
+    it('still ignores x-forwarded-for from a signed-in user', async () => {
+      const user = await signedInUser();
+      const requestId = `ip-${randomUUID()}`;
+
+      await call(harness().server.auth, 'revokeAllSessions', { keepCurrent: true }, metadataOf(requestId, user.accessToken, { 'x-forwarded-for': END_USER_IP }));
+
+      const rows = await sql<StoredFacts>('select ip, user_agent, type from audit_events where request_id = $1', [requestId]);
+      expect(rows.map((r) => [r.type, r.ip])).to.deep.equal([['sessions.revoked_all', '127.0.0.1']]);
+    });
+
+    it('refuses Register with a wrong tsk_ key: UNAUTHENTICATED, nothing written', async () => {
+      const requestId = `ip-${randomUUID()}`;
+      const email = uniqueEmail('ip-wrong-key');
+      const wrongKey = `tsk_${'A'.repeat(43)}`;
+
+      await expectRpcError(
+        call(
+          harness().server.auth,
+          'register',
+          { email, password: DEFAULT_PASSWORD, fullName: 'Wrong Key' },
+          metadataOf(requestId, wrongKey, { 'x-forwarded-for': END_USER_IP }),
+        ),
+        status.UNAUTHENTICATED,
+        { reason: 'INVALID_API_KEY' },
+      );
+
+      expect(await sql('select id from audit_events where request_id = $1', [requestId])).to.have.length(0);
+      expect(await sql('select id from users where email = $1', [email])).to.have.length(0);
     });
   });
 });

@@ -1,6 +1,10 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { expect } from 'chai';
-import { randomUUID } from 'node:crypto';
+import { decodeJwt } from 'jose';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AuditEventType as DomainAuditEventType } from '../../src/domain/audit.js';
 import { ActorType, AuditEventType, type AuditEvent } from '../../src/gen/tessera/v1/audit_event.js';
 import { AuthServiceService } from '../../src/gen/tessera/v1/auth_service.js';
@@ -10,20 +14,35 @@ import {
   ListAuditEventsRequest,
   type ComplianceServiceClient,
 } from '../../src/gen/tessera/v1/compliance_service.js';
-import { IdentityServiceService } from '../../src/gen/tessera/v1/identity_service.js';
+import { IdentityServiceService, ListUsersRequest } from '../../src/gen/tessera/v1/identity_service.js';
 import { Profile } from '../../src/gen/tessera/v1/profile.js';
 import { ProfileServiceService } from '../../src/gen/tessera/v1/profile_service.js';
+import { Role, User } from '../../src/gen/tessera/v1/user.js';
 import { auditTypeFromProto, auditTypeToProto } from '../../src/rpc/audit-convert.js';
 import { adminToken, complianceClient } from '../helpers/audit.js';
-import { DEFAULT_PASSWORD, registerUser, signedInUser, sql, uniqueEmail } from '../helpers/fixtures.js';
+import {
+  DEFAULT_PASSWORD,
+  registerUser,
+  serviceAccountKey,
+  signedInUser,
+  signedInWithRole,
+  sql,
+  uniqueEmail,
+} from '../helpers/fixtures.js';
 import { harness } from '../helpers/harness.js';
+import { tokenFromMail } from '../helpers/mail.js';
+import { startOidcTestSetup, type OidcTestSetup } from '../helpers/oidc-provider.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
-import { call } from '../helpers/server.js';
+import { bearer, call } from '../helpers/server.js';
 
 /** What a case's action did: the user the event concerns (null: none) and every secret it handled. */
 interface Acted {
   subject: string | null;
   secrets: string[];
+  /** The actor's id when the actor is not the subject: the administrator or service account that called. */
+  actorId?: string;
+  /** Values the typed details must hold (a subset of their fields), when the case knows them. */
+  details?: Record<string, unknown>;
 }
 
 interface CatalogueCase {
@@ -39,11 +58,19 @@ interface CatalogueCase {
     /** The typed details case; undefined: no details, and `metadataKeys` instead. */
     details?: NonNullable<AuditEvent['details']>['$case'];
     metadataKeys?: string[];
+    /**
+     * Other events (type names) the same call writes by design, e.g. the
+     * session.revoked of a suspension; checked exactly, and for secrets too.
+     * Without it the call must write exactly one event.
+     */
+    alsoWrites?: string[];
   };
 }
 
 const WRONG_PASSWORD = 'definitely the wrong passphrase';
+const NEW_PASSWORD = 'a catalogue replacement passphrase';
 const PHONE = '+351912345678';
+const APP_METADATA_VALUE = 'catalogue-app-metadata-value';
 
 /** Metadata with a fresh x-request-id, plus `authorization` when a token is given. */
 function requestMetadata(requestId: string, token?: string): Metadata {
@@ -61,6 +88,52 @@ function withToken(md: Metadata, token: string): Metadata {
 
 const auth = () => harness().server.auth;
 const profile = () => harness().server.profile;
+const identity = () => harness().server.identity;
+
+/** A server on the shared database that trusts the local OIDC provider "test-idp" (started in `before`). */
+let oidc: OidcTestSetup;
+const IDP = 'test-idp';
+const newSubject = () => `cat-sub-${randomBytes(8).toString('hex')}`;
+
+/** A fresh administrator (not the bootstrap one), so the actor id is known. */
+const freshAdmin = () => signedInWithRole('admin');
+
+/** Secrets a signed-in user handled: password and both tokens. */
+const userSecrets = (u: { password: string; accessToken: string; refreshToken: string }) => [u.password, u.accessToken, u.refreshToken];
+
+/** The mail the shared server wrote to files (it has no SMTP_URL), parsed once each. */
+const sharedMail = new Map<string, ParsedMail>();
+
+function recipientsOf(mail: ParsedMail): string[] {
+  const to = Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : [];
+  return to.flatMap((a) => a.value.map((v) => v.address ?? ''));
+}
+
+/**
+ * The token of the newest mail the shared server sent to `address` (each case
+ * uses fresh addresses, so that is the one its call queued). Delivers the
+ * outbox at once instead of waiting for the next poll.
+ */
+async function tokenMailedTo(address: string, timeoutMs = 10_000): Promise<string> {
+  const dir = join(harness().server.env.TESSERA_DATA_DIR, 'mail');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await harness().server.tessera.outbox.runOnce();
+    let files: string[] = [];
+    try {
+      files = readdirSync(dir).filter((f) => f.endsWith('.eml'));
+    } catch {
+      // No mail written yet.
+    }
+    for (const file of files.sort()) {
+      if (!sharedMail.has(file)) sharedMail.set(file, await simpleParser(readFileSync(join(dir, file))));
+    }
+    const found = [...sharedMail.entries()].filter(([, mail]) => recipientsOf(mail).includes(address)).sort(([a], [b]) => a.localeCompare(b));
+    if (found.length > 0) return tokenFromMail(found.at(-1)![1]);
+    if (Date.now() > deadline) throw new Error(`no mail to ${address} in ${dir} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 const CASES: CatalogueCase[] = [
   {
@@ -175,10 +248,462 @@ const CASES: CatalogueCase[] = [
       details: 'profileUpdated',
     },
   },
+  {
+    rpc: 'AuthService.RevokeSession',
+    act: async (md) => {
+      const user = await signedInUser();
+      const other = await call(auth(), 'login', { email: user.email, password: user.password });
+      const sessionId = decodeJwt(other.tokens!.accessToken).sid as string;
+      await call(auth(), 'revokeSession', { sessionId }, withToken(md, user.accessToken));
+      return {
+        subject: user.user!.id,
+        secrets: [...userSecrets(user), other.tokens!.accessToken, other.tokens!.refreshToken],
+        details: { sessionId },
+      };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_SESSION_REVOKED,
+      typeName: 'session.revoked',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: true,
+      details: 'session',
+    },
+  },
+  {
+    rpc: 'AuthService.RevokeAllSessions',
+    act: async (md) => {
+      const user = await signedInUser();
+      const other = await call(auth(), 'login', { email: user.email, password: user.password });
+      const res = await call(auth(), 'revokeAllSessions', { keepCurrent: true }, withToken(md, user.accessToken));
+      expect(res.sessionsRevoked).to.equal(1);
+      return { subject: user.user!.id, secrets: [...userSecrets(user), other.tokens!.accessToken, other.tokens!.refreshToken] };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_SESSIONS_REVOKED_ALL,
+      typeName: 'sessions.revoked_all',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: true,
+      metadataKeys: ['sessions_revoked', 'kept_current'],
+    },
+  },
+  {
+    rpc: 'AuthService.RequestEmailVerification',
+    act: async (md) => {
+      const user = await signedInUser();
+      await call(auth(), 'requestEmailVerification', {}, withToken(md, user.accessToken));
+      const token = await tokenMailedTo(user.email);
+      return { subject: user.user!.id, secrets: [...userSecrets(user), token, 'tev_'] };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_EMAIL_VERIFICATION_REQUESTED,
+      typeName: 'email_verification.requested',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: true,
+      metadataKeys: [],
+    },
+  },
+  {
+    rpc: 'AuthService.VerifyEmail (verification link)',
+    act: async (md) => {
+      const user = await signedInUser();
+      await call(auth(), 'requestEmailVerification', {}, bearer(user.accessToken));
+      const token = await tokenMailedTo(user.email);
+      const res = await call(auth(), 'verifyEmail', { token }, md);
+      expect(res.user!.emailVerified).to.equal(true);
+      return { subject: user.user!.id, secrets: [...userSecrets(user), token] };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_EMAIL_VERIFIED,
+      typeName: 'email.verified',
+      // The link proves control of the address, but the call is not signed in.
+      actorType: ActorType.ACTOR_TYPE_ANONYMOUS,
+      actorIsSubject: false,
+      metadataKeys: [],
+    },
+  },
+  {
+    rpc: 'AuthService.VerifyEmail (email change link)',
+    act: async (md) => {
+      const user = await signedInUser();
+      const newEmail = uniqueEmail('cat-moved');
+      await call(auth(), 'requestEmailChange', { newEmail, currentPassword: user.password }, bearer(user.accessToken));
+      const token = await tokenMailedTo(newEmail);
+      const res = await call(auth(), 'verifyEmail', { token }, md);
+      expect(res.user!.email).to.equal(newEmail);
+      // No addresses in the event (README: "none (no addresses)").
+      return { subject: user.user!.id, secrets: [...userSecrets(user), token, user.email, newEmail] };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_EMAIL_CHANGED,
+      typeName: 'email.changed',
+      actorType: ActorType.ACTOR_TYPE_ANONYMOUS,
+      actorIsSubject: false,
+      metadataKeys: [],
+    },
+  },
+  {
+    rpc: 'AuthService.RequestEmailChange',
+    act: async (md) => {
+      const user = await signedInUser();
+      const newEmail = uniqueEmail('cat-moving');
+      await call(auth(), 'requestEmailChange', { newEmail, currentPassword: user.password }, withToken(md, user.accessToken));
+      const token = await tokenMailedTo(newEmail);
+      return { subject: user.user!.id, secrets: [...userSecrets(user), token, 'tec_', user.email, newEmail] };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_EMAIL_CHANGE_REQUESTED,
+      typeName: 'email_change.requested',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: true,
+      metadataKeys: [],
+    },
+  },
+  {
+    rpc: 'AuthService.RequestPasswordReset (known address)',
+    act: async (md) => {
+      const { user, email, password } = await registerUser();
+      await call(auth(), 'requestPasswordReset', { email }, md);
+      const token = await tokenMailedTo(email);
+      return { subject: user.id, secrets: [password, token, 'tpr_', email] };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_PASSWORD_RESET_REQUESTED,
+      typeName: 'password_reset.requested',
+      actorType: ActorType.ACTOR_TYPE_ANONYMOUS,
+      actorIsSubject: false,
+      metadataKeys: ['account_found'],
+    },
+  },
+  {
+    rpc: 'AuthService.RequestPasswordReset (unknown address)',
+    act: async (md) => {
+      const email = uniqueEmail('cat-nobody');
+      await call(auth(), 'requestPasswordReset', { email }, md);
+      return { subject: null, secrets: [email] };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_PASSWORD_RESET_REQUESTED,
+      typeName: 'password_reset.requested',
+      actorType: ActorType.ACTOR_TYPE_ANONYMOUS,
+      actorIsSubject: false,
+      metadataKeys: ['account_found'],
+    },
+  },
+  {
+    rpc: 'AuthService.ResetPassword',
+    act: async (md) => {
+      const user = await signedInUser();
+      await call(auth(), 'requestPasswordReset', { email: user.email });
+      const token = await tokenMailedTo(user.email);
+      const res = await call(auth(), 'resetPassword', { token, newPassword: NEW_PASSWORD }, md);
+      expect(res.sessionsRevoked).to.equal(1);
+      return { subject: user.user!.id, secrets: [...userSecrets(user), token, NEW_PASSWORD] };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_PASSWORD_RESET_COMPLETED,
+      typeName: 'password_reset.completed',
+      // The reset link proves control of the address, but the call is not signed in.
+      actorType: ActorType.ACTOR_TYPE_ANONYMOUS,
+      actorIsSubject: false,
+      metadataKeys: ['sessions_revoked'],
+    },
+  },
+  {
+    rpc: 'AuthService.ChangePassword',
+    act: async (md) => {
+      const user = await signedInUser();
+      await call(auth(), 'changePassword', { currentPassword: user.password, newPassword: NEW_PASSWORD }, withToken(md, user.accessToken));
+      return { subject: user.user!.id, secrets: [...userSecrets(user), NEW_PASSWORD] };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_PASSWORD_CHANGED,
+      typeName: 'password.changed',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: true,
+      metadataKeys: ['sessions_revoked'],
+    },
+  },
+  {
+    rpc: 'AuthService.LoginWithProvider (linked account)',
+    act: async (md) => {
+      const sub = newSubject();
+      const email = uniqueEmail('cat-oidc');
+      const firstToken = await oidc.provider.idToken(sub, { email, email_verified: true });
+      const first = await call(oidc.server.auth, 'loginWithProvider', { provider: IDP, idToken: firstToken });
+      expect(first.created).to.equal(true);
+      const idToken = await oidc.provider.idToken(sub, { email, email_verified: true, nonce: 'second' });
+      const res = await call(oidc.server.auth, 'loginWithProvider', { provider: IDP, idToken }, md);
+      expect(res.created).to.equal(false);
+      return {
+        subject: res.user!.id,
+        secrets: [firstToken, idToken, first.tokens!.accessToken, first.tokens!.refreshToken, res.tokens!.accessToken, res.tokens!.refreshToken],
+        details: { method: `oidc:${IDP}`, sessionId: decodeJwt(res.tokens!.accessToken).sid },
+      };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_LOGIN_SUCCEEDED,
+      typeName: 'login.succeeded',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: true,
+      details: 'login',
+    },
+  },
+  {
+    rpc: 'AuthService.LoginWithProvider (first sign-in creates the account)',
+    act: async (md) => {
+      const idToken = await oidc.provider.idToken(newSubject(), { email: uniqueEmail('cat-oidc-new'), email_verified: true });
+      const res = await call(oidc.server.auth, 'loginWithProvider', { provider: IDP, idToken }, md);
+      expect(res.created).to.equal(true);
+      return {
+        subject: res.user!.id,
+        secrets: [idToken, res.tokens!.accessToken, res.tokens!.refreshToken],
+        details: { method: `oidc:${IDP}`, sessionId: decodeJwt(res.tokens!.accessToken).sid },
+      };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_LOGIN_SUCCEEDED,
+      typeName: 'login.succeeded',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: true,
+      details: 'login',
+      alsoWrites: ['user.registered', 'social_login.linked'],
+    },
+  },
+  {
+    rpc: 'IdentityService.UpdateUser (role, by an admin)',
+    act: async (md) => {
+      const admin = await freshAdmin();
+      const { user, password } = await registerUser();
+      await call(
+        identity(),
+        'updateUser',
+        { user: User.fromPartial({ id: user.id, role: Role.ROLE_AUDITOR }), updateMask: ['role'] },
+        withToken(md, admin.accessToken),
+      );
+      return { subject: user.id, actorId: admin.user!.id, secrets: [...userSecrets(admin), password], details: { oldRole: 'user', newRole: 'auditor' } };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_USER_ROLE_CHANGED,
+      typeName: 'user.role_changed',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: false,
+      details: 'roleChanged',
+    },
+  },
+  {
+    rpc: 'IdentityService.UpdateUser (app_metadata, by a service account)',
+    act: async (md) => {
+      const service = await serviceAccountKey(Role.ROLE_SERVICE);
+      const { user, password } = await registerUser();
+      await call(
+        identity(),
+        'updateUser',
+        { user: User.fromPartial({ id: user.id, appMetadata: { plan: APP_METADATA_VALUE } }), updateMask: ['app_metadata'] },
+        withToken(md, service.apiKey),
+      );
+      // Field names only: the values may be anything a backend stores.
+      return { subject: user.id, actorId: service.id, secrets: [service.apiKey, password, APP_METADATA_VALUE] };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_USER_UPDATED,
+      typeName: 'user.updated',
+      actorType: ActorType.ACTOR_TYPE_SERVICE_ACCOUNT,
+      actorIsSubject: false,
+      metadataKeys: ['fields'],
+    },
+  },
+  {
+    rpc: 'IdentityService.SuspendUser (with an open session)',
+    act: async (md) => {
+      const admin = await freshAdmin();
+      const target = await signedInUser();
+      await call(identity(), 'suspendUser', { userId: target.user!.id, reason: 'catalogue suspension' }, withToken(md, admin.accessToken));
+      return {
+        subject: target.user!.id,
+        actorId: admin.user!.id,
+        secrets: [...userSecrets(admin), ...userSecrets(target)],
+        details: { reason: 'catalogue suspension' },
+      };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_USER_SUSPENDED,
+      typeName: 'user.suspended',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: false,
+      details: 'statusChanged',
+      // The suspension ends the target's session (README: session.revoked with count and session_ids).
+      alsoWrites: ['session.revoked'],
+    },
+  },
+  {
+    rpc: 'IdentityService.ReactivateUser (by a service account)',
+    act: async (md) => {
+      const service = await serviceAccountKey(Role.ROLE_SERVICE);
+      const { user, password } = await registerUser();
+      await call(identity(), 'suspendUser', { userId: user.id, reason: 'to be reactivated' }, bearer(admin));
+      await call(identity(), 'reactivateUser', { userId: user.id }, withToken(md, service.apiKey));
+      return { subject: user.id, actorId: service.id, secrets: [service.apiKey, password] };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_USER_REACTIVATED,
+      typeName: 'user.reactivated',
+      actorType: ActorType.ACTOR_TYPE_SERVICE_ACCOUNT,
+      actorIsSubject: false,
+      details: 'statusChanged',
+    },
+  },
+  {
+    rpc: 'IdentityService.DeleteUser (no open session)',
+    act: async (md) => {
+      const admin = await freshAdmin();
+      const { user, password } = await registerUser();
+      await call(identity(), 'deleteUser', { userId: user.id }, withToken(md, admin.accessToken));
+      return { subject: user.id, actorId: admin.user!.id, secrets: [...userSecrets(admin), password] };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_USER_DELETED,
+      typeName: 'user.deleted',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: false,
+      details: 'statusChanged',
+    },
+  },
+  {
+    rpc: 'IdentityService.UndeleteUser',
+    act: async (md) => {
+      const admin = await freshAdmin();
+      const { user, password } = await registerUser();
+      await call(identity(), 'deleteUser', { userId: user.id }, bearer(admin.accessToken));
+      await call(identity(), 'undeleteUser', { userId: user.id }, withToken(md, admin.accessToken));
+      return { subject: user.id, actorId: admin.user!.id, secrets: [...userSecrets(admin), password] };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_USER_UNDELETED,
+      typeName: 'user.undeleted',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: false,
+      details: 'statusChanged',
+    },
+  },
+  {
+    rpc: 'IdentityService.CreateServiceAccount',
+    act: async (md) => {
+      const admin = await freshAdmin();
+      const name = `cat-svc-${randomBytes(6).toString('hex')}`;
+      const res = await call(identity(), 'createServiceAccount', { name, role: Role.ROLE_SERVICE }, withToken(md, admin.accessToken));
+      expect(res.apiKey).to.match(/^tsk_/);
+      return {
+        subject: null,
+        actorId: admin.user!.id,
+        secrets: [...userSecrets(admin), res.apiKey],
+        details: { serviceAccountId: res.serviceAccount!.id, name, role: 'service' },
+      };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_SERVICE_ACCOUNT_CREATED,
+      typeName: 'service_account.created',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: false,
+      details: 'serviceAccount',
+    },
+  },
+  {
+    rpc: 'IdentityService.DeleteServiceAccount',
+    act: async (md) => {
+      const admin = await freshAdmin();
+      const service = await serviceAccountKey(Role.ROLE_SERVICE);
+      await call(identity(), 'deleteServiceAccount', { serviceAccountId: service.id }, withToken(md, admin.accessToken));
+      return {
+        subject: null,
+        actorId: admin.user!.id,
+        secrets: [...userSecrets(admin), service.apiKey],
+        details: { serviceAccountId: service.id, name: service.name },
+      };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_SERVICE_ACCOUNT_DELETED,
+      typeName: 'service_account.deleted',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: false,
+      details: 'serviceAccount',
+    },
+  },
+  {
+    rpc: 'IdentityService.LinkSocialLogin',
+    act: async (md) => {
+      const user = await signedInUser();
+      const idToken = await oidc.provider.idToken(newSubject(), { email: uniqueEmail('cat-link'), email_verified: true });
+      await call(oidc.server.identity, 'linkSocialLogin', { provider: IDP, idToken }, withToken(md, user.accessToken));
+      return { subject: user.user!.id, secrets: [...userSecrets(user), idToken], details: { provider: IDP } };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_SOCIAL_LOGIN_LINKED,
+      typeName: 'social_login.linked',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: true,
+      details: 'socialLogin',
+    },
+  },
+  {
+    rpc: 'IdentityService.UnlinkSocialLogin',
+    act: async (md) => {
+      const user = await signedInUser();
+      const idToken = await oidc.provider.idToken(newSubject(), { email: uniqueEmail('cat-unlink'), email_verified: true });
+      await call(oidc.server.identity, 'linkSocialLogin', { provider: IDP, idToken }, bearer(user.accessToken));
+      await call(oidc.server.identity, 'unlinkSocialLogin', { provider: IDP }, withToken(md, user.accessToken));
+      return { subject: user.user!.id, secrets: [...userSecrets(user), idToken], details: { provider: IDP } };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_SOCIAL_LOGIN_UNLINKED,
+      typeName: 'social_login.unlinked',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: true,
+      details: 'socialLogin',
+    },
+  },
+  {
+    // Last: it rotates the shared server's signing key (tokens signed before stay valid, the retired key stays published).
+    rpc: 'AuthService.RotateSigningKey (immediate)',
+    act: async (md) => {
+      const admin = await freshAdmin();
+      const res = await call(auth(), 'rotateSigningKey', { immediate: true }, withToken(md, admin.accessToken));
+      expect(res.promoted).to.equal(true);
+      const sealed = await sql<{ private_jwk_ciphertext: string }>('select private_jwk_ciphertext from signing_keys where kid = any($1)', [
+        [res.activeKid, res.nextKid, res.retiredKid],
+      ]);
+      expect(sealed).to.have.length(3);
+      return {
+        subject: null,
+        actorId: admin.user!.id,
+        secrets: [...userSecrets(admin), ...sealed.map((k) => k.private_jwk_ciphertext)],
+        details: { kid: res.activeKid, alg: 'EdDSA', retiredKid: res.retiredKid, nextKid: res.nextKid },
+      };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_SIGNING_KEY_ROTATED,
+      typeName: 'signing_key.rotated',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: false,
+      details: 'signingKey',
+      // The rotation publishes a new next key, which is recorded as signing_key.created.
+      alsoWrites: ['signing_key.created'],
+    },
+  },
 ];
 
 /** RPCs that change nothing and so must write no event. */
-const READ_ONLY = ['AuthService.GetJwks', 'ProfileService.GetProfile', 'ComplianceService.ListAuditEvents', 'ComplianceService.StreamAuditEvents'];
+const READ_ONLY = [
+  'AuthService.GetJwks',
+  'AuthService.IntrospectToken',
+  'AuthService.ListSessions',
+  'ProfileService.GetProfile',
+  'ComplianceService.ListAuditEvents',
+  'ComplianceService.StreamAuditEvents',
+  'IdentityService.GetUser',
+  'IdentityService.ListUsers',
+  'IdentityService.ListServiceAccounts',
+  'IdentityService.ListSocialLogins',
+];
 
 /** Secrets or secret-shaped strings that must never appear in an event. */
 const ALWAYS_FORBIDDEN = ['$argon2', 'tsr_', DEFAULT_PASSWORD];
@@ -187,8 +712,8 @@ let client: ComplianceServiceClient;
 let admin: string;
 
 async function rowsOfRequest(requestId: string) {
-  return sql<{ id: string; row: string }>(
-    'select id::text as id, row_to_json(e)::text as row from audit_events e where request_id = $1 order by id',
+  return sql<{ id: string; type: string; row: string }>(
+    'select id::text as id, type, row_to_json(e)::text as row from audit_events e where request_id = $1 order by id',
     [requestId],
   );
 }
@@ -211,12 +736,18 @@ function rpcNames(service: Record<string, { path: string }>): string[] {
 }
 
 describe('Audit events of every RPC', () => {
-  before(async () => {
+  before(async function () {
+    this.timeout(60_000);
     client = complianceClient();
     admin = await adminToken();
+    oidc = await startOidcTestSetup();
   });
 
-  after(() => client.close());
+  after(async function () {
+    this.timeout(30_000);
+    client.close();
+    await oidc?.close();
+  });
 
   it('the table covers every RPC of every service (state-changing or read-only)', () => {
     const all = [AuthServiceService, ProfileServiceService, ComplianceServiceService, IdentityServiceService].flatMap((s) =>
@@ -227,13 +758,18 @@ describe('Audit events of every RPC', () => {
   });
 
   for (const c of CASES) {
-    it(`${c.rpc} writes one ${c.expect.typeName} event with the call's facts and no secret`, async () => {
+    const besides = c.expect.alsoWrites ? ` (besides ${c.expect.alsoWrites.join(', ')})` : '';
+    it(`${c.rpc} writes one ${c.expect.typeName} event${besides} with the call's facts and no secret`, async () => {
       const requestId = `cat-${randomUUID()}`;
       const acted = await c.act(requestMetadata(requestId));
 
       const rows = await rowsOfRequest(requestId);
-      expect(rows, `events with request id ${requestId}`).to.have.length(1);
-      const event = await eventThroughApi(rows[0].id, acted.subject, c.expect.type);
+      expect(
+        rows.map((r) => r.type),
+        `events with request id ${requestId}`,
+      ).to.have.members([c.expect.typeName, ...(c.expect.alsoWrites ?? [])]);
+      const row = rows.find((r) => r.type === c.expect.typeName)!;
+      const event = await eventThroughApi(row.id, acted.subject, c.expect.type);
       expect(event, 'the event through ListAuditEvents').to.not.equal(undefined);
 
       expect(event!.id).to.match(/^[1-9][0-9]*$/);
@@ -244,19 +780,23 @@ describe('Audit events of every RPC', () => {
       expect(event!.userAgent).to.match(/^grpc-node-js\//);
       expect(event!.occurredAt).to.be.instanceOf(Date);
       expect(event!.subjectUserId).to.equal(acted.subject ?? '');
+      const named = c.expect.actorType === ActorType.ACTOR_TYPE_USER || c.expect.actorType === ActorType.ACTOR_TYPE_SERVICE_ACCOUNT;
+      if (named && !c.expect.actorIsSubject) expect(acted.actorId, 'the case names the calling actor').to.be.a('string').and.not.equal('');
       expect(event!.actor).to.deep.equal({
         type: c.expect.actorType,
-        id: c.expect.actorIsSubject ? acted.subject : '',
+        id: c.expect.actorIsSubject ? acted.subject : (acted.actorId ?? ''),
       });
       if (c.expect.details) {
         expect(event!.details?.$case).to.equal(c.expect.details);
         expect(event!.metadata).to.equal(undefined);
+        if (acted.details) expect(event!.details!.value).to.deep.include(acted.details);
       } else {
         expect(event!.details).to.equal(undefined);
         expect(Object.keys(event!.metadata ?? {})).to.have.members(c.expect.metadataKeys ?? []);
       }
 
-      const texts = { api: JSON.stringify(event), row: rows[0].row };
+      const texts: Record<string, string> = { api: JSON.stringify(event) };
+      for (const r of rows) texts[`row ${r.type}`] = r.row;
       for (const [where, text] of Object.entries(texts)) {
         for (const secret of [...ALWAYS_FORBIDDEN, ...acted.secrets]) {
           expect(text.includes(secret), `${where} JSON contains the secret ${secret.slice(0, 12)}…`).to.equal(false);
@@ -289,6 +829,49 @@ describe('Audit events of every RPC', () => {
     it('AuthService.GetJwks', async () => {
       const requestId = `ro-${randomUUID()}`;
       await call(auth(), 'getJwks', {}, requestMetadata(requestId));
+      await expectNoEvent(requestId);
+    });
+
+    it('AuthService.IntrospectToken', async () => {
+      const user = await signedInUser();
+      const requestId = `ro-${randomUUID()}`;
+      const res = await call(auth(), 'introspectToken', { token: user.accessToken }, requestMetadata(requestId));
+      expect(res.active).to.equal(true);
+      await expectNoEvent(requestId);
+    });
+
+    it('AuthService.ListSessions', async () => {
+      const user = await signedInUser();
+      const requestId = `ro-${randomUUID()}`;
+      const res = await call(auth(), 'listSessions', { pageSize: 0, pageToken: '' }, requestMetadata(requestId, user.accessToken));
+      expect(res.sessions).to.have.length(1);
+      await expectNoEvent(requestId);
+    });
+
+    it('IdentityService.GetUser', async () => {
+      const user = await signedInUser();
+      const requestId = `ro-${randomUUID()}`;
+      await call(harness().server.identity, 'getUser', { userId: user.user!.id }, requestMetadata(requestId, admin));
+      await expectNoEvent(requestId);
+    });
+
+    it('IdentityService.ListUsers', async () => {
+      const requestId = `ro-${randomUUID()}`;
+      const res = await call(harness().server.identity, 'listUsers', ListUsersRequest.fromPartial({ pageSize: 5 }), requestMetadata(requestId, admin));
+      expect(res.users).to.not.be.empty;
+      await expectNoEvent(requestId);
+    });
+
+    it('IdentityService.ListServiceAccounts', async () => {
+      const requestId = `ro-${randomUUID()}`;
+      await call(harness().server.identity, 'listServiceAccounts', { pageSize: 5, pageToken: '' }, requestMetadata(requestId, admin));
+      await expectNoEvent(requestId);
+    });
+
+    it('IdentityService.ListSocialLogins', async () => {
+      const user = await signedInUser();
+      const requestId = `ro-${randomUUID()}`;
+      await call(harness().server.identity, 'listSocialLogins', { userId: '' }, requestMetadata(requestId, user.accessToken));
       await expectNoEvent(requestId);
     });
 

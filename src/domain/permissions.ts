@@ -12,35 +12,24 @@ import type { Principal } from './context.js';
  * - roles:assign: changing roles and anything of an administrator's account;
  *   no RPC declares it, the domain checks it inside users:write RPCs.
  * - service_accounts:manage: backends' identities and keys.
+ * - account:own, sessions:own: email, password and session management of one's own account.
+ * - keys:rotate: signing key rotation. audit:read: the audit trail.
  */
+/** What every person may do with their own account. */
+const SELF_SERVICE = [
+  'account:read',
+  'account:own',
+  'profile:read',
+  'profile:write',
+  'sessions:own',
+  'social_logins:read',
+  'social_logins:write',
+] as const;
+
 export const ROLE_PERMISSIONS: Record<UserRole, readonly string[]> = {
-  user: ['account:read', 'account:own', 'profile:read', 'profile:write', 'sessions:own', 'social_logins:read', 'social_logins:write'],
-  admin: [
-    'account:read',
-    'account:own',
-    'profile:read',
-    'profile:write',
-    'sessions:own',
-    'social_logins:read',
-    'social_logins:write',
-    'users:read',
-    'users:write',
-    'roles:assign',
-    'service_accounts:manage',
-    'keys:rotate',
-    'audit:read',
-  ],
-  auditor: [
-    'account:read',
-    'account:own',
-    'profile:read',
-    'profile:write',
-    'sessions:own',
-    'social_logins:read',
-    'social_logins:write',
-    'users:read',
-    'audit:read',
-  ],
+  user: [...SELF_SERVICE],
+  admin: [...SELF_SERVICE, 'users:read', 'users:write', 'roles:assign', 'service_accounts:manage', 'keys:rotate', 'audit:read'],
+  auditor: [...SELF_SERVICE, 'users:read', 'audit:read'],
   service: ['account:read', 'profile:read', 'social_logins:read', 'users:read', 'users:write'],
 };
 

@@ -114,7 +114,7 @@ export async function deleteServiceAccount(deps: DomainDeps, em: EntityManager, 
     account.revokedAt = deps.clock.now();
     uow.record({
       type: AuditEventType.serviceAccountDeleted,
-      metadata: { service_account_id: account.id, name: account.name, api_key_prefix: account.apiKeyPrefix },
+      metadata: { service_account_id: account.id, name: account.name, role: account.role, api_key_prefix: account.apiKeyPrefix },
     });
   });
 }

@@ -104,7 +104,11 @@ export async function revokeOwnSession(deps: DomainDeps, em: EntityManager, ctx:
     session.revokedAt = deps.clock.now();
     session.revokeReason = 'user_revoked' satisfies RevokeReason;
     session.successorCiphertext = null;
-    uow.record({ type: AuditEventType.sessionRevoked, subjectUserId: caller.userId, metadata: { session_id: session.id } });
+    uow.record({
+      type: AuditEventType.sessionRevoked,
+      subjectUserId: caller.userId,
+      metadata: { session_id: session.id, reason: session.revokeReason },
+    });
   });
 }
 

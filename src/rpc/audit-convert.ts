@@ -81,9 +81,27 @@ function detailsOf(row: AuditEventRow): AuditEvent['details'] {
   }
 }
 
-/** Stored row -> proto. Typed details where the type has them, the metadata Struct otherwise. */
+/** The stored metadata keys each typed details case carries; the rest stays in `metadata`. */
+const KEYS_IN_DETAILS: Record<string, readonly string[]> = {
+  login: ['method', 'session_id'],
+  loginFailed: ['method', 'reason'],
+  session: ['session_id', 'reason'],
+  profileUpdated: ['fields'],
+  roleChanged: ['old_role', 'new_role'],
+  statusChanged: ['reason'],
+  socialLogin: ['provider'],
+  serviceAccount: ['service_account_id', 'name', 'role'],
+  signingKey: ['kid', 'activated_kid', 'alg', 'retired_kid', 'next_kid'],
+};
+
+/**
+ * Stored row -> proto. Typed details where the type has them; whatever else
+ * was recorded goes in the metadata Struct, so nothing stored is hidden.
+ */
 export function toAuditEventMessage(row: AuditEventRow): AuditEvent {
   const details = detailsOf(row);
+  const covered = new Set(details ? KEYS_IN_DETAILS[details.$case] : []);
+  const rest = Object.fromEntries(Object.entries(row.metadata ?? {}).filter(([key]) => !covered.has(key)));
   return {
     id: row.id,
     type: auditTypeToProto(row.type),
@@ -95,6 +113,6 @@ export function toAuditEventMessage(row: AuditEventRow): AuditEvent {
     userAgent: row.userAgent ?? '',
     requestId: row.requestId ?? '',
     details,
-    metadata: details ? undefined : (row.metadata ?? {}),
+    metadata: details && Object.keys(rest).length === 0 ? undefined : rest,
   };
 }

@@ -110,7 +110,7 @@ describe('AuthService.RevokeSession', () => {
       [user.user!.id],
     );
     expect(events).to.have.length(1);
-    expect(events[0].metadata).to.deep.equal({ session_id: sid });
+    expect(events[0].metadata).to.deep.equal({ session_id: sid, reason: 'user_revoked' });
   });
 });
 

@@ -467,7 +467,7 @@ describe('ComplianceService.ListAuditEvents', () => {
       expect(login.typeName).to.equal('login.succeeded');
       expect(login.details).to.deep.equal({ $case: 'login', value: { method: 'password', sessionId: session.id } });
       expect(decodeJwt(user.accessToken).sid).to.equal(session.id);
-      expect(login.metadata).to.equal(undefined);
+      expect(login.metadata, 'what the login details do not carry').to.deep.equal({ rehashed: false });
 
       expect(profile.typeName).to.equal('profile.updated');
       expect(profile.details).to.deep.equal({ $case: 'profileUpdated', value: { changedFields: ['bio', 'location'] } });

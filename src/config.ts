@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import type { LoginThrottleSettings } from './domain/login-throttle.js';
 import type { OneTimeTokenPolicy, TokenPolicy } from './domain/deps.js';
 
 /** Typed, validated settings. The only module that reads `process.env`. */
@@ -33,6 +34,7 @@ export interface Config {
   audit: { retentionDays: number; streamMaxBuffered: number; streamPollMs: number };
   oidc: { providers: OidcProviderConfig[]; jwksCooldownMs: number };
   users: { deleteRetentionDays: number };
+  loginThrottle: LoginThrottleSettings;
 }
 
 /** An OpenID Connect provider whose ID tokens sign users in (AuthService.LoginWithProvider). */
@@ -158,6 +160,9 @@ const EnvSchema = z.object({
   OIDC_PROVIDERS: oidcProviders.default([]),
   OIDC_JWKS_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   USER_DELETE_RETENTION_DAYS: positiveInt.max(3650).default(30),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(10),
+  LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(100),
+  LOGIN_FAILURE_WINDOW_SECONDS: positiveInt.default(900),
 });
 
 /** Raised when the environment is invalid; the message names every bad variable. */
@@ -244,6 +249,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
       jwksCooldownMs: e.OIDC_JWKS_COOLDOWN_SECONDS * 1000,
     },
     users: { deleteRetentionDays: e.USER_DELETE_RETENTION_DAYS },
+    loginThrottle: {
+      failuresPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      failuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP,
+      windowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
+    },
   };
 }
 

@@ -14,6 +14,7 @@ import { createAuditRetention } from './domain/audit-retention.js';
 import { ensureBootstrapAdmin } from './domain/accounts.js';
 import { systemContext } from './domain/context.js';
 import type { DomainDeps } from './domain/deps.js';
+import { LoginThrottle } from './domain/login-throttle.js';
 import { SigningKeyRing } from './domain/signing-keys.js';
 import { AuthServiceService } from './gen/tessera/v1/auth_service.js';
 import { ComplianceServiceService } from './gen/tessera/v1/compliance_service.js';
@@ -224,6 +225,7 @@ export async function buildDomain(config: Config, orm: Orm, clock: Clock): Promi
     oneTimeTokens: config.oneTimeTokens,
     oidc: new OidcVerifier(config.oidc.providers, { jwksCooldownMs: config.oidc.jwksCooldownMs }),
     userDeleteRetentionDays: config.users.deleteRetentionDays,
+    loginThrottle: new LoginThrottle(config.loginThrottle),
   };
 }
 

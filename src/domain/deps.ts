@@ -1,3 +1,4 @@
+import type { LoginThrottle } from './login-throttle.js';
 import type { Clock } from '../clock.js';
 import type { OidcVerifier } from '../crypto/oidc.js';
 import type { PasswordHasher } from '../crypto/passwords.js';
@@ -40,4 +41,6 @@ export interface DomainDeps {
   oidc: OidcVerifier;
   /** Soft-deleted accounts can be restored for this many days. */
   userDeleteRetentionDays: number;
+  /** Refuses password sign-ins after too many failures for an account or an IP. */
+  loginThrottle: LoginThrottle;
 }

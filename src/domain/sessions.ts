@@ -59,14 +59,22 @@ export async function loginWithPassword(
   violations.throwIfAny('SESS-002');
 
   const user = await em.findOne(User, { email }, { populate: ['passwordHash'] });
+  try {
+    await deps.loginThrottle.assertAllowed(email, ctx.ip);
+  } catch (err) {
+    await recordLoginFailure(deps, em, ctx, user?.id ?? null, 'too_many_attempts');
+    throw err;
+  }
   const check = user?.passwordHash
     ? await deps.passwords.verify({ hash: user.passwordHash, pepperId: user.passwordPepperId ?? null }, password, ctx.signal)
     : { ok: await deps.passwords.verifyDummy(password, ctx.signal), needsRehash: false };
 
   if (!user || !check.ok) {
+    await deps.loginThrottle.recordFailure(email, ctx.ip);
     await recordLoginFailure(deps, em, ctx, user?.id ?? null, user ? 'wrong_password' : 'unknown_account');
     throw invalidCredentials();
   }
+  await deps.loginThrottle.recordSuccess(email);
   if (user.status !== 'active') {
     await recordLoginFailure(deps, em, ctx, user.id, `account_${user.status}`);
     throw accountInactive('SESS-003', user.status);

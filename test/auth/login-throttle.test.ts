@@ -1,9 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
-import { harness } from '../helpers/harness.js';
 import { DEFAULT_PASSWORD, registerUser, sqlOn, uniqueEmail } from '../helpers/fixtures.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
-import { call, startTestServer, type TestServer } from '../helpers/server.js';
+import { call, startSiblingServer, type TestServer } from '../helpers/server.js';
 
 const WRONG = 'not the right passphrase';
 
@@ -11,10 +10,7 @@ describe('AuthService.Login: throttling failed attempts', () => {
   let server: TestServer;
 
   before(async () => {
-    const env = harness().server.env;
-    server = await startTestServer(harness().db, {
-      TESSERA_PEPPER: env.TESSERA_PEPPER,
-      TESSERA_MASTER_KEY: env.TESSERA_MASTER_KEY,
+    server = await startSiblingServer({
       LOGIN_MAX_FAILURES_PER_ACCOUNT: '3',
       LOGIN_MAX_FAILURES_PER_IP: '12',
       LOGIN_FAILURE_WINDOW_SECONDS: '2',

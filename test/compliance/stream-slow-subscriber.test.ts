@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { harness } from '../helpers/harness.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startSiblingServer, type TestServer } from '../helpers/server.js';
 import { openStream, sequenceOf, writeEvents } from '../helpers/audit.js';
 
 const BOUND = 20;
@@ -10,10 +9,7 @@ describe('ComplianceService.StreamAuditEvents: a slow subscriber', () => {
   let server: TestServer;
 
   before(async () => {
-    const env = harness().server.env;
-    server = await startTestServer(harness().db, {
-      TESSERA_PEPPER: env.TESSERA_PEPPER,
-      TESSERA_MASTER_KEY: env.TESSERA_MASTER_KEY,
+    server = await startSiblingServer({
       AUDIT_STREAM_MAX_BUFFERED: String(BOUND),
     });
   });

@@ -11,6 +11,7 @@ import { AuthServiceClient } from '../../src/gen/tessera/v1/auth_service.js';
 import { IdentityServiceClient } from '../../src/gen/tessera/v1/identity_service.js';
 import { ProfileServiceClient } from '../../src/gen/tessera/v1/profile_service.js';
 import { AdjustableClock } from './clock.js';
+import { harness } from './harness.js';
 import type { TestDatabase } from './database.js';
 
 export const BOOTSTRAP_ADMIN = { email: 'root-admin@tessera.test', password: 'bootstrap admin passphrase' };
@@ -114,4 +115,18 @@ export function bearer(token: string): Metadata {
   const md = new Metadata();
   md.set('authorization', `Bearer ${token}`);
   return md;
+}
+
+/**
+ * A second server on the shared test database, with the shared server's
+ * secrets (it must open the same signing keys and verify the same passwords)
+ * and `env` on top: another instance of the same deployment.
+ */
+export async function startSiblingServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const shared = harness().server.env;
+  return startTestServer(harness().db, {
+    TESSERA_PEPPER: shared.TESSERA_PEPPER,
+    TESSERA_MASTER_KEY: shared.TESSERA_MASTER_KEY,
+    ...env,
+  });
 }

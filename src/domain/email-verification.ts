@@ -86,7 +86,8 @@ export async function verifyEmail(deps: DomainDeps, em: EntityManager, ctx: Requ
         if (token.email !== user.email) throw invalidOneTimeToken('EMLV-010');
         user.emailVerifiedAt ??= now;
         user.updatedAt = now;
-        uow.record({ type: AuditEventType.emailVerified, subjectUserId: user.id });
+        // The single-use token proves who acts, as a refresh token does.
+        uow.record({ type: AuditEventType.emailVerified, subjectUserId: user.id, actor: { type: 'user', id: user.id } });
         return user;
       }
       user.email = token.email;
@@ -94,7 +95,7 @@ export async function verifyEmail(deps: DomainDeps, em: EntityManager, ctx: Requ
       user.updatedAt = now;
       // The unique index decides a race with a registration of the same address.
       await uow.em.flush();
-      uow.record({ type: AuditEventType.emailChanged, subjectUserId: user.id });
+      uow.record({ type: AuditEventType.emailChanged, subjectUserId: user.id, actor: { type: 'user', id: user.id } });
       return user;
     });
   } catch (err) {

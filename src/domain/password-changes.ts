@@ -126,7 +126,13 @@ export async function resetPassword(
     if (token.email === user.email) user.emailVerifiedAt ??= now;
     user.updatedAt = now;
     const sessionsRevoked = await revokeSessionsOfUser(uow, now, user.id, 'password_reset');
-    uow.record({ type: AuditEventType.passwordResetCompleted, subjectUserId: user.id, metadata: { sessions_revoked: sessionsRevoked } });
+    // The single-use reset token proves who acts.
+    uow.record({
+      type: AuditEventType.passwordResetCompleted,
+      subjectUserId: user.id,
+      actor: { type: 'user', id: user.id },
+      metadata: { sessions_revoked: sessionsRevoked },
+    });
     return { sessionsRevoked };
   });
 }

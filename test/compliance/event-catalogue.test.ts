@@ -317,8 +317,8 @@ const CASES: CatalogueCase[] = [
       type: AuditEventType.AUDIT_EVENT_TYPE_EMAIL_VERIFIED,
       typeName: 'email.verified',
       // The link proves control of the address, but the call is not signed in.
-      actorType: ActorType.ACTOR_TYPE_ANONYMOUS,
-      actorIsSubject: false,
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: true,
       metadataKeys: [],
     },
   },
@@ -337,8 +337,8 @@ const CASES: CatalogueCase[] = [
     expect: {
       type: AuditEventType.AUDIT_EVENT_TYPE_EMAIL_CHANGED,
       typeName: 'email.changed',
-      actorType: ActorType.ACTOR_TYPE_ANONYMOUS,
-      actorIsSubject: false,
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: true,
       metadataKeys: [],
     },
   },
@@ -404,8 +404,8 @@ const CASES: CatalogueCase[] = [
       type: AuditEventType.AUDIT_EVENT_TYPE_PASSWORD_RESET_COMPLETED,
       typeName: 'password_reset.completed',
       // The reset link proves control of the address, but the call is not signed in.
-      actorType: ActorType.ACTOR_TYPE_ANONYMOUS,
-      actorIsSubject: false,
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: true,
       metadataKeys: ['sessions_revoked'],
     },
   },

@@ -41,12 +41,26 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/**
+ * Servers on the shared database share the shared server's data folder: every
+ * instance runs an outbox worker, and whichever claims a message first writes
+ * it (without SMTP_URL) into its data folder, where the tests look for it.
+ */
+function sharedDataDirFor(db: TestDatabase): string | undefined {
+  try {
+    const shared = harness();
+    return shared.db.url === db.url ? shared.server.env.TESSERA_DATA_DIR : undefined;
+  } catch {
+    return undefined; // the shared server itself is being started
+  }
+}
+
 /** Starts Tessera against `db` with test settings; `env` overrides any variable. */
 export async function startTestServer(db: TestDatabase, env: Record<string, string> = {}): Promise<TestServer> {
   const fullEnv: Record<string, string> = {
     NODE_ENV: 'test',
     DATABASE_URL: db.url,
-    TESSERA_DATA_DIR: mkdtempSync(join(tmpdir(), 'tessera-test-data-')),
+    TESSERA_DATA_DIR: sharedDataDirFor(db) ?? mkdtempSync(join(tmpdir(), 'tessera-test-data-')),
     GRPC_PORT: '0',
     HTTP_PORT: '0',
     LOG_LEVEL: 'info',

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
+import { createLogger } from '../../src/logger.js';
 import { loadConfig } from '../../src/config.js';
 import { startTessera, type Tessera } from '../../src/server.js';
 import { AuthServiceClient } from '../../src/gen/tessera/v1/auth_service.js';
@@ -78,7 +78,7 @@ export async function startTestServer(db: TestDatabase, env: Record<string, stri
   const clock = new AdjustableClock();
   const logs = new LogCapture();
   const config = loadConfig(fullEnv);
-  const tessera = await startTessera(config, { clock, log: pino({ level: 'info' }, logs) });
+  const tessera = await startTessera(config, { clock, log: createLogger('info', logs) });
   const address = `127.0.0.1:${tessera.grpcPort}`;
   const auth = new AuthServiceClient(address, credentials.createInsecure());
   const profile = new ProfileServiceClient(address, credentials.createInsecure());

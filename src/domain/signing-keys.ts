@@ -93,7 +93,7 @@ export class SigningKeyRing {
       const following = await this.createKey(uow, 'next');
       uow.record({
         type: AuditEventType.signingKeyRotated,
-        metadata: { activated_kid: next.kid, retired_kid: active.kid, next_kid: following.kid, immediate: options.immediate },
+        metadata: { kid: next.kid, alg: next.alg, retired_kid: active.kid, next_kid: following.kid, immediate: options.immediate },
       });
       return { promoted: true, activeKid: next.kid, nextKid: following.kid, retiredKid: active.kid, promotableAt: null };
     });

@@ -70,8 +70,8 @@ function detailsOf(row: AuditEventRow): AuditEvent['details'] {
       return {
         $case: 'signingKey',
         value: {
-          kid: str(m.kid) || str(m.activated_kid),
-          alg: str(m.alg) || 'EdDSA',
+          kid: str(m.kid),
+          alg: str(m.alg),
           retiredKid: str(m.retired_kid),
           nextKid: str(m.next_kid),
         },
@@ -91,7 +91,7 @@ const KEYS_IN_DETAILS: Record<string, readonly string[]> = {
   statusChanged: ['reason'],
   socialLogin: ['provider'],
   serviceAccount: ['service_account_id', 'name', 'role'],
-  signingKey: ['kid', 'activated_kid', 'alg', 'retired_kid', 'next_kid'],
+  signingKey: ['kid', 'alg', 'retired_kid', 'next_kid'],
 };
 
 /**

@@ -19,8 +19,9 @@ import { Profile } from '../../src/gen/tessera/v1/profile.js';
 import { ProfileServiceService } from '../../src/gen/tessera/v1/profile_service.js';
 import { Role, User } from '../../src/gen/tessera/v1/user.js';
 import { auditTypeFromProto, auditTypeToProto } from '../../src/rpc/audit-convert.js';
-import { adminToken, complianceClient } from '../helpers/audit.js';
+import { complianceClient } from '../helpers/audit.js';
 import {
+  adminToken,
   DEFAULT_PASSWORD,
   registerUser,
   serviceAccountKey,

@@ -17,8 +17,8 @@ import {
   type ListAuditEventsResponse,
 } from '../../src/gen/tessera/v1/compliance_service.js';
 import { Profile } from '../../src/gen/tessera/v1/profile.js';
-import { adminToken, complianceClient, writeEvents } from '../helpers/audit.js';
-import { DEFAULT_PASSWORD, registerUser, signedInUser, sql, uniqueEmail } from '../helpers/fixtures.js';
+import { complianceClient, writeEvents } from '../helpers/audit.js';
+import { adminToken, DEFAULT_PASSWORD, registerUser, signedInUser, sql, uniqueEmail } from '../helpers/fixtures.js';
 import { harness } from '../helpers/harness.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, call } from '../helpers/server.js';

@@ -11,19 +11,8 @@ import {
   type StreamAuditEventsResponse,
 } from '../../src/gen/tessera/v1/compliance_service.js';
 import { harness } from './harness.js';
-import { bearer, BOOTSTRAP_ADMIN, call } from './server.js';
-
-/** An access token of the bootstrap administrator on the server at `address` (default: the shared one). */
-export async function adminToken(address = harness().server.address): Promise<string> {
-  const { AuthServiceClient } = await import('../../src/gen/tessera/v1/auth_service.js');
-  const auth = new AuthServiceClient(address, credentials.createInsecure());
-  try {
-    const res = await call(auth, 'login', BOOTSTRAP_ADMIN);
-    return res.tokens!.accessToken;
-  } finally {
-    auth.close();
-  }
-}
+import { adminToken } from './fixtures.js';
+import { bearer } from './server.js';
 
 /** A ComplianceService client for `address`. */
 export function complianceClient(address = harness().server.address): ComplianceServiceClient {
@@ -97,7 +86,7 @@ export async function openStream(
   options: { address?: string; token?: string; deadline?: Date } = {},
 ): Promise<{ stream: CollectedStream; client: ComplianceServiceClient }> {
   const client = complianceClient(options.address);
-  const token = options.token ?? (await adminToken(options.address));
+  const token = options.token ?? (await adminToken(options.address ?? harness().server));
   const stream = new CollectedStream(client, { afterEventId: undefined, filter: undefined, ...request }, bearer(token), options.deadline);
   // Let the server register the subscription before the caller writes events.
   await new Promise((resolve) => setTimeout(resolve, 150));

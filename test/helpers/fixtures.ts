@@ -1,7 +1,7 @@
-import type { Metadata } from '@grpc/grpc-js';
+import { credentials, type Metadata } from '@grpc/grpc-js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { LoginResponse } from '../../src/gen/tessera/v1/auth_service.js';
+import { AuthServiceClient, type LoginResponse } from '../../src/gen/tessera/v1/auth_service.js';
 import { Role, type User } from '../../src/gen/tessera/v1/user.js';
 import type { TestDatabase } from './database.js';
 import { harness } from './harness.js';
@@ -44,10 +44,18 @@ export async function sql<T extends pg.QueryResultRow = Record<string, unknown>>
   return sqlAt<T>(db.url, text, params);
 }
 
-/** An access token of the bootstrap administrator (the shared server's first admin). */
-export async function adminToken(server: TestServer = harness().server): Promise<string> {
-  const res = await call(server.auth, 'login', BOOTSTRAP_ADMIN);
-  return res.tokens!.accessToken;
+/**
+ * An access token of the bootstrap administrator, from a test server (default:
+ * the shared one) or from any instance by address (e.g. a spawned process).
+ */
+export async function adminToken(server: TestServer | string = harness().server): Promise<string> {
+  if (typeof server !== 'string') return (await call(server.auth, 'login', BOOTSTRAP_ADMIN)).tokens!.accessToken;
+  const auth = new AuthServiceClient(server, credentials.createInsecure());
+  try {
+    return (await call(auth, 'login', BOOTSTRAP_ADMIN)).tokens!.accessToken;
+  } finally {
+    auth.close();
+  }
 }
 
 /**

@@ -1,15 +1,10 @@
 import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { signedInUser } from '../helpers/fixtures.js';
+import { adminToken, signedInUser } from '../helpers/fixtures.js';
 import { harness } from '../helpers/harness.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
-import { bearer, BOOTSTRAP_ADMIN, call } from '../helpers/server.js';
-
-async function adminToken(): Promise<string> {
-  const res = await call(harness().server.auth, 'login', BOOTSTRAP_ADMIN);
-  return res.tokens!.accessToken;
-}
+import { bearer, call } from '../helpers/server.js';
 
 describe('ProfileService.GetProfile', () => {
   it("returns the caller's profile when user_id is empty", async () => {

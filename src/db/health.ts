@@ -18,5 +18,6 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string } | null;
   if (!e) return false;
   if (e.code && (UNAVAILABLE_CODES.has(e.code) || e.code.startsWith('08'))) return true;
-  return typeof e.message === 'string' && /Timeout acquiring a connection|Connection terminated/i.test(e.message);
+  // pg's connect timeout is a bare Error('timeout expired'); knex's pool and pg's lost sockets have their own texts.
+  return typeof e.message === 'string' && /^timeout expired$|Timeout acquiring a connection|Connection terminated/i.test(e.message);
 }

@@ -16,6 +16,8 @@ export function ormOptions(databaseUrl: string): Options {
     allowGlobalContext: false,
     forceUtcTimezone: true,
     pool: { min: 0, max: 10 },
+    // During an outage calls must fail fast (UNAVAILABLE), not queue for knex's default 60 s.
+    driverOptions: { acquireConnectionTimeout: 5000, connection: { connectionTimeoutMillis: 5000 } },
     migrations: {
       tableName: 'mikro_orm_migrations',
       path: 'src/db/migrations',

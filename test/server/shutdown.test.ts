@@ -1,12 +1,14 @@
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import type { ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { connect } from 'node:net';
 import { AuthServiceClient, type LoginResponse } from '../../src/gen/tessera/v1/auth_service.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { registerUser } from '../helpers/fixtures.js';
-import { freePort, spawnTessera, tesseraEnv, waitForExit, waitForLine, type ProcessResult } from '../helpers/process.js';
+import { freePort, PROJECT_ROOT, spawnTessera, tesseraEnv, waitForExit, waitForLine, type ProcessResult } from '../helpers/process.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** A Login whose `started` resolves once the server has begun handling it (it sends headers first). */
@@ -131,7 +133,17 @@ describe('graceful shutdown (real process)', function () {
     }
   });
 
-  it('stops the embedded PostgreSQL and exits with code 0 on SIGTERM when DATABASE_URL is unset', async () => {
+  it('stops the embedded PostgreSQL and exits with code 0 on SIGTERM when DATABASE_URL is unset', async function () {
+    if (!postgresUserCanReach(PROJECT_ROOT)) {
+      // As root in a checkout others cannot enter (e.g. under a 0700 folder), the
+      // embedded server cannot run; start-up must say so plainly instead.
+      const env = tesseraEnv(db.url, { DATABASE_URL: undefined, EMBEDDED_PG_PORT: String(await freePort()) });
+      dataDirs.push(env.TESSERA_DATA_DIR!);
+      const result = await waitForExit(spawnTessera(['start'], env), 20_000);
+      expect(result.code).to.equal(1);
+      expect(result.stderr).to.contain('cannot enter').and.to.contain('PostgreSQL binaries');
+      return;
+    }
     const pgPort = await freePort();
     const { child, exited, grpcPort } = await startProcess({ DATABASE_URL: undefined, EMBEDDED_PG_PORT: String(pgPort) });
     const client = new AuthServiceClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
@@ -146,6 +158,26 @@ describe('graceful shutdown (real process)', function () {
     expect(stdout).to.contain('tessera stopped');
     expect(await acceptsConnections(pgPort), 'embedded PostgreSQL still listening').to.equal(false);
   });
+
+  it('as root, refuses plainly when the postgres OS user could not reach the data directory', async function () {
+    // Only root hands PostgreSQL to another OS user; for anyone else a private data folder is fine.
+    const asRoot = process.getuid?.() === 0;
+    const closed = mkdtempSync(join(tmpdir(), 'tessera-closed-'));
+    chmodSync(closed, 0o700);
+    const env = tesseraEnv(db.url, { DATABASE_URL: undefined, TESSERA_DATA_DIR: join(closed, 'data'), EMBEDDED_PG_PORT: String(await freePort()) });
+    dataDirs.push(closed);
+    const child = spawnTessera(['start'], env);
+    if (!asRoot) {
+      const exited = waitForExit(child, 25_000);
+      await waitForLine(child, 'tessera listening', 20_000);
+      child.kill('SIGTERM');
+      expect((await exited).code).to.equal(0);
+      return;
+    }
+    const result = await waitForExit(child, 20_000);
+    expect(result.code).to.equal(1);
+    expect(result.stderr).to.contain(`cannot enter ${closed}`);
+  });
 });
 
 /** Whether something listens on 127.0.0.1:`port`. */
@@ -158,4 +190,13 @@ function acceptsConnections(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/** Whether `path` and every folder above it let other OS users through (what the embedded PostgreSQL needs as root). */
+function postgresUserCanReach(path: string): boolean {
+  if (process.getuid?.() !== 0) return true;
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) return false;
+    if (dir === dirname(dir)) return true;
+  }
 }

@@ -21,7 +21,10 @@ runBench('audit stream bench', async (server) => {
     const subject = randomUUID();
     const stream = new CollectedStream(
       client,
-      { afterEventId: undefined, filter: { subjectUserId: subject, actorId: '', types: [], startTime: undefined, endTime: undefined } },
+      {
+        afterEventId: undefined,
+        filter: { subjectUserId: subject, actorId: '', types: [], startTime: undefined, endTime: undefined },
+      },
       md,
     );
     await new Promise((resolve) => setTimeout(resolve, 200));

@@ -63,10 +63,7 @@ runBench('login/read bench', async (server) => {
     process.stdout.write(summarize('GetProfile alone (c=16)', reads, PHASE_SECONDS) + '\n');
     const logins = await runFor(PHASE_SECONDS, 8, doLogin);
     process.stdout.write(summarize('Login alone (c=8)', logins, PHASE_SECONDS) + '\n');
-    const [mixedLogins, mixedReads] = await Promise.all([
-      runFor(PHASE_SECONDS, 8, doLogin),
-      runFor(PHASE_SECONDS, 16, doRead),
-    ]);
+    const [mixedLogins, mixedReads] = await Promise.all([runFor(PHASE_SECONDS, 8, doLogin), runFor(PHASE_SECONDS, 16, doRead)]);
     process.stdout.write(summarize('Login mixed (c=8)', mixedLogins, PHASE_SECONDS) + '\n');
     process.stdout.write(summarize('GetProfile mixed (c=16)', mixedReads, PHASE_SECONDS) + '\n');
   } finally {

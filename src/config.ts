@@ -60,8 +60,16 @@ const secret = (min: number) =>
 const secretList = (min: number) =>
   z
     .string()
-    .transform((value) => value.split(',').map((part) => part.trim()).filter(Boolean).map(decodeSecret))
-    .refine((list) => list.every((buf) => buf.length >= min), { message: `each must decode to at least ${min} bytes (base64 or hex)` });
+    .transform((value) =>
+      value
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean)
+        .map(decodeSecret),
+    )
+    .refine((list) => list.every((buf) => buf.length >= min), {
+      message: `each must decode to at least ${min} bytes (base64 or hex)`,
+    });
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -182,11 +190,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
   }
   const e = parsed.data;
   const dataDir = resolve(e.TESSERA_DATA_DIR);
-  const secrets = { ...resolveSecrets(e.NODE_ENV, dataDir, e.TESSERA_PEPPER, e.TESSERA_MASTER_KEY, warn), previousPeppers: e.TESSERA_PREVIOUS_PEPPERS };
+  const secrets = {
+    ...resolveSecrets(e.NODE_ENV, dataDir, e.TESSERA_PEPPER, e.TESSERA_MASTER_KEY, warn),
+    previousPeppers: e.TESSERA_PREVIOUS_PEPPERS,
+  };
   const idleSeconds = e.SESSION_IDLE_TIMEOUT_SECONDS ?? e.REFRESH_TOKEN_TTL_SECONDS ?? 30 * 24 * 3600;
   const hasAdminEmail = Boolean(e.TESSERA_BOOTSTRAP_ADMIN_EMAIL);
   if (hasAdminEmail !== Boolean(e.TESSERA_BOOTSTRAP_ADMIN_PASSWORD)) {
-    throw new ConfigError('invalid configuration: TESSERA_BOOTSTRAP_ADMIN_EMAIL and TESSERA_BOOTSTRAP_ADMIN_PASSWORD go together');
+    throw new ConfigError(
+      'invalid configuration: TESSERA_BOOTSTRAP_ADMIN_EMAIL and TESSERA_BOOTSTRAP_ADMIN_PASSWORD go together',
+    );
   }
   return {
     env: e.NODE_ENV,
@@ -233,7 +246,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
     bootstrapAdmin: hasAdminEmail
       ? { email: e.TESSERA_BOOTSTRAP_ADMIN_EMAIL!, password: e.TESSERA_BOOTSTRAP_ADMIN_PASSWORD! }
       : undefined,
-    trustedProxies: e.TRUSTED_PROXIES.split(',').map((c) => c.trim()).filter(Boolean),
+    trustedProxies: e.TRUSTED_PROXIES.split(',')
+      .map((c) => c.trim())
+      .filter(Boolean),
     audit: {
       retentionDays: e.AUDIT_RETENTION_DAYS,
       streamMaxBuffered: e.AUDIT_STREAM_MAX_BUFFERED,

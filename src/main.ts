@@ -123,7 +123,12 @@ async function createServiceAccountCommand(config: Config, log: Logger, args: st
     const input = { name: values.name!, role: values.role! };
     const { serviceAccount, apiKey } = await createServiceAccount(deps, orm.em.fork(), systemContext('cli'), input);
     log.info(
-      { serviceAccountId: serviceAccount.id, name: serviceAccount.name, role: serviceAccount.role, apiKeyPrefix: serviceAccount.apiKeyPrefix },
+      {
+        serviceAccountId: serviceAccount.id,
+        name: serviceAccount.name,
+        role: serviceAccount.role,
+        apiKeyPrefix: serviceAccount.apiKeyPrefix,
+      },
       'service account created',
     );
     // The only place the key is ever shown: stdout, alone on its line, so scripts can capture it.
@@ -178,7 +183,10 @@ async function rotateSigningKeyCommand(config: Config, log: Logger, args: string
       log.info({ activeKid: result.activeKid, retiredKid: result.retiredKid, nextKid: result.nextKid }, 'signing key rotated');
       process.stdout.write(`active ${result.activeKid}\nretired ${result.retiredKid}\nnext ${result.nextKid}\n`);
     } else {
-      log.info({ activeKid: result.activeKid, nextKid: result.nextKid, promotableAt: result.promotableAt }, 'next key published; not yet promoted');
+      log.info(
+        { activeKid: result.activeKid, nextKid: result.nextKid, promotableAt: result.promotableAt },
+        'next key published; not yet promoted',
+      );
       process.stdout.write(
         `next key ${result.nextKid} is published but too recent to sign; run again after ${result.promotableAt!.toISOString()} or use --now\n`,
       );

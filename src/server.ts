@@ -8,7 +8,14 @@ import { OidcVerifier } from './crypto/oidc.js';
 import { PasswordHasher } from './crypto/passwords.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
-import { AuditNotificationListener, connectOrm, countLegacyPasswordHashes, migrateToLatest, pingDatabase, type Orm } from './db/index.js';
+import {
+  AuditNotificationListener,
+  connectOrm,
+  countLegacyPasswordHashes,
+  migrateToLatest,
+  pingDatabase,
+  type Orm,
+} from './db/index.js';
 import { AuditStreamHub } from './domain/audit-stream.js';
 import { createAuditRetention } from './domain/audit-retention.js';
 import { ensureBootstrapAdmin } from './domain/accounts.js';
@@ -85,7 +92,10 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
   try {
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
-      log.info({ port: config.embeddedPostgresPort }, 'DATABASE_URL not set: starting embedded PostgreSQL under the data directory');
+      log.info(
+        { port: config.embeddedPostgresPort },
+        'DATABASE_URL not set: starting embedded PostgreSQL under the data directory',
+      );
       const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, (m) => log.warn(m));
       teardown.add(() => embedded.stop());
       databaseUrl = embedded.url;
@@ -123,8 +133,10 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     await auditStream.start();
     teardown.add(() => auditStream.close());
     metrics.trackAuditStream(() => auditStream.stats());
-    const auditListener = new AuditNotificationListener(databaseUrl, () => auditStream.wake(), (err) =>
-      log.warn({ err }, 'audit LISTEN connection lost; reconnecting'),
+    const auditListener = new AuditNotificationListener(
+      databaseUrl,
+      () => auditStream.wake(),
+      (err) => log.warn({ err }, 'audit LISTEN connection lost; reconnecting'),
     );
     teardown.add(() => auditListener.stop());
     await auditListener.start();

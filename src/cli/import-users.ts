@@ -53,7 +53,8 @@ export async function importUsersFromFile(
   progress(totalBytes, true);
 
   for (const p of total.problems.slice(0, MAX_PROBLEMS_SHOWN)) out.stderr.write(`line ${p.line}: ${p.problem}\n`);
-  if (total.problems.length > MAX_PROBLEMS_SHOWN) out.stderr.write(`... and ${total.problems.length - MAX_PROBLEMS_SHOWN} more problems\n`);
+  if (total.problems.length > MAX_PROBLEMS_SHOWN)
+    out.stderr.write(`... and ${total.problems.length - MAX_PROBLEMS_SHOWN} more problems\n`);
   out.stdout.write(
     `imported ${total.imported}, skipped ${total.skipped} (address already registered), failed ${total.problems.length}\n`,
   );

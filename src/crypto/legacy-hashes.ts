@@ -57,7 +57,12 @@ function parsePbkdf2(hash: string): Pbkdf2Hash | null {
   const django = hash.match(/^pbkdf2_(sha1|sha256|sha512)\$(\d{1,9})\$([^$]{1,128})\$([A-Za-z0-9+/]+={0,2})$/);
   const passlib = hash.match(/^\$pbkdf2(?:-(sha256|sha512))?\$(\d{1,9})\$([A-Za-z0-9./]{1,172})\$([A-Za-z0-9./]{16,172})$/);
   const parsed: Pbkdf2Hash | null = django
-    ? { digest: DIGESTS[django[1]], iterations: Number(django[2]), salt: Buffer.from(django[3], 'utf8'), hash: Buffer.from(django[4], 'base64') }
+    ? {
+        digest: DIGESTS[django[1]],
+        iterations: Number(django[2]),
+        salt: Buffer.from(django[3], 'utf8'),
+        hash: Buffer.from(django[4], 'base64'),
+      }
     : passlib
       ? {
           digest: DIGESTS[passlib[1] ?? 'sha1'],

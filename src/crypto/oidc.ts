@@ -83,7 +83,8 @@ export class OidcVerifier {
       };
     } catch (err) {
       if (err instanceof InvalidIdTokenError) throw err;
-      if (isKeyFetchFailure(err)) throw new ProviderUnavailableError(`${providerName}: ${(err as Error).message}`, { cause: err });
+      if (isKeyFetchFailure(err))
+        throw new ProviderUnavailableError(`${providerName}: ${(err as Error).message}`, { cause: err });
       throw new InvalidIdTokenError((err as Error).message, { cause: err });
     }
   }

@@ -19,5 +19,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   if (!e) return false;
   if (e.code && (UNAVAILABLE_CODES.has(e.code) || e.code.startsWith('08'))) return true;
   // pg's connect timeout is a bare Error('timeout expired'); knex's pool and pg's lost sockets have their own texts.
-  return typeof e.message === 'string' && /^timeout expired$|Timeout acquiring a connection|Connection terminated/i.test(e.message);
+  return (
+    typeof e.message === 'string' && /^timeout expired$|Timeout acquiring a connection|Connection terminated/i.test(e.message)
+  );
 }

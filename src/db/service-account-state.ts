@@ -14,9 +14,12 @@ export interface ServiceAccountState {
  * the ORM's entity path: this runs on every call a backend makes.
  */
 export async function findServiceAccountByKeyHash(em: EntityManager, apiKeyHash: string): Promise<ServiceAccountState | null> {
-  const rows = await em.getConnection().execute<
-    { id: string; name: string; role: string; revoked_at: Date | null; last_used_at: Date | null }[]
-  >('select id, name, role, revoked_at, last_used_at from service_accounts where api_key_hash = ?', [apiKeyHash]);
+  const rows = await em
+    .getConnection()
+    .execute<{ id: string; name: string; role: string; revoked_at: Date | null; last_used_at: Date | null }[]>(
+      'select id, name, role, revoked_at, last_used_at from service_accounts where api_key_hash = ?',
+      [apiKeyHash],
+    );
   const row = rows[0];
   if (!row) return null;
   return {

@@ -15,14 +15,14 @@ export interface SessionState {
  * ORM's entity path: this runs on every authenticated call.
  */
 export async function findSessionState(em: EntityManager, sessionId: string): Promise<SessionState | null> {
-  const rows = await em.getConnection().execute<
-    { id: string; user_id: string; expires_at: Date; revoked_at: Date | null; status: string; role: string }[]
-  >(
-    `select s.id, s.user_id, s.expires_at, s.revoked_at, u.status, u.role
+  const rows = await em
+    .getConnection()
+    .execute<{ id: string; user_id: string; expires_at: Date; revoked_at: Date | null; status: string; role: string }[]>(
+      `select s.id, s.user_id, s.expires_at, s.revoked_at, u.status, u.role
        from sessions s join users u on u.id = s.user_id
       where s.id = ?`,
-    [sessionId],
-  );
+      [sessionId],
+    );
   const row = rows[0];
   if (!row) return null;
   return {

@@ -97,7 +97,10 @@ export async function insertAccount(
 /** ALREADY_EXISTS (EMAIL_TAKEN) for a violation of the unique email index; any other error unchanged. */
 export function emailTakenOr(err: unknown, id: string): unknown {
   if (err instanceof UniqueConstraintViolationException && String(err.message).includes('users_email_unique')) {
-    return new DomainError('already_exists', id, 'an account with this email already exists', { reason: 'EMAIL_TAKEN', cause: err });
+    return new DomainError('already_exists', id, 'an account with this email already exists', {
+      reason: 'EMAIL_TAKEN',
+      cause: err,
+    });
   }
   return err;
 }

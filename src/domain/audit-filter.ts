@@ -30,7 +30,9 @@ export function checkAuditFilter(field: string, filter: AuditFilter, violations:
 }
 
 /** The storage query for a filter. */
-export function filterQuery(filter: AuditFilter): Pick<AuditEventQuery, 'subjectUserId' | 'actorId' | 'types' | 'occurredFrom' | 'occurredBefore'> {
+export function filterQuery(
+  filter: AuditFilter,
+): Pick<AuditEventQuery, 'subjectUserId' | 'actorId' | 'types' | 'occurredFrom' | 'occurredBefore'> {
   return {
     subjectUserId: filter.subjectUserId,
     actorId: filter.actorId,

@@ -23,7 +23,9 @@ export function openAuditStream(
   const subscription = hub.subscribe(filter, afterEventId);
   const onAbort = () =>
     subscription.close(
-      signal.reason instanceof DomainError ? signal.reason : new DomainError('cancelled', 'STREAM-004', 'the stream was cancelled'),
+      signal.reason instanceof DomainError
+        ? signal.reason
+        : new DomainError('cancelled', 'STREAM-004', 'the stream was cancelled'),
     );
   if (signal.aborted) onAbort();
   else signal.addEventListener('abort', onAbort, { once: true });

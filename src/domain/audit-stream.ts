@@ -85,7 +85,11 @@ export class AuditStreamHub {
         this.lastSeenId = await latestAuditEventId(this.newEntityManager());
         return;
       }
-      const rows = await readAuditEvents(this.newEntityManager(), { afterId: this.lastSeenId, order: 'asc', limit: FAN_OUT_PAGE });
+      const rows = await readAuditEvents(this.newEntityManager(), {
+        afterId: this.lastSeenId,
+        order: 'asc',
+        limit: FAN_OUT_PAGE,
+      });
       if (rows.length === 0) return;
       // Advance and offer in one synchronous step, so a subscriber switching to live never misses a batch.
       this.lastSeenId = rows[rows.length - 1].id;
@@ -99,7 +103,8 @@ export class AuditStreamHub {
    * after that id; without, it starts at the live edge.
    */
   subscribe(filter: AuditFilter, afterId: string | undefined): AuditSubscription {
-    if (this.closed) throw new DomainError('unavailable', 'STREAM-001', 'the server is shutting down', { reason: 'SHUTTING_DOWN' });
+    if (this.closed)
+      throw new DomainError('unavailable', 'STREAM-001', 'the server is shutting down', { reason: 'SHUTTING_DOWN' });
     const subscription = new AuditSubscription(this, filter, afterId ?? this.lastSeenId, afterId !== undefined);
     this.subscribers.add(subscription);
     return subscription;
@@ -112,7 +117,13 @@ export class AuditStreamHub {
 
   /** @internal */
   readPage(filter: AuditFilter, afterId: string, upToId: string): Promise<AuditEvent[]> {
-    return readAuditEvents(this.newEntityManager(), { ...filterQuery(filter), afterId, upToId, order: 'asc', limit: CATCH_UP_PAGE });
+    return readAuditEvents(this.newEntityManager(), {
+      ...filterQuery(filter),
+      afterId,
+      upToId,
+      order: 'asc',
+      limit: CATCH_UP_PAGE,
+    });
   }
 
   /** @internal */
@@ -140,7 +151,11 @@ export class AuditStreamHub {
     this.closed = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
     for (const subscriber of [...this.subscribers]) {
-      subscriber.close(new DomainError('unavailable', 'STREAM-002', 'the server is shutting down; reconnect with your cursor', { reason: 'SHUTTING_DOWN' }));
+      subscriber.close(
+        new DomainError('unavailable', 'STREAM-002', 'the server is shutting down; reconnect with your cursor', {
+          reason: 'SHUTTING_DOWN',
+        }),
+      );
     }
   }
 }

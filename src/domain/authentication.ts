@@ -51,7 +51,8 @@ export const INTROSPECTED_TOKEN_MAX_LENGTH = 8192;
 export async function introspectAccessToken(deps: DomainDeps, em: EntityManager, token: string): Promise<Introspection> {
   const violations = new Violations();
   if (token === '') violations.add('token', 'is required');
-  else if (token.length > INTROSPECTED_TOKEN_MAX_LENGTH) violations.add('token', `must be at most ${INTROSPECTED_TOKEN_MAX_LENGTH} characters`);
+  else if (token.length > INTROSPECTED_TOKEN_MAX_LENGTH)
+    violations.add('token', `must be at most ${INTROSPECTED_TOKEN_MAX_LENGTH} characters`);
   violations.throwIfAny('AUTHN-007');
   try {
     const { principal, claims } = await checkAccessToken(deps, em, token);
@@ -92,7 +93,10 @@ async function checkAccessToken(
     throw new DomainError('unauthenticated', 'AUTHN-003', 'the session has ended', { reason: 'SESSION_REVOKED' });
   }
   if (!(USER_ROLES as readonly string[]).includes(state.userRole)) throw invalidToken('AUTHN-005');
-  return { principal: { kind: 'user', userId: state.userId, sessionId: state.sessionId, role: state.userRole as UserRole }, claims };
+  return {
+    principal: { kind: 'user', userId: state.userId, sessionId: state.sessionId, role: state.userRole as UserRole },
+    claims,
+  };
 }
 
 /**

@@ -27,7 +27,11 @@ export async function requestEmailVerification(deps: DomainDeps, em: EntityManag
       });
     }
     const ttlSeconds = deps.oneTimeTokens.emailVerificationTtlSeconds;
-    await storeOneTimeToken(deps, uow, user, 'email_verification', { tokenHash: issued.tokenHash, email: user.email, ttlSeconds });
+    await storeOneTimeToken(deps, uow, user, 'email_verification', {
+      tokenHash: issued.tokenHash,
+      email: user.email,
+      ttlSeconds,
+    });
     queueEmail(deps, uow, 'email_verification', { to: user.email, variables: { token: issued.token } });
     uow.record({ type: AuditEventType.emailVerificationRequested, subjectUserId: user.id });
   });
@@ -51,7 +55,13 @@ export async function requestEmailChange(
   const password = checkPresentedPassword('current_password', input.currentPassword, violations);
   violations.throwIfAny('EMLV-004');
 
-  const user = await verifyCurrentPassword(deps, em, ctx, { userId: caller.userId, password, operation: 'request_email_change' }, 'EMLV-005');
+  const user = await verifyCurrentPassword(
+    deps,
+    em,
+    ctx,
+    { userId: caller.userId, password, operation: 'request_email_change' },
+    'EMLV-005',
+  );
   if (newEmail === user.email) {
     throw new DomainError('invalid_argument', 'EMLV-006', 'invalid request: new_email', {
       violations: [{ field: 'new_email', description: 'is already the address of this account' }],

@@ -24,17 +24,20 @@ export class LoginThrottle {
   private readonly byIp: RateLimiterMemory;
 
   constructor(private readonly settings: LoginThrottleSettings) {
-    this.byAccount = new RateLimiterMemory({ keyPrefix: 'acct', points: settings.failuresPerAccount, duration: settings.windowSeconds });
+    this.byAccount = new RateLimiterMemory({
+      keyPrefix: 'acct',
+      points: settings.failuresPerAccount,
+      duration: settings.windowSeconds,
+    });
     this.byIp = new RateLimiterMemory({ keyPrefix: 'ip', points: settings.failuresPerIp, duration: settings.windowSeconds });
   }
 
   /** Throws RESOURCE_EXHAUSTED (reason TOO_MANY_ATTEMPTS) while the account or the IP has no attempts left. */
   async assertAllowed(email: string, ip: string | null): Promise<void> {
     const [account, client] = await Promise.all([this.byAccount.get(email), ip ? this.byIp.get(ip) : null]);
-    const blocked = [
-      exhausted(account, this.settings.failuresPerAccount),
-      exhausted(client, this.settings.failuresPerIp),
-    ].filter((ms): ms is number => ms !== undefined);
+    const blocked = [exhausted(account, this.settings.failuresPerAccount), exhausted(client, this.settings.failuresPerIp)].filter(
+      (ms): ms is number => ms !== undefined,
+    );
     if (blocked.length > 0) {
       throw new DomainError('resource_exhausted', 'THROTTLE-001', 'too many failed sign-in attempts; try again later', {
         reason: 'TOO_MANY_ATTEMPTS',

@@ -84,9 +84,14 @@ export function decodePageToken(token: string, fingerprint: string, errorId: str
  * only tells that another page exists, and the token points after the last
  * row returned.
  */
-export function toPage<T extends PageCursor>(rows: T[], pageSize: number, fingerprint: string): { items: T[]; nextPageToken: string } {
+export function toPage<T extends PageCursor>(
+  rows: T[],
+  pageSize: number,
+  fingerprint: string,
+): { items: T[]; nextPageToken: string } {
   const items = rows.slice(0, pageSize);
   const last = items[items.length - 1];
-  const nextPageToken = rows.length > pageSize && last ? encodePageToken({ createdAt: last.createdAt, id: last.id }, fingerprint) : '';
+  const nextPageToken =
+    rows.length > pageSize && last ? encodePageToken({ createdAt: last.createdAt, id: last.id }, fingerprint) : '';
   return { items, nextPageToken };
 }

@@ -4,7 +4,13 @@ import { AuditEventType } from './audit.js';
 import { signedInUser, type RequestContext } from './context.js';
 import type { DomainDeps } from './deps.js';
 import { DomainError, Violations } from './errors.js';
-import { consumeOneTimeToken, invalidOneTimeToken, isOneTimeTokenShape, newOneTimeToken, storeOneTimeToken } from './one-time-tokens.js';
+import {
+  consumeOneTimeToken,
+  invalidOneTimeToken,
+  isOneTimeTokenShape,
+  newOneTimeToken,
+  storeOneTimeToken,
+} from './one-time-tokens.js';
 import { queueEmail } from './outbox.js';
 import { revokeSessionsOfUser } from './session-management.js';
 import { inTransaction } from './unit-of-work.js';
@@ -25,7 +31,11 @@ export async function verifyCurrentPassword(
 ): Promise<User> {
   const user = await em.findOneOrFail(User, input.userId, { populate: ['passwordHash'] });
   const check = user.passwordHash
-    ? await deps.passwords.verify({ hash: user.passwordHash, pepperId: user.passwordPepperId ?? null }, input.password, ctx.signal)
+    ? await deps.passwords.verify(
+        { hash: user.passwordHash, pepperId: user.passwordPepperId ?? null },
+        input.password,
+        ctx.signal,
+      )
     : { ok: await deps.passwords.verifyDummy(input.password, ctx.signal) };
   if (check.ok) return user;
   await inTransaction(em, ctx, deps.clock, async (uow) => {
@@ -51,7 +61,13 @@ export async function changePassword(
   const violations = new Violations();
   const current = checkPresentedPassword('current_password', input.currentPassword, violations);
   violations.throwIfAny('PWCH-002');
-  const user = await verifyCurrentPassword(deps, em, ctx, { userId: caller.userId, password: current, operation: 'change_password' }, 'PWCH-003');
+  const user = await verifyCurrentPassword(
+    deps,
+    em,
+    ctx,
+    { userId: caller.userId, password: current, operation: 'change_password' },
+    'PWCH-003',
+  );
   const password = checkNewPassword('new_password', input.newPassword, violations, user.email);
   violations.throwIfAny('PWCH-004');
   const stored = await deps.passwords.hash(password, ctx.signal);
@@ -63,7 +79,11 @@ export async function changePassword(
     locked.passwordPepperId = stored.pepperId;
     locked.updatedAt = now;
     const sessionsRevoked = await revokeSessionsOfUser(uow, now, locked.id, 'password_changed', caller.sessionId);
-    uow.record({ type: AuditEventType.passwordChanged, subjectUserId: locked.id, metadata: { sessions_revoked: sessionsRevoked } });
+    uow.record({
+      type: AuditEventType.passwordChanged,
+      subjectUserId: locked.id,
+      metadata: { sessions_revoked: sessionsRevoked },
+    });
     return { sessionsRevoked };
   });
 }
@@ -75,7 +95,12 @@ export async function changePassword(
  * audit event commits) whether or not the account exists; only a real
  * account's transaction also stores the token and queues the mail.
  */
-export async function requestPasswordReset(deps: DomainDeps, em: EntityManager, ctx: RequestContext, rawEmail: string): Promise<void> {
+export async function requestPasswordReset(
+  deps: DomainDeps,
+  em: EntityManager,
+  ctx: RequestContext,
+  rawEmail: string,
+): Promise<void> {
   const violations = new Violations();
   const email = checkEmail('email', rawEmail, violations);
   violations.throwIfAny('PWRS-001');
@@ -107,7 +132,11 @@ export async function resetPassword(
 ): Promise<{ sessionsRevoked: number }> {
   // The policy needs the account's email, and hashing is slow: look the token up before the transaction.
   if (!isOneTimeTokenShape(input.token)) throw invalidOneTimeToken('PWRS-002');
-  const pending = await em.findOne(OneTimeToken, { tokenHash: hashBearerSecret(input.token), purpose: 'password_reset' }, { populate: ['user'] });
+  const pending = await em.findOne(
+    OneTimeToken,
+    { tokenHash: hashBearerSecret(input.token), purpose: 'password_reset' },
+    { populate: ['user'] },
+  );
   if (!pending || pending.consumedAt || pending.expiresAt <= deps.clock.now() || pending.user.status !== 'active') {
     throw invalidOneTimeToken('PWRS-003');
   }

@@ -119,7 +119,13 @@ function isHttpsUrl(value: string): boolean {
 }
 
 /** Applies the masked values and returns the paths whose value really changed. */
-function applyPatch(deps: DomainDeps, profile: UserProfile, userId: string, values: ProfilePatch, paths: ProfilePath[]): string[] {
+function applyPatch(
+  deps: DomainDeps,
+  profile: UserProfile,
+  userId: string,
+  values: ProfilePatch,
+  paths: ProfilePath[],
+): string[] {
   const changed: string[] = [];
   const set = <K extends 'fullName' | 'avatarUrl' | 'bio' | 'location'>(path: ProfilePath, key: K) => {
     if (profile[key] !== values[key]) {

@@ -101,7 +101,12 @@ export async function listServiceAccounts(
 }
 
 /** Revokes a service account: its key fails from the next call on. */
-export async function deleteServiceAccount(deps: DomainDeps, em: EntityManager, ctx: RequestContext, rawId: string): Promise<void> {
+export async function deleteServiceAccount(
+  deps: DomainDeps,
+  em: EntityManager,
+  ctx: RequestContext,
+  rawId: string,
+): Promise<void> {
   const violations = new Violations();
   const id = rawId === '' ? '' : checkUuid('service_account_id', rawId, violations);
   if (rawId === '') violations.add('service_account_id', 'is required');
@@ -109,7 +114,9 @@ export async function deleteServiceAccount(deps: DomainDeps, em: EntityManager, 
   await inTransaction(em, ctx, deps.clock, async (uow) => {
     const account = await uow.em.findOne(ServiceAccount, { id, revokedAt: null });
     if (!account) {
-      throw new DomainError('not_found', 'SVC-021', 'no live service account with this id', { reason: 'SERVICE_ACCOUNT_NOT_FOUND' });
+      throw new DomainError('not_found', 'SVC-021', 'no live service account with this id', {
+        reason: 'SERVICE_ACCOUNT_NOT_FOUND',
+      });
     }
     account.revokedAt = deps.clock.now();
     uow.record({

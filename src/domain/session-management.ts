@@ -92,7 +92,12 @@ function decodePageToken(token: string, violations: Violations): string | undefi
  * someone else answers like a missing one, so ids cannot be probed. Ending a
  * session that already ended succeeds and records nothing.
  */
-export async function revokeOwnSession(deps: DomainDeps, em: EntityManager, ctx: RequestContext, rawSessionId: string): Promise<void> {
+export async function revokeOwnSession(
+  deps: DomainDeps,
+  em: EntityManager,
+  ctx: RequestContext,
+  rawSessionId: string,
+): Promise<void> {
   const caller = signedInUser(ctx, 'SESM-003');
   const violations = new Violations();
   const sessionId = checkUuid('session_id', rawSessionId, violations);

@@ -215,7 +215,8 @@ async function issueTokens(deps: DomainDeps, user: User, session: Session, refre
 function checkRefreshTokenShape(raw: string): string {
   const violations = new Violations();
   if (raw.length === 0) violations.add('refresh_token', 'is required');
-  else if (raw.length > REFRESH_TOKEN_MAX_LENGTH) violations.add('refresh_token', `must be at most ${REFRESH_TOKEN_MAX_LENGTH} characters`);
+  else if (raw.length > REFRESH_TOKEN_MAX_LENGTH)
+    violations.add('refresh_token', `must be at most ${REFRESH_TOKEN_MAX_LENGTH} characters`);
   violations.throwIfAny('SESS-004');
   return raw;
 }
@@ -251,7 +252,9 @@ export async function rotateRefreshToken(
     session.refreshTokenHash = hashBearerSecret(refreshToken);
     session.rotatedAt = now;
     session.successorCiphertext =
-      deps.tokens.refreshReuseGraceSeconds > 0 ? deps.refreshSuccessorBox.seal(refreshToken, successorContext(session.id, presentedHash)) : null;
+      deps.tokens.refreshReuseGraceSeconds > 0
+        ? deps.refreshSuccessorBox.seal(refreshToken, successorContext(session.id, presentedHash))
+        : null;
     session.lastUsedAt = now;
     session.expiresAt = refreshExpiry(deps, session.createdAt, now);
     uow.record({

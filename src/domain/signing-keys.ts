@@ -80,7 +80,9 @@ export class SigningKeyRing {
       await uow.em.execute('select pg_advisory_xact_lock(?)', [KEY_CREATION_LOCK]);
       const now = this.clock.now();
       const active = await uow.em.findOneOrFail(SigningKey, { state: 'active' }, { orderBy: { createdAt: 'desc' } });
-      const next = (await uow.em.findOne(SigningKey, { state: 'next' }, { orderBy: { createdAt: 'asc' } })) ?? (await this.createKey(uow, 'next'));
+      const next =
+        (await uow.em.findOne(SigningKey, { state: 'next' }, { orderBy: { createdAt: 'asc' } })) ??
+        (await this.createKey(uow, 'next'));
       const promotableAt = new Date(next.createdAt.getTime() + this.policy.propagationSeconds * 1000);
       if (!options.immediate && promotableAt > now) {
         return { promoted: false, activeKid: active.kid, nextKid: next.kid, retiredKid: null, promotableAt };
@@ -93,7 +95,13 @@ export class SigningKeyRing {
       const following = await this.createKey(uow, 'next');
       uow.record({
         type: AuditEventType.signingKeyRotated,
-        metadata: { kid: next.kid, alg: next.alg, retired_kid: active.kid, next_kid: following.kid, immediate: options.immediate },
+        metadata: {
+          kid: next.kid,
+          alg: next.alg,
+          retired_kid: active.kid,
+          next_kid: following.kid,
+          immediate: options.immediate,
+        },
       });
       return { promoted: true, activeKid: next.kid, nextKid: following.kid, retiredKid: active.kid, promotableAt: null };
     });
@@ -113,9 +121,13 @@ export class SigningKeyRing {
   /** Re-reads the keys from the database. */
   async reload(em: EntityManager): Promise<void> {
     const now = this.clock.now();
-    const rows = await em.find(SigningKey, {
-      $or: [{ state: { $in: ['next', 'active'] } }, { state: 'retired', publishUntil: { $gt: now } }],
-    }, { orderBy: { createdAt: 'asc' } });
+    const rows = await em.find(
+      SigningKey,
+      {
+        $or: [{ state: { $in: ['next', 'active'] } }, { state: 'retired', publishUntil: { $gt: now } }],
+      },
+      { orderBy: { createdAt: 'asc' } },
+    );
     const activeRow = rows.filter((r) => r.state === 'active').at(-1);
     if (!activeRow) throw new Error('no active signing key');
     const privateJwk = JSON.parse(this.box.open(activeRow.privateJwkCiphertext, activeRow.kid)) as JWK;
@@ -157,7 +169,10 @@ export class SigningKeyRing {
   }
 
   private async hasActiveAndNextKeys(em: EntityManager): Promise<boolean> {
-    const [active, next] = await Promise.all([em.count(SigningKey, { state: 'active' }), em.count(SigningKey, { state: 'next' })]);
+    const [active, next] = await Promise.all([
+      em.count(SigningKey, { state: 'active' }),
+      em.count(SigningKey, { state: 'next' }),
+    ]);
     return active > 0 && next > 0;
   }
 

@@ -14,7 +14,14 @@ import { checkEmail, checkText } from './validation.js';
 const ID_TOKEN_MAX_LENGTH = 16 * 1024;
 const PROVIDER_NAME_MAX_LENGTH = 32;
 /** Refusals of a verified token that leave a login.failed event, with the event's reason. */
-const RECORDED_REFUSALS = new Set(['ACCOUNT_SUSPENDED', 'ACCOUNT_DELETED', 'PROVIDER_EMAIL_NOT_VERIFIED', 'ACCOUNT_EMAIL_NOT_VERIFIED', 'EMAIL_REQUIRED', 'PROVIDER_ALREADY_LINKED']);
+const RECORDED_REFUSALS = new Set([
+  'ACCOUNT_SUSPENDED',
+  'ACCOUNT_DELETED',
+  'PROVIDER_EMAIL_NOT_VERIFIED',
+  'ACCOUNT_EMAIL_NOT_VERIFIED',
+  'EMAIL_REQUIRED',
+  'PROVIDER_ALREADY_LINKED',
+]);
 
 export interface ProviderLoginResult {
   user: User;
@@ -41,7 +48,8 @@ export async function loginWithProvider(
   try {
     claims = await verifyIdToken(deps, input);
   } catch (err) {
-    if (err instanceof DomainError && err.reason === 'INVALID_ID_TOKEN') await recordLoginFailure(deps, em, ctx, null, 'invalid_id_token', method);
+    if (err instanceof DomainError && err.reason === 'INVALID_ID_TOKEN')
+      await recordLoginFailure(deps, em, ctx, null, 'invalid_id_token', method);
     throw err;
   }
   // One retry: a concurrent first sign-in of the same person may create the link or the account first.
@@ -79,22 +87,37 @@ async function signInWithClaims(
   const violations = new Violations();
   const email = claims.email === undefined ? '' : checkEmail('email', claims.email, violations);
   if (email === '') {
-    throw new DomainError('failed_precondition', 'SOCL-003', "the provider's ID token has no usable email claim; an account needs an email", {
-      reason: 'EMAIL_REQUIRED',
-    });
+    throw new DomainError(
+      'failed_precondition',
+      'SOCL-003',
+      "the provider's ID token has no usable email claim; an account needs an email",
+      {
+        reason: 'EMAIL_REQUIRED',
+      },
+    );
   }
   const existing = await uow.em.findOne(User, { email }, { lockMode: LockMode.PESSIMISTIC_WRITE });
   if (existing) {
     // Never take over an account on the strength of an address nobody proved.
     if (!claims.emailVerified) {
-      throw new DomainError('failed_precondition', 'SOCL-004', 'an account with this email exists, and the provider does not assert the email is verified; sign in with the password and use LinkSocialLogin', {
-        reason: 'PROVIDER_EMAIL_NOT_VERIFIED',
-      });
+      throw new DomainError(
+        'failed_precondition',
+        'SOCL-004',
+        'an account with this email exists, and the provider does not assert the email is verified; sign in with the password and use LinkSocialLogin',
+        {
+          reason: 'PROVIDER_EMAIL_NOT_VERIFIED',
+        },
+      );
     }
     if (!existing.emailVerifiedAt) {
-      throw new DomainError('failed_precondition', 'SOCL-005', "an account with this email exists, and its email is not verified; sign in with the password and use LinkSocialLogin", {
-        reason: 'ACCOUNT_EMAIL_NOT_VERIFIED',
-      });
+      throw new DomainError(
+        'failed_precondition',
+        'SOCL-005',
+        'an account with this email exists, and its email is not verified; sign in with the password and use LinkSocialLogin',
+        {
+          reason: 'ACCOUNT_EMAIL_NOT_VERIFIED',
+        },
+      );
     }
     if (existing.status !== 'active') throw accountInactive('SOCL-006', existing.status);
     if (await uow.em.count(SocialLogin, { user: existing.id, provider })) {
@@ -140,7 +163,9 @@ export async function linkSocialLogin(
   } catch (err) {
     // The caller is signed in: a bad ID token is a bad argument, not a failed authentication of the call.
     if (err instanceof DomainError && err.reason === 'INVALID_ID_TOKEN') {
-      new Violations().add('id_token', `is not a valid, current ID token of "${input.provider}" for this service`).throwIfAny('SOCL-022');
+      new Violations()
+        .add('id_token', `is not a valid, current ID token of "${input.provider}" for this service`)
+        .throwIfAny('SOCL-022');
     }
     throw err;
   }
@@ -163,11 +188,17 @@ export async function linkSocialLogin(
  * Removes the signed-in user's link to a provider, unless it is their last
  * way to sign in (no password and no other link).
  */
-export async function unlinkSocialLogin(deps: DomainDeps, em: EntityManager, ctx: RequestContext, provider: string): Promise<void> {
+export async function unlinkSocialLogin(
+  deps: DomainDeps,
+  em: EntityManager,
+  ctx: RequestContext,
+  provider: string,
+): Promise<void> {
   const userId = callerUserId(ctx.principal, 'SOCL-030');
   const violations = new Violations();
   if (provider === '') violations.add('provider', 'is required');
-  else if (provider.length > PROVIDER_NAME_MAX_LENGTH) violations.add('provider', `must be at most ${PROVIDER_NAME_MAX_LENGTH} characters`);
+  else if (provider.length > PROVIDER_NAME_MAX_LENGTH)
+    violations.add('provider', `must be at most ${PROVIDER_NAME_MAX_LENGTH} characters`);
   violations.throwIfAny('SOCL-031');
   await inTransaction(em, ctx, deps.clock, async (uow) => {
     // The row lock serializes two unlinks of the same user, which could otherwise each see the other link left.
@@ -175,12 +206,19 @@ export async function unlinkSocialLogin(deps: DomainDeps, em: EntityManager, ctx
     const links = await uow.em.find(SocialLogin, { user: user.id });
     const link = links.find((l) => l.provider === provider);
     if (!link) {
-      throw new DomainError('not_found', 'SOCL-032', `no "${provider}" login is linked to this account`, { reason: 'SOCIAL_LOGIN_NOT_FOUND' });
+      throw new DomainError('not_found', 'SOCL-032', `no "${provider}" login is linked to this account`, {
+        reason: 'SOCIAL_LOGIN_NOT_FOUND',
+      });
     }
     if (!user.passwordHash && links.length === 1) {
-      throw new DomainError('failed_precondition', 'SOCL-033', 'this is the last way to sign in to the account: link another provider first', {
-        reason: 'LAST_SIGN_IN_METHOD',
-      });
+      throw new DomainError(
+        'failed_precondition',
+        'SOCL-033',
+        'this is the last way to sign in to the account: link another provider first',
+        {
+          reason: 'LAST_SIGN_IN_METHOD',
+        },
+      );
     }
     uow.em.remove(link);
     uow.record({
@@ -196,10 +234,14 @@ function checkProviderRequest(deps: DomainDeps, input: { provider: string; idTok
   if (input.provider === '') violations.add('provider', 'is required');
   else if (!deps.oidc.has(input.provider)) {
     const names = deps.oidc.names();
-    violations.add('provider', `unknown provider "${input.provider.slice(0, PROVIDER_NAME_MAX_LENGTH)}"; configured: ${names.length ? names.join(', ') : 'none'}`);
+    violations.add(
+      'provider',
+      `unknown provider "${input.provider.slice(0, PROVIDER_NAME_MAX_LENGTH)}"; configured: ${names.length ? names.join(', ') : 'none'}`,
+    );
   }
   if (input.idToken === '') violations.add('id_token', 'is required');
-  else if (input.idToken.length > ID_TOKEN_MAX_LENGTH) violations.add('id_token', `must be at most ${ID_TOKEN_MAX_LENGTH} characters`);
+  else if (input.idToken.length > ID_TOKEN_MAX_LENGTH)
+    violations.add('id_token', `must be at most ${ID_TOKEN_MAX_LENGTH} characters`);
   violations.throwIfAny(errorId);
 }
 
@@ -223,7 +265,14 @@ async function verifyIdToken(deps: DomainDeps, input: { provider: string; idToke
   }
 }
 
-function addLink(deps: DomainDeps, uow: UnitOfWork, user: User, provider: string, claims: IdTokenClaims, via: string): SocialLogin {
+function addLink(
+  deps: DomainDeps,
+  uow: UnitOfWork,
+  user: User,
+  provider: string,
+  claims: IdTokenClaims,
+  via: string,
+): SocialLogin {
   const link = uow.em.create(SocialLogin, {
     id: uuidv7(),
     user,
@@ -233,7 +282,11 @@ function addLink(deps: DomainDeps, uow: UnitOfWork, user: User, provider: string
     createdAt: deps.clock.now(),
     lastLoginAt: via === 'user' ? null : deps.clock.now(),
   });
-  uow.record({ type: AuditEventType.socialLoginLinked, subjectUserId: user.id, metadata: { provider, subject: claims.sub, via } });
+  uow.record({
+    type: AuditEventType.socialLoginLinked,
+    subjectUserId: user.id,
+    metadata: { provider, subject: claims.sub, via },
+  });
   return link;
 }
 

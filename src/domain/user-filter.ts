@@ -57,11 +57,14 @@ function parse(filter: string): UserCondition[] {
     if (field.kind === 'word' && (field.text === 'NOT' || field.text === 'OR')) {
       throw new FilterError(`at position ${field.at + 1}: ${field.text} is not supported; join comparisons with AND`);
     }
-    if (field.kind !== 'word' || field.text === 'AND') throw new FilterError(`at position ${field.at + 1}: expected a field (${FIELDS})`);
+    if (field.kind !== 'word' || field.text === 'AND')
+      throw new FilterError(`at position ${field.at + 1}: expected a field (${FIELDS})`);
     const op = next(`an operator after "${field.text}"`);
-    if (op.kind !== 'op') throw new FilterError(`at position ${op.at + 1}: expected an operator (=, !=, <, <=, >, >=, :) after "${field.text}"`);
+    if (op.kind !== 'op')
+      throw new FilterError(`at position ${op.at + 1}: expected an operator (=, !=, <, <=, >, >=, :) after "${field.text}"`);
     const value = next(`a value after "${field.text} ${op.text}"`);
-    if (value.kind === 'op') throw new FilterError(`at position ${value.at + 1}: expected a value after "${field.text} ${op.text}"`);
+    if (value.kind === 'op')
+      throw new FilterError(`at position ${value.at + 1}: expected a value after "${field.text} ${op.text}"`);
     conditions.push(comparison(field.text, op.text, value));
     if (conditions.length > MAX_COMPARISONS) throw new FilterError(`may have at most ${MAX_COMPARISONS} comparisons`);
     const joiner = tokens[i++];
@@ -127,7 +130,8 @@ function comparison(field: string, op: string, value: Exclude<Token, { kind: 'op
     if (op === '=') return { field, op, value: normalizeEmail(text) };
     if (op !== ':') throw new FilterError('email supports = (exact address) and : (prefix, e.g. email:"ada*") only');
     const prefix = normalizeEmail(text);
-    if (!/^[^*]+\*$/.test(prefix)) throw new FilterError('email:"..." is a prefix match: one or more characters then a final *, e.g. email:"ada*"');
+    if (!/^[^*]+\*$/.test(prefix))
+      throw new FilterError('email:"..." is a prefix match: one or more characters then a final *, e.g. email:"ada*"');
     return { field, op: 'prefix', value: prefix.slice(0, -1) };
   }
   if (field === 'created_at' || field === 'create_time') {

@@ -41,7 +41,12 @@ interface ValidRecord {
  *
  * A line: {"email": "...", "password_hash": "...", "full_name"?: "...", "email_verified"?: true}
  */
-export async function importUsers(deps: DomainDeps, em: EntityManager, ctx: RequestContext, batch: ImportLine[]): Promise<ImportOutcome> {
+export async function importUsers(
+  deps: DomainDeps,
+  em: EntityManager,
+  ctx: RequestContext,
+  batch: ImportLine[],
+): Promise<ImportOutcome> {
   const outcome: ImportOutcome = { imported: 0, skipped: 0, problems: [] };
   const valid: ValidRecord[] = [];
   for (const { line, record } of batch) {

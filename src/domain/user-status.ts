@@ -26,24 +26,46 @@ export async function suspendUser(
 ): Promise<User> {
   const violations = new Violations();
   const reason = checkText('reason', input.reason, SUSPENSION_REASON_MAX_LENGTH, violations);
-  return changeStatus(deps, em, ctx, input.userId, violations, { invalid: 'STAT-001', notFound: 'STAT-002', self: 'STAT-003', adminTarget: 'STAT-004' }, async (uow, user) => {
-    if (user.status !== 'active') throw precondition('STAT-005', 'USER_NOT_ACTIVE', `only an active account can be suspended; this one is ${user.status}`);
-    if (user.role === 'admin') await ensureAnotherActiveAdmin(uow, user.id, 'STAT-006');
-    user.status = 'suspended';
-    user.suspendedAt = deps.clock.now();
-    uow.record({ type: AuditEventType.userSuspended, subjectUserId: user.id, metadata: { reason } });
-    await revokeUserSessions(deps, uow, user.id, 'user_suspended');
-  });
+  return changeStatus(
+    deps,
+    em,
+    ctx,
+    input.userId,
+    violations,
+    { invalid: 'STAT-001', notFound: 'STAT-002', self: 'STAT-003', adminTarget: 'STAT-004' },
+    async (uow, user) => {
+      if (user.status !== 'active')
+        throw precondition('STAT-005', 'USER_NOT_ACTIVE', `only an active account can be suspended; this one is ${user.status}`);
+      if (user.role === 'admin') await ensureAnotherActiveAdmin(uow, user.id, 'STAT-006');
+      user.status = 'suspended';
+      user.suspendedAt = deps.clock.now();
+      uow.record({ type: AuditEventType.userSuspended, subjectUserId: user.id, metadata: { reason } });
+      await revokeUserSessions(deps, uow, user.id, 'user_suspended');
+    },
+  );
 }
 
 /** Lets a suspended account sign in again. Sessions revoked by the suspension stay revoked. */
 export async function reactivateUser(deps: DomainDeps, em: EntityManager, ctx: RequestContext, userId: string): Promise<User> {
-  return changeStatus(deps, em, ctx, userId, new Violations(), { invalid: 'STAT-011', notFound: 'STAT-012', self: 'STAT-013', adminTarget: 'STAT-014' }, async (uow, user) => {
-    if (user.status !== 'suspended') throw precondition('STAT-015', 'USER_NOT_SUSPENDED', `only a suspended account can be reactivated; this one is ${user.status}`);
-    user.status = 'active';
-    user.suspendedAt = null;
-    uow.record({ type: AuditEventType.userReactivated, subjectUserId: user.id });
-  });
+  return changeStatus(
+    deps,
+    em,
+    ctx,
+    userId,
+    new Violations(),
+    { invalid: 'STAT-011', notFound: 'STAT-012', self: 'STAT-013', adminTarget: 'STAT-014' },
+    async (uow, user) => {
+      if (user.status !== 'suspended')
+        throw precondition(
+          'STAT-015',
+          'USER_NOT_SUSPENDED',
+          `only a suspended account can be reactivated; this one is ${user.status}`,
+        );
+      user.status = 'active';
+      user.suspendedAt = null;
+      uow.record({ type: AuditEventType.userReactivated, subjectUserId: user.id });
+    },
+  );
 }
 
 /**
@@ -52,15 +74,23 @@ export async function reactivateUser(deps: DomainDeps, em: EntityManager, ctx: R
  * retention window.
  */
 export async function deleteUser(deps: DomainDeps, em: EntityManager, ctx: RequestContext, userId: string): Promise<User> {
-  return changeStatus(deps, em, ctx, userId, new Violations(), { invalid: 'STAT-021', notFound: 'STAT-022', self: 'STAT-023', adminTarget: 'STAT-024' }, async (uow, user) => {
-    if (user.status === 'deleted') throw precondition('STAT-025', 'USER_ALREADY_DELETED', 'the account is already deleted');
-    if (user.role === 'admin' && user.status === 'active') await ensureAnotherActiveAdmin(uow, user.id, 'STAT-026');
-    const previous = user.status;
-    user.status = 'deleted';
-    user.deletedAt = deps.clock.now();
-    uow.record({ type: AuditEventType.userDeleted, subjectUserId: user.id, metadata: { previous_status: previous } });
-    await revokeUserSessions(deps, uow, user.id, 'user_deleted');
-  });
+  return changeStatus(
+    deps,
+    em,
+    ctx,
+    userId,
+    new Violations(),
+    { invalid: 'STAT-021', notFound: 'STAT-022', self: 'STAT-023', adminTarget: 'STAT-024' },
+    async (uow, user) => {
+      if (user.status === 'deleted') throw precondition('STAT-025', 'USER_ALREADY_DELETED', 'the account is already deleted');
+      if (user.role === 'admin' && user.status === 'active') await ensureAnotherActiveAdmin(uow, user.id, 'STAT-026');
+      const previous = user.status;
+      user.status = 'deleted';
+      user.deletedAt = deps.clock.now();
+      uow.record({ type: AuditEventType.userDeleted, subjectUserId: user.id, metadata: { previous_status: previous } });
+      await revokeUserSessions(deps, uow, user.id, 'user_deleted');
+    },
+  );
 }
 
 /**
@@ -68,16 +98,29 @@ export async function deleteUser(deps: DomainDeps, em: EntityManager, ctx: Reque
  * survives deletion), if the retention window has not passed.
  */
 export async function undeleteUser(deps: DomainDeps, em: EntityManager, ctx: RequestContext, userId: string): Promise<User> {
-  return changeStatus(deps, em, ctx, userId, new Violations(), { invalid: 'STAT-031', notFound: 'STAT-032', self: 'STAT-033', adminTarget: 'STAT-034' }, async (uow, user) => {
-    if (user.status !== 'deleted') throw precondition('STAT-035', 'USER_NOT_DELETED', `only a deleted account can be undeleted; this one is ${user.status}`);
-    const expiresAt = user.deletedAt!.getTime() + deps.userDeleteRetentionDays * DAY_MS;
-    if (deps.clock.now().getTime() >= expiresAt) {
-      throw precondition('STAT-036', 'RETENTION_EXPIRED', `the account was deleted more than ${deps.userDeleteRetentionDays} days ago and can no longer be restored`);
-    }
-    user.status = user.suspendedAt ? 'suspended' : 'active';
-    user.deletedAt = null;
-    uow.record({ type: AuditEventType.userUndeleted, subjectUserId: user.id, metadata: { status: user.status } });
-  });
+  return changeStatus(
+    deps,
+    em,
+    ctx,
+    userId,
+    new Violations(),
+    { invalid: 'STAT-031', notFound: 'STAT-032', self: 'STAT-033', adminTarget: 'STAT-034' },
+    async (uow, user) => {
+      if (user.status !== 'deleted')
+        throw precondition('STAT-035', 'USER_NOT_DELETED', `only a deleted account can be undeleted; this one is ${user.status}`);
+      const expiresAt = user.deletedAt!.getTime() + deps.userDeleteRetentionDays * DAY_MS;
+      if (deps.clock.now().getTime() >= expiresAt) {
+        throw precondition(
+          'STAT-036',
+          'RETENTION_EXPIRED',
+          `the account was deleted more than ${deps.userDeleteRetentionDays} days ago and can no longer be restored`,
+        );
+      }
+      user.status = user.suspendedAt ? 'suspended' : 'active';
+      user.deletedAt = null;
+      uow.record({ type: AuditEventType.userUndeleted, subjectUserId: user.id, metadata: { status: user.status } });
+    },
+  );
 }
 
 /**

@@ -90,14 +90,18 @@ export async function updateUser(
 ): Promise<User> {
   const { userId, paths } = checkUpdate(update, mask);
   if (paths.includes('role') && !principalHasPermission(ctx.principal, 'roles:assign')) {
-    throw new DomainError('permission_denied', 'USER-022', 'changing a role needs an administrator', { reason: 'PERMISSION_DENIED' });
+    throw new DomainError('permission_denied', 'USER-022', 'changing a role needs an administrator', {
+      reason: 'PERMISSION_DENIED',
+    });
   }
   return inTransaction(em, ctx, deps.clock, async (uow) => {
     const demoting = paths.includes('role') && update.role !== 'admin';
     if (demoting) await lockAdministrators(uow.em);
     const user = await lockTargetUser(uow, ctx, userId, { forbidSelf: paths.includes('role'), ids: USER_UPDATE_IDS });
     if (user.status === 'deleted') {
-      throw new DomainError('failed_precondition', 'USER-023', 'the user is deleted; undelete it first', { reason: 'USER_DELETED' });
+      throw new DomainError('failed_precondition', 'USER-023', 'the user is deleted; undelete it first', {
+        reason: 'USER_DELETED',
+      });
     }
     const now = deps.clock.now();
     const changed: string[] = [];
@@ -119,7 +123,8 @@ export async function updateUser(
       user.appMetadata = update.appMetadata;
       changed.push('app_metadata');
     }
-    if (changed.length > 0) uow.record({ type: AuditEventType.userUpdated, subjectUserId: user.id, metadata: { fields: changed } });
+    if (changed.length > 0)
+      uow.record({ type: AuditEventType.userUpdated, subjectUserId: user.id, metadata: { fields: changed } });
     if (roleChanges || changed.length > 0) user.updatedAt = now;
     return user;
   });
@@ -169,9 +174,14 @@ export async function lockTargetUser(
     });
   }
   if (user.role === 'admin' && !principalHasPermission(ctx.principal, 'roles:assign')) {
-    throw new DomainError('permission_denied', options.ids.adminTarget, "changing an administrator's account needs an administrator", {
-      reason: 'PERMISSION_DENIED',
-    });
+    throw new DomainError(
+      'permission_denied',
+      options.ids.adminTarget,
+      "changing an administrator's account needs an administrator",
+      {
+        reason: 'PERMISSION_DENIED',
+      },
+    );
   }
   return user;
 }

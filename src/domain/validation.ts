@@ -57,7 +57,8 @@ export function checkNewPassword(field: string, raw: string, violations: Violati
   const length = [...password].length;
   if (length < PASSWORD_MIN_LENGTH) violations.add(field, `must be at least ${PASSWORD_MIN_LENGTH} characters`);
   else if (length > PASSWORD_MAX_LENGTH) violations.add(field, `must be at most ${PASSWORD_MAX_LENGTH} characters`);
-  else if (isCommonPassword(password)) violations.add(field, 'is one of the most common passwords; choose a less predictable one');
+  else if (isCommonPassword(password))
+    violations.add(field, 'is one of the most common passwords; choose a less predictable one');
   else if (email !== '' && resemblesEmail(password, email)) violations.add(field, 'must not be the email address');
   return password;
 }

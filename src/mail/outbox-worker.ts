@@ -129,7 +129,10 @@ export class OutboxWorker {
     const delaySeconds = Math.min(this.options.retryBaseSeconds * 2 ** (row.attempts - 1), MAX_RETRY_DELAY_SECONDS);
     row.nextAttemptAt = new Date(this.clock.now().getTime() + delaySeconds * 1000);
     this.metrics.mailDeliveries.inc({ outcome: 'retry' });
-    this.log.warn({ outboxId: row.id, template: row.template, attempts: row.attempts, retryInSeconds: delaySeconds, error }, 'mail delivery failed');
+    this.log.warn(
+      { outboxId: row.id, template: row.template, attempts: row.attempts, retryInSeconds: delaySeconds, error },
+      'mail delivery failed',
+    );
   }
 }
 

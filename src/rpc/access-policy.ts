@@ -31,7 +31,8 @@ export function readAccessPolicies(definition: PackageDefinition): AccessPolicyT
       const raw = (method.options as Record<string, unknown>)[OPTION_KEY] as Partial<AccessPolicy> | undefined;
       const policy: AccessPolicy = { public: raw?.public === true, permission: raw?.permission ?? '' };
       if (!raw) problems.push(`${method.path}: no access_policy option`);
-      else if (policy.public === (policy.permission !== '')) problems.push(`${method.path}: set exactly one of public or permission`);
+      else if (policy.public === (policy.permission !== ''))
+        problems.push(`${method.path}: set exactly one of public or permission`);
       else if (!policy.public && !KNOWN_PERMISSIONS.has(policy.permission)) {
         problems.push(`${method.path}: permission "${policy.permission}" is granted to no role`);
       }

@@ -12,7 +12,8 @@ import { implementService, type RpcRuntime } from './handler.js';
 function toAuditFilter(filter: AuditEventFilter | undefined): AuditFilter {
   const types = (filter?.types ?? []).map((type, index) => {
     const name = auditTypeFromProto(type);
-    if (!name) throw invalidArguments('AUDIT-002', [{ field: `filter.types[${index}]`, description: 'is not a known audit event type' }]);
+    if (!name)
+      throw invalidArguments('AUDIT-002', [{ field: `filter.types[${index}]`, description: 'is not a known audit event type' }]);
     return name;
   });
   return {

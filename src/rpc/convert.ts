@@ -103,7 +103,16 @@ export function toSessionMessage(session: SessionView): Session {
 
 /** An inactive token gets `active: false` and every other field empty. */
 export function toIntrospection(result: Introspection): IntrospectTokenResponse {
-  if (!result.active) return { active: false, subject: '', sessionId: '', role: Role.ROLE_UNSPECIFIED, tokenId: '', expiresAt: undefined, issuedAt: undefined };
+  if (!result.active)
+    return {
+      active: false,
+      subject: '',
+      sessionId: '',
+      role: Role.ROLE_UNSPECIFIED,
+      tokenId: '',
+      expiresAt: undefined,
+      issuedAt: undefined,
+    };
   return {
     active: true,
     subject: result.subject,

@@ -222,7 +222,12 @@ async function authenticate(
   return { principal, vouchesForClient: principal.kind === 'service_account' };
 }
 
-async function authenticateForPolicy(rt: RpcRuntime, em: EntityManager, policy: AccessPolicy, metadata: Metadata): Promise<Principal> {
+async function authenticateForPolicy(
+  rt: RpcRuntime,
+  em: EntityManager,
+  policy: AccessPolicy,
+  metadata: Metadata,
+): Promise<Principal> {
   const token = bearerToken(metadata);
   if (!token) {
     throw new DomainError('unauthenticated', 'AUTHN-010', 'missing "authorization: Bearer <token>" metadata', {

@@ -69,7 +69,11 @@ export class ProxyTrust {
    * address), the first untrusted hop of x-forwarded-for, read from the
    * right, and x-forwarded-user-agent; otherwise the peer itself.
    */
-  forwardedClient(peerIp: string | null, metadata: Metadata, callerVouches = false): { ip: string | null; userAgent: string | null } {
+  forwardedClient(
+    peerIp: string | null,
+    metadata: Metadata,
+    callerVouches = false,
+  ): { ip: string | null; userAgent: string | null } {
     if (!callerVouches && !this.isTrusted(peerIp)) return { ip: peerIp, userAgent: null };
     const hops = (firstString(metadata, 'x-forwarded-for') ?? '')
       .split(',')

@@ -58,7 +58,9 @@ class DescriptorIndex {
       message.field.forEach((f) => this.fileBySymbol.set(`${name}.${f.name}`, file.name));
       message.nestedType.forEach((nested) => indexMessage(nested, `${name}.`));
       message.enumType.forEach((e) => this.fileBySymbol.set(`${name}.${e.name}`, file.name));
-      message.extension.forEach((ext) => this.indexExtension(ext.extendee ?? '', ext.number ?? 0, `${name}.${ext.name}`, file.name));
+      message.extension.forEach((ext) =>
+        this.indexExtension(ext.extendee ?? '', ext.number ?? 0, `${name}.${ext.name}`, file.name),
+      );
     };
     file.messageType.forEach((m) => indexMessage(m, prefix));
     file.enumType.forEach((e) => {

@@ -101,7 +101,9 @@ describe('Access token authentication', () => {
     it('refuses a bare token without the Bearer scheme with MISSING_CREDENTIALS', async () => {
       const user = await signedInUser();
 
-      await expectRpcError(getOwnProfile(authorization(user.accessToken)), status.UNAUTHENTICATED, { reason: 'MISSING_CREDENTIALS' });
+      await expectRpcError(getOwnProfile(authorization(user.accessToken)), status.UNAUTHENTICATED, {
+        reason: 'MISSING_CREDENTIALS',
+      });
     });
 
     for (const garbage of ['garbage', 'a.b.c', 'eyJhbGciOiJFZERTQSJ9..', '...']) {
@@ -142,7 +144,10 @@ describe('Access token authentication', () => {
       const other = await signedInUser();
 
       await expectInvalidToken(
-        withSignatureOf(user.accessToken, decodeProtectedHeader(user.accessToken), { ...decodeJwt(user.accessToken), sub: other.user!.id }),
+        withSignatureOf(user.accessToken, decodeProtectedHeader(user.accessToken), {
+          ...decodeJwt(user.accessToken),
+          sub: other.user!.id,
+        }),
       );
     });
 
@@ -257,13 +262,17 @@ describe('Access token authentication', () => {
     it('refuses a token for a session that does not exist', async () => {
       const { claims } = await genuineClaims();
 
-      await expectInvalidToken(await sign(key.privateKey, { alg: 'EdDSA', typ: 'at+jwt', kid: key.kid }, { ...claims, sid: randomUUID() }));
+      await expectInvalidToken(
+        await sign(key.privateKey, { alg: 'EdDSA', typ: 'at+jwt', kid: key.kid }, { ...claims, sid: randomUUID() }),
+      );
     });
 
     it('refuses a token whose sid is not a UUID', async () => {
       const { claims } = await genuineClaims();
 
-      await expectInvalidToken(await sign(key.privateKey, { alg: 'EdDSA', typ: 'at+jwt', kid: key.kid }, { ...claims, sid: 'not-a-uuid' }));
+      await expectInvalidToken(
+        await sign(key.privateKey, { alg: 'EdDSA', typ: 'at+jwt', kid: key.kid }, { ...claims, sid: 'not-a-uuid' }),
+      );
     });
 
     it("refuses a token that pairs a live session with another user's id", async () => {

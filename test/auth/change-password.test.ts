@@ -52,13 +52,22 @@ describe('AuthService.ChangePassword', () => {
 
   it('applies the password policy to the new password', async () => {
     const user = await signedInUser();
-    await expectRpcError(changePassword(user.accessToken, user.password, 'iloveyou'), status.INVALID_ARGUMENT, { fields: ['new_password'] });
-    await expectRpcError(changePassword(user.accessToken, user.password, user.email), status.INVALID_ARGUMENT, { fields: ['new_password'] });
-    await expectRpcError(changePassword(user.accessToken, '', NEW_PASSWORD), status.INVALID_ARGUMENT, { fields: ['current_password'] });
+    await expectRpcError(changePassword(user.accessToken, user.password, 'iloveyou'), status.INVALID_ARGUMENT, {
+      fields: ['new_password'],
+    });
+    await expectRpcError(changePassword(user.accessToken, user.password, user.email), status.INVALID_ARGUMENT, {
+      fields: ['new_password'],
+    });
+    await expectRpcError(changePassword(user.accessToken, '', NEW_PASSWORD), status.INVALID_ARGUMENT, {
+      fields: ['current_password'],
+    });
   });
 
   it('needs an access token', async () => {
-    await expectRpcError(call(auth(), 'changePassword', { currentPassword: 'x', newPassword: NEW_PASSWORD }), status.UNAUTHENTICATED);
+    await expectRpcError(
+      call(auth(), 'changePassword', { currentPassword: 'x', newPassword: NEW_PASSWORD }),
+      status.UNAUTHENTICATED,
+    );
   });
 
   it('records password.changed with the number of ended sessions, and no password', async () => {

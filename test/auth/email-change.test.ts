@@ -51,7 +51,11 @@ describe('AuthService.RequestEmailChange', () => {
       bed.db,
     );
     expect(event.metadata).to.deep.equal({ operation: 'request_email_change' });
-    const [{ count }] = await sql<{ count: number }>('select count(*)::int as count from one_time_tokens where user_id = $1', [user.user!.id], bed.db);
+    const [{ count }] = await sql<{ count: number }>(
+      'select count(*)::int as count from one_time_tokens where user_id = $1',
+      [user.user!.id],
+      bed.db,
+    );
     expect(count).to.equal(0);
   });
 
@@ -62,8 +66,12 @@ describe('AuthService.RequestEmailChange', () => {
     await expectRpcError(requestChange(user.accessToken, other.email.toUpperCase(), user.password), status.ALREADY_EXISTS, {
       reason: 'EMAIL_TAKEN',
     });
-    await expectRpcError(requestChange(user.accessToken, user.email, user.password), status.INVALID_ARGUMENT, { fields: ['new_email'] });
-    await expectRpcError(requestChange(user.accessToken, 'not-an-address', user.password), status.INVALID_ARGUMENT, { fields: ['new_email'] });
+    await expectRpcError(requestChange(user.accessToken, user.email, user.password), status.INVALID_ARGUMENT, {
+      fields: ['new_email'],
+    });
+    await expectRpcError(requestChange(user.accessToken, 'not-an-address', user.password), status.INVALID_ARGUMENT, {
+      fields: ['new_email'],
+    });
   });
 
   it('fails with EMAIL_TAKEN if the new address was registered before the link is used, and changes nothing', async () => {

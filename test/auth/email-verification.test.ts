@@ -81,7 +81,9 @@ describe('AuthService.RequestEmailVerification and VerifyEmail', () => {
   });
 
   it('needs a signed-in caller to request a link', async () => {
-    await expectRpcError(call(bed.server.auth, 'requestEmailVerification', {}), status.UNAUTHENTICATED, { reason: 'MISSING_CREDENTIALS' });
+    await expectRpcError(call(bed.server.auth, 'requestEmailVerification', {}), status.UNAUTHENTICATED, {
+      reason: 'MISSING_CREDENTIALS',
+    });
   });
 
   it('records email_verification.requested and email.verified, without the token', async () => {

@@ -43,10 +43,24 @@ describe('tessera import-users', function () {
     const salt = randomBytes(12);
     const ab64 = (b: Buffer) => b.toString('base64').replace(/=+$/, '').replaceAll('+', '.');
     const lines = [
-      { email: users.bcrypt, password_hash: await bcryptHash(PASSWORD, { cost: 4 }), full_name: 'Bea Crypt', email_verified: true },
-      { email: users.argon2, password_hash: await argon2.hash(PASSWORD, { type: argon2.argon2id, memoryCost: 8192, timeCost: 1 }) },
-      { email: users.django, password_hash: `pbkdf2_sha256$1000$saltsalt$${pbkdf2Sync(PASSWORD, 'saltsalt', 1000, 32, 'sha256').toString('base64')}` },
-      { email: users.passlib, password_hash: `$pbkdf2-sha256$1000$${ab64(salt)}$${ab64(pbkdf2Sync(PASSWORD, salt, 1000, 32, 'sha256'))}` },
+      {
+        email: users.bcrypt,
+        password_hash: await bcryptHash(PASSWORD, { cost: 4 }),
+        full_name: 'Bea Crypt',
+        email_verified: true,
+      },
+      {
+        email: users.argon2,
+        password_hash: await argon2.hash(PASSWORD, { type: argon2.argon2id, memoryCost: 8192, timeCost: 1 }),
+      },
+      {
+        email: users.django,
+        password_hash: `pbkdf2_sha256$1000$saltsalt$${pbkdf2Sync(PASSWORD, 'saltsalt', 1000, 32, 'sha256').toString('base64')}`,
+      },
+      {
+        email: users.passlib,
+        password_hash: `$pbkdf2-sha256$1000$${ab64(salt)}$${ab64(pbkdf2Sync(PASSWORD, salt, 1000, 32, 'sha256'))}`,
+      },
       { email: users.bcrypt.toUpperCase(), password_hash: await bcryptHash('a duplicate', { cost: 4 }) },
       { email: uniqueEmail('md5'), password_hash: '5f4dcc3b5aa765d61d8327deb882cf99' },
     ].map((l) => JSON.stringify(l));
@@ -104,7 +118,11 @@ describe('tessera import-users', function () {
   });
 
   it('records user.imported with the hash scheme, and no hash', async () => {
-    const events = await sql<{ metadata: Record<string, unknown> }>(`select metadata from audit_events where type = 'user.imported'`, [], db);
+    const events = await sql<{ metadata: Record<string, unknown> }>(
+      `select metadata from audit_events where type = 'user.imported'`,
+      [],
+      db,
+    );
     expect(events.map((e) => e.metadata.hash_scheme)).to.include.members(['bcrypt', 'argon2', 'pbkdf2']);
     expect(JSON.stringify(events)).to.not.contain('$2');
   });
@@ -121,12 +139,24 @@ describe('Rehash on sign-in after a pepper rotation', function () {
     const { email, password } = await registerUser({ server: first });
     await first.close();
 
-    const rotated = await startTestServer(db, { TESSERA_PEPPER: newPepper, TESSERA_PREVIOUS_PEPPERS: oldPepper, TESSERA_MASTER_KEY: masterKey });
+    const rotated = await startTestServer(db, {
+      TESSERA_PEPPER: newPepper,
+      TESSERA_PREVIOUS_PEPPERS: oldPepper,
+      TESSERA_MASTER_KEY: masterKey,
+    });
     try {
-      const [before] = await sql<{ password_pepper_id: string }>('select password_pepper_id from users where email = $1', [email], db);
+      const [before] = await sql<{ password_pepper_id: string }>(
+        'select password_pepper_id from users where email = $1',
+        [email],
+        db,
+      );
       expect(before.password_pepper_id).to.equal(pepperIdOf(Buffer.from(oldPepper, 'base64')));
       await call(rotated.auth, 'login', { email, password });
-      const [after] = await sql<{ password_pepper_id: string }>('select password_pepper_id from users where email = $1', [email], db);
+      const [after] = await sql<{ password_pepper_id: string }>(
+        'select password_pepper_id from users where email = $1',
+        [email],
+        db,
+      );
       expect(after.password_pepper_id).to.equal(pepperIdOf(Buffer.from(newPepper, 'base64')));
     } finally {
       await rotated.close();

@@ -39,7 +39,9 @@ describe('AuthService.GetJwks', () => {
   it('stores the private keys encrypted, never in clear', async () => {
     const { keys } = await call(harness().server.auth, 'getJwks', {});
 
-    const rows = await sql<{ kid: string; private_jwk_ciphertext: string }>('select kid, private_jwk_ciphertext from signing_keys');
+    const rows = await sql<{ kid: string; private_jwk_ciphertext: string }>(
+      'select kid, private_jwk_ciphertext from signing_keys',
+    );
 
     expect(rows.map((r) => r.kid)).to.include.members(keys.map((k) => k.kid));
     for (const row of rows) {

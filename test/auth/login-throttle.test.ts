@@ -23,8 +23,11 @@ describe('AuthService.Login: throttling failed attempts', () => {
 
   it('refuses an account after too many failures, even with the right password, with RetryInfo', async () => {
     const { email, user } = await registerUser({ server });
-    for (let i = 0; i < 3; i++) await expectRpcError(login(email, WRONG), status.UNAUTHENTICATED, { reason: 'INVALID_CREDENTIALS' });
-    const details = await expectRpcError(login(email, DEFAULT_PASSWORD), status.RESOURCE_EXHAUSTED, { reason: 'TOO_MANY_ATTEMPTS' });
+    for (let i = 0; i < 3; i++)
+      await expectRpcError(login(email, WRONG), status.UNAUTHENTICATED, { reason: 'INVALID_CREDENTIALS' });
+    const details = await expectRpcError(login(email, DEFAULT_PASSWORD), status.RESOURCE_EXHAUSTED, {
+      reason: 'TOO_MANY_ATTEMPTS',
+    });
     const delay = Number(details.retryInfo?.retryDelay?.seconds ?? 0) * 1000 + (details.retryInfo?.retryDelay?.nanos ?? 0) / 1e6;
     expect(delay).to.be.greaterThan(0).and.at.most(2000);
     const events = await sqlOn<{ metadata: { reason: string } }>(
@@ -32,12 +35,18 @@ describe('AuthService.Login: throttling failed attempts', () => {
       `select metadata from audit_events where type = 'login.failed' and subject_user_id = $1 order by id`,
       [user.id],
     );
-    expect(events.map((e) => e.metadata.reason)).to.deep.equal(['wrong_password', 'wrong_password', 'wrong_password', 'too_many_attempts']);
+    expect(events.map((e) => e.metadata.reason)).to.deep.equal([
+      'wrong_password',
+      'wrong_password',
+      'wrong_password',
+      'too_many_attempts',
+    ]);
   });
 
   it('treats an unknown email exactly like a known one, so throttling reveals nothing', async () => {
     const ghost = uniqueEmail('ghost');
-    for (let i = 0; i < 3; i++) await expectRpcError(login(ghost, WRONG), status.UNAUTHENTICATED, { reason: 'INVALID_CREDENTIALS' });
+    for (let i = 0; i < 3; i++)
+      await expectRpcError(login(ghost, WRONG), status.UNAUTHENTICATED, { reason: 'INVALID_CREDENTIALS' });
     await expectRpcError(login(ghost, WRONG), status.RESOURCE_EXHAUSTED, { reason: 'TOO_MANY_ATTEMPTS' });
   });
 
@@ -56,7 +65,8 @@ describe('AuthService.Login: throttling failed attempts', () => {
     const { email } = await registerUser({ server });
     for (let i = 0; i < 2; i++) await expectRpcError(login(email, WRONG), status.UNAUTHENTICATED);
     await login(email, DEFAULT_PASSWORD);
-    for (let i = 0; i < 2; i++) await expectRpcError(login(email, WRONG), status.UNAUTHENTICATED, { reason: 'INVALID_CREDENTIALS' });
+    for (let i = 0; i < 2; i++)
+      await expectRpcError(login(email, WRONG), status.UNAUTHENTICATED, { reason: 'INVALID_CREDENTIALS' });
     await login(email, DEFAULT_PASSWORD);
   });
 

@@ -44,7 +44,9 @@ describe('AuthService.LoginWithProvider', function () {
 
       expect(first.created).to.equal(true);
       expect(first.user!).to.include({ email, emailVerified: true, role: Role.ROLE_USER });
-      const [row] = await sql<{ password_hash: string | null }>('select password_hash from users where id = $1', [first.user!.id]);
+      const [row] = await sql<{ password_hash: string | null }>('select password_hash from users where id = $1', [
+        first.user!.id,
+      ]);
       expect(row.password_hash).to.equal(null);
       const profile = await call(setup.server.profile, 'getProfile', { userId: '' }, bearer(first.tokens!.accessToken));
       expect(profile.profile!.fullName).to.equal('Grace Hopper');
@@ -81,7 +83,9 @@ describe('AuthService.LoginWithProvider', function () {
     });
 
     it('refuses a token without an email claim when no account is linked: FAILED_PRECONDITION, EMAIL_REQUIRED', async () => {
-      await expectRpcError(login(await setup.provider.idToken(newSubject())), status.FAILED_PRECONDITION, { reason: 'EMAIL_REQUIRED' });
+      await expectRpcError(login(await setup.provider.idToken(newSubject())), status.FAILED_PRECONDITION, {
+        reason: 'EMAIL_REQUIRED',
+      });
     });
   });
 
@@ -112,12 +116,20 @@ describe('AuthService.LoginWithProvider', function () {
     });
 
     it('refuses unsigned (alg none) and HS256 tokens, and garbage', async () => {
-      const claims = { iss: setup.provider.issuer, aud: setup.provider.audience, sub: newSubject(), iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 600 };
+      const claims = {
+        iss: setup.provider.issuer,
+        aud: setup.provider.audience,
+        sub: newSubject(),
+        iat: Math.floor(Date.now() / 1000),
+        exp: Math.floor(Date.now() / 1000) + 600,
+      };
       const body = `${base64url.encode(JSON.stringify({ alg: 'none' }))}.${base64url.encode(JSON.stringify(claims))}`;
       await expectRefused(`${body}.`);
       const hsInput = `${base64url.encode(JSON.stringify({ alg: 'HS256' }))}.${base64url.encode(JSON.stringify(claims))}`;
       await expectRefused(`${hsInput}.${createHmac('sha256', setup.provider.audience).update(hsInput).digest('base64url')}`);
-      await expectRefused(await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode('x'.repeat(32))));
+      await expectRefused(
+        await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode('x'.repeat(32))),
+      );
       await expectRefused('not.a.jwt');
     });
 
@@ -159,7 +171,11 @@ describe('AuthService.LoginWithProvider', function () {
       const sub = newSubject();
       const requestId = randomUUID();
 
-      const res = await login(await setup.provider.idToken(sub, { email: account.email.toUpperCase(), email_verified: true }), 'test-idp', requestId);
+      const res = await login(
+        await setup.provider.idToken(sub, { email: account.email.toUpperCase(), email_verified: true }),
+        'test-idp',
+        requestId,
+      );
 
       expect(res.created).to.equal(false);
       expect(res.user!.id).to.equal(account.user.id);
@@ -175,7 +191,11 @@ describe('AuthService.LoginWithProvider', function () {
       const requestId = randomUUID();
       for (const claim of [false, undefined, 'yes']) {
         await expectRpcError(
-          login(await setup.provider.idToken(newSubject(), { email: account.email, email_verified: claim }), 'test-idp', requestId),
+          login(
+            await setup.provider.idToken(newSubject(), { email: account.email, email_verified: claim }),
+            'test-idp',
+            requestId,
+          ),
           status.FAILED_PRECONDITION,
           { reason: 'PROVIDER_EMAIL_NOT_VERIFIED' },
         );

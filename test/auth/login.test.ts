@@ -20,10 +20,15 @@ function login(email: string, password: string, requestId = randomUUID()) {
 }
 
 async function auditEventsOfRequest(requestId: string) {
-  return sql<{ type: string; subject_user_id: string | null; actor_type: string; actor_id: string | null; metadata: Record<string, unknown> }>(
-    'select type, subject_user_id, actor_type, actor_id, metadata from audit_events where request_id = $1 order by id',
-    [requestId],
-  );
+  return sql<{
+    type: string;
+    subject_user_id: string | null;
+    actor_type: string;
+    actor_id: string | null;
+    metadata: Record<string, unknown>;
+  }>('select type, subject_user_id, actor_type, actor_id, metadata from audit_events where request_id = $1 order by id', [
+    requestId,
+  ]);
 }
 
 function median(values: number[]): number {
@@ -173,7 +178,13 @@ describe('AuthService.Login', () => {
   it('upgrades a hash made with weaker argon2 parameters on sign-in', async () => {
     const { user, email, password } = await registerUser();
     const pepper = Buffer.from(harness().server.env.TESSERA_PEPPER, 'base64');
-    const weak = await argon2.hash(password, { type: argon2.argon2id, memoryCost: 8192, timeCost: 1, parallelism: 1, secret: pepper });
+    const weak = await argon2.hash(password, {
+      type: argon2.argon2id,
+      memoryCost: 8192,
+      timeCost: 1,
+      parallelism: 1,
+      secret: pepper,
+    });
     await sql('update users set password_hash = $1 where id = $2', [weak, user.id]);
     const requestId = randomUUID();
 
@@ -234,7 +245,12 @@ describe('AuthService.Login', () => {
     const cases = [
       { name: 'an empty email', email: '', password: DEFAULT_PASSWORD, fields: ['email'] },
       { name: 'an empty password', email: 'someone@example.com', password: '', fields: ['password'] },
-      { name: 'a password longer than 256 characters', email: 'someone@example.com', password: 'p'.repeat(257), fields: ['password'] },
+      {
+        name: 'a password longer than 256 characters',
+        email: 'someone@example.com',
+        password: 'p'.repeat(257),
+        fields: ['password'],
+      },
       { name: 'an empty email and password', email: '', password: '', fields: ['email', 'password'] },
     ];
     for (const c of cases) {

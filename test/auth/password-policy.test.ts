@@ -6,7 +6,8 @@ import { harness } from '../helpers/harness.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { call } from '../helpers/server.js';
 
-const register = (email: string, password: string) => call(harness().server.auth, 'register', { email, password, fullName: 'Policy' });
+const register = (email: string, password: string) =>
+  call(harness().server.auth, 'register', { email, password, fullName: 'Policy' });
 
 describe('Password policy (NIST SP 800-63B)', () => {
   it('bundles at least the 10,000 most common passwords', () => {

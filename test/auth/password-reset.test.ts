@@ -117,9 +117,13 @@ describe('AuthService.RequestPasswordReset and ResetPassword', () => {
     expect(res.sessionsRevoked).to.equal(2);
     for (const tokens of [signedIn.tokens!, other.tokens!]) {
       await expectRpcError(call(bed.server.auth, 'refreshToken', { refreshToken: tokens.refreshToken }), status.UNAUTHENTICATED);
-      await expectRpcError(call(bed.server.profile, 'getProfile', { userId: '' }, bearer(tokens.accessToken)), status.UNAUTHENTICATED, {
-        reason: 'SESSION_REVOKED',
-      });
+      await expectRpcError(
+        call(bed.server.profile, 'getProfile', { userId: '' }, bearer(tokens.accessToken)),
+        status.UNAUTHENTICATED,
+        {
+          reason: 'SESSION_REVOKED',
+        },
+      );
     }
   });
 
@@ -143,7 +147,11 @@ describe('AuthService.RequestPasswordReset and ResetPassword', () => {
     const token = await mailedToken(email);
     await bed.server.tessera.outbox.runOnce();
 
-    const rows = await sql<{ token_hash: string }>('select token_hash from one_time_tokens where user_id = $1', [user.id], bed.db);
+    const rows = await sql<{ token_hash: string }>(
+      'select token_hash from one_time_tokens where user_id = $1',
+      [user.id],
+      bed.db,
+    );
     expect(rows.map((r) => r.token_hash)).to.include(hashBearerSecret(token));
     expect(JSON.stringify(await sql('select * from one_time_tokens', [], bed.db))).to.not.include(token);
     const outbox = JSON.stringify(await sql('select * from email_outbox', [], bed.db));

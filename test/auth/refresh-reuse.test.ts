@@ -26,7 +26,9 @@ describe('Refresh token reuse detection (RFC 9700)', () => {
     await expectRpcError(refresh(tokens!.refreshToken), status.UNAUTHENTICATED, { reason: 'INVALID_REFRESH_TOKEN' });
     expect((await introspect(tokens!.accessToken)).active).to.equal(false);
     expect((await introspect(signedIn.accessToken)).active).to.equal(false);
-    const [session] = await sql<{ revoke_reason: string }>('select revoke_reason from sessions where id = $1', [decodeJwt(signedIn.accessToken).sid]);
+    const [session] = await sql<{ revoke_reason: string }>('select revoke_reason from sessions where id = $1', [
+      decodeJwt(signedIn.accessToken).sid,
+    ]);
     expect(session.revoke_reason).to.equal('refresh_token_reuse');
   });
 
@@ -75,7 +77,9 @@ describe('Refresh token reuse detection (RFC 9700)', () => {
     const signedIn = await signedInUser();
     const { tokens } = await refresh(signedIn.refreshToken);
 
-    const [row] = await sql<Record<string, unknown>>('select * from sessions where id = $1', [decodeJwt(signedIn.accessToken).sid]);
+    const [row] = await sql<Record<string, unknown>>('select * from sessions where id = $1', [
+      decodeJwt(signedIn.accessToken).sid,
+    ]);
 
     expect(JSON.stringify(row)).to.not.include(tokens!.refreshToken).and.not.include(signedIn.refreshToken);
     expect(row.successor_ciphertext).to.match(/^v1\./);

@@ -64,7 +64,6 @@ describe('AuthService.RefreshToken', () => {
     expect(profile!.fullName).to.equal('Grace Hopper');
   });
 
-
   it('refuses a refresh token whose session is older than 30 days', async () => {
     const signedIn = await signedInUser();
 

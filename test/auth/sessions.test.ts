@@ -10,10 +10,10 @@ const auth = () => harness().server.auth;
 const list = (accessToken: string, page: { pageSize?: number; pageToken?: string } = {}) =>
   call(auth(), 'listSessions', { pageSize: page.pageSize ?? 0, pageToken: page.pageToken ?? '' }, bearer(accessToken));
 const revoke = (accessToken: string, sessionId: string) => call(auth(), 'revokeSession', { sessionId }, bearer(accessToken));
-const revokeAll = (accessToken: string, keepCurrent = false) => call(auth(), 'revokeAllSessions', { keepCurrent }, bearer(accessToken));
+const revokeAll = (accessToken: string, keepCurrent = false) =>
+  call(auth(), 'revokeAllSessions', { keepCurrent }, bearer(accessToken));
 const getProfile = (accessToken: string) => call(harness().server.profile, 'getProfile', { userId: '' }, bearer(accessToken));
 const sidOf = (accessToken: string) => decodeJwt(accessToken).sid as string;
-
 
 describe('AuthService.ListSessions', () => {
   it("lists the caller's open sessions, newest first, with times, IP, user agent and the current flag", async () => {
@@ -64,11 +64,15 @@ describe('AuthService.ListSessions', () => {
   it('refuses a bad page_size or page_token naming the field', async () => {
     const user = await signedInUser();
     await expectRpcError(list(user.accessToken, { pageSize: 101 }), status.INVALID_ARGUMENT, { fields: ['page_size'] });
-    await expectRpcError(list(user.accessToken, { pageToken: 'bm90LWEtdG9rZW4' }), status.INVALID_ARGUMENT, { fields: ['page_token'] });
+    await expectRpcError(list(user.accessToken, { pageToken: 'bm90LWEtdG9rZW4' }), status.INVALID_ARGUMENT, {
+      fields: ['page_token'],
+    });
   });
 
   it('needs an access token', async () => {
-    await expectRpcError(call(auth(), 'listSessions', { pageSize: 0, pageToken: '' }), status.UNAUTHENTICATED, { reason: 'MISSING_CREDENTIALS' });
+    await expectRpcError(call(auth(), 'listSessions', { pageSize: 0, pageToken: '' }), status.UNAUTHENTICATED, {
+      reason: 'MISSING_CREDENTIALS',
+    });
   });
 });
 
@@ -88,8 +92,12 @@ describe('AuthService.RevokeSession', () => {
     const user = await signedInUser();
     const stranger = await signedInUser();
 
-    await expectRpcError(revoke(user.accessToken, sidOf(stranger.accessToken)), status.NOT_FOUND, { reason: 'SESSION_NOT_FOUND' });
-    await expectRpcError(revoke(user.accessToken, '0190a000-0000-7000-8000-000000000000'), status.NOT_FOUND, { reason: 'SESSION_NOT_FOUND' });
+    await expectRpcError(revoke(user.accessToken, sidOf(stranger.accessToken)), status.NOT_FOUND, {
+      reason: 'SESSION_NOT_FOUND',
+    });
+    await expectRpcError(revoke(user.accessToken, '0190a000-0000-7000-8000-000000000000'), status.NOT_FOUND, {
+      reason: 'SESSION_NOT_FOUND',
+    });
     await getProfile(stranger.accessToken);
   });
 

@@ -83,12 +83,24 @@ describe('Signing key rotation', function () {
 
   it('records signing_key.rotated naming the kids', async () => {
     const res = await rotate(true);
-    const events = await sql<{ metadata: Record<string, unknown> }>(`select metadata from audit_events where type = 'signing_key.rotated' order by id desc limit 1`, [], db);
-    expect(events[0].metadata).to.include({ kid: res.activeKid, alg: 'EdDSA', retired_kid: res.retiredKid, next_kid: res.nextKid });
+    const events = await sql<{ metadata: Record<string, unknown> }>(
+      `select metadata from audit_events where type = 'signing_key.rotated' order by id desc limit 1`,
+      [],
+      db,
+    );
+    expect(events[0].metadata).to.include({
+      kid: res.activeKid,
+      alg: 'EdDSA',
+      retired_kid: res.retiredKid,
+      next_kid: res.nextKid,
+    });
   });
 
   it('rotates from the command line, and another running instance picks the new key up', async () => {
-    const env = tesseraEnv(db.url, { TESSERA_PEPPER: server.env.TESSERA_PEPPER, TESSERA_MASTER_KEY: server.env.TESSERA_MASTER_KEY });
+    const env = tesseraEnv(db.url, {
+      TESSERA_PEPPER: server.env.TESSERA_PEPPER,
+      TESSERA_MASTER_KEY: server.env.TESSERA_MASTER_KEY,
+    });
     const user = await signedInUser({ server });
     const oldKid = kidOf(user.accessToken);
 

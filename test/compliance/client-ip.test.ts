@@ -4,7 +4,15 @@ import { randomUUID } from 'node:crypto';
 import { ListAuditEventsRequest } from '../../src/gen/tessera/v1/compliance_service.js';
 import { Role } from '../../src/gen/tessera/v1/user.js';
 import { complianceClient } from '../helpers/audit.js';
-import { adminToken, DEFAULT_PASSWORD, registerUser, serviceAccountKey, signedInUser, sql, uniqueEmail } from '../helpers/fixtures.js';
+import {
+  adminToken,
+  DEFAULT_PASSWORD,
+  registerUser,
+  serviceAccountKey,
+  signedInUser,
+  sql,
+  uniqueEmail,
+} from '../helpers/fixtures.js';
 import { harness } from '../helpers/harness.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, call, startTestServer, type TestServer } from '../helpers/server.js';
@@ -16,12 +24,20 @@ interface StoredFacts {
 }
 
 /** Registers a user on `server` with the given extra headers; returns what its audit event recorded. */
-async function registerThrough(server: TestServer, headers: Record<string, string>): Promise<StoredFacts & { requestId: string; userId: string }> {
+async function registerThrough(
+  server: TestServer,
+  headers: Record<string, string>,
+): Promise<StoredFacts & { requestId: string; userId: string }> {
   const requestId = `ip-${randomUUID()}`;
   const md = new Metadata();
   md.set('x-request-id', requestId);
   for (const [key, value] of Object.entries(headers)) md.set(key, value);
-  const res = await call(server.auth, 'register', { email: uniqueEmail('ip'), password: DEFAULT_PASSWORD, fullName: 'IP Test' }, md);
+  const res = await call(
+    server.auth,
+    'register',
+    { email: uniqueEmail('ip'), password: DEFAULT_PASSWORD, fullName: 'IP Test' },
+    md,
+  );
   const rows = await sql<StoredFacts>('select ip, user_agent, type from audit_events where request_id = $1', [requestId]);
   expect(rows, 'exactly one event for the call').to.have.length(1);
   return { ...rows[0], requestId, userId: res.user!.id };
@@ -118,9 +134,10 @@ describe('Client IP and user agent in audit events', () => {
       ]);
       expect(session.ip).to.equal('198.51.100.23');
       expect(session.user_agent).to.equal('Mozilla/5.0 (test)');
-      const [event] = await sql<StoredFacts>("select ip, user_agent, type from audit_events where subject_user_id = $1 and type = 'login.succeeded'", [
-        res.user!.id,
-      ]);
+      const [event] = await sql<StoredFacts>(
+        "select ip, user_agent, type from audit_events where subject_user_id = $1 and type = 'login.succeeded'",
+        [res.user!.id],
+      );
       expect(event.ip).to.equal('198.51.100.23');
     });
   });
@@ -137,7 +154,7 @@ describe('Client IP and user agent in audit events', () => {
       return md;
     }
 
-    it("records the forwarded address when a service account calls with its API key", async () => {
+    it('records the forwarded address when a service account calls with its API key', async () => {
       const service = await serviceAccountKey(Role.ROLE_SERVICE);
       const { user } = await registerUser();
       const requestId = `ip-${randomUUID()}`;
@@ -161,15 +178,19 @@ describe('Client IP and user agent in audit events', () => {
     it('records the forwarded address on a public RPC (Register) called with a valid service-account key', async () => {
       const service = await serviceAccountKey(Role.ROLE_SERVICE);
 
-      const facts = await registerThrough(harness().server, { authorization: `Bearer ${service.apiKey}`, 'x-forwarded-for': END_USER_IP });
+      const facts = await registerThrough(harness().server, {
+        authorization: `Bearer ${service.apiKey}`,
+        'x-forwarded-for': END_USER_IP,
+      });
 
       expect(facts.type).to.equal('user.registered');
       expect(facts.ip).to.equal(END_USER_IP);
       expect(facts.user_agent).to.match(/^grpc-node-js\//);
       // The key only vouches for the address: the actor is still the new user.
-      const [actor] = await sql<{ actor_type: string; actor_id: string }>('select actor_type, actor_id from audit_events where request_id = $1', [
-        facts.requestId,
-      ]);
+      const [actor] = await sql<{ actor_type: string; actor_id: string }>(
+        'select actor_type, actor_id from audit_events where request_id = $1',
+        [facts.requestId],
+      );
       expect(actor).to.deep.equal({ actor_type: 'user', actor_id: facts.userId });
     });
 
@@ -177,7 +198,12 @@ describe('Client IP and user agent in audit events', () => {
       const user = await signedInUser();
       const requestId = `ip-${randomUUID()}`;
 
-      await call(harness().server.auth, 'revokeAllSessions', { keepCurrent: true }, metadataOf(requestId, user.accessToken, { 'x-forwarded-for': END_USER_IP }));
+      await call(
+        harness().server.auth,
+        'revokeAllSessions',
+        { keepCurrent: true },
+        metadataOf(requestId, user.accessToken, { 'x-forwarded-for': END_USER_IP }),
+      );
 
       const rows = await sql<StoredFacts>('select ip, user_agent, type from audit_events where request_id = $1', [requestId]);
       expect(rows.map((r) => [r.type, r.ip])).to.deep.equal([['sessions.revoked_all', '127.0.0.1']]);

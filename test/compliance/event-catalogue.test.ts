@@ -100,7 +100,11 @@ const newSubject = () => `cat-sub-${randomBytes(8).toString('hex')}`;
 const freshAdmin = () => signedInWithRole('admin');
 
 /** Secrets a signed-in user handled: password and both tokens. */
-const userSecrets = (u: { password: string; accessToken: string; refreshToken: string }) => [u.password, u.accessToken, u.refreshToken];
+const userSecrets = (u: { password: string; accessToken: string; refreshToken: string }) => [
+  u.password,
+  u.accessToken,
+  u.refreshToken,
+];
 
 /** The mail the shared server wrote to files (it has no SMTP_URL), parsed once each. */
 const sharedMail = new Map<string, ParsedMail>();
@@ -129,7 +133,9 @@ async function tokenMailedTo(address: string, timeoutMs = 10_000): Promise<strin
     for (const file of files.sort()) {
       if (!sharedMail.has(file)) sharedMail.set(file, await simpleParser(readFileSync(join(dir, file))));
     }
-    const found = [...sharedMail.entries()].filter(([, mail]) => recipientsOf(mail).includes(address)).sort(([a], [b]) => a.localeCompare(b));
+    const found = [...sharedMail.entries()]
+      .filter(([, mail]) => recipientsOf(mail).includes(address))
+      .sort(([a], [b]) => a.localeCompare(b));
     if (found.length > 0) return tokenFromMail(found.at(-1)![1]);
     if (Date.now() > deadline) throw new Error(`no mail to ${address} in ${dir} within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -186,7 +192,10 @@ const CASES: CatalogueCase[] = [
   {
     rpc: 'AuthService.Login (unknown email)',
     act: async (md) => {
-      await expectRpcError(call(auth(), 'login', { email: uniqueEmail('cat-ghost'), password: WRONG_PASSWORD }, md), status.UNAUTHENTICATED);
+      await expectRpcError(
+        call(auth(), 'login', { email: uniqueEmail('cat-ghost'), password: WRONG_PASSWORD }, md),
+        status.UNAUTHENTICATED,
+      );
       return { subject: null, secrets: [WRONG_PASSWORD] };
     },
     expect: {
@@ -414,7 +423,12 @@ const CASES: CatalogueCase[] = [
     rpc: 'AuthService.ChangePassword',
     act: async (md) => {
       const user = await signedInUser();
-      await call(auth(), 'changePassword', { currentPassword: user.password, newPassword: NEW_PASSWORD }, withToken(md, user.accessToken));
+      await call(
+        auth(),
+        'changePassword',
+        { currentPassword: user.password, newPassword: NEW_PASSWORD },
+        withToken(md, user.accessToken),
+      );
       return { subject: user.user!.id, secrets: [...userSecrets(user), NEW_PASSWORD] };
     },
     expect: {
@@ -438,7 +452,14 @@ const CASES: CatalogueCase[] = [
       expect(res.created).to.equal(false);
       return {
         subject: res.user!.id,
-        secrets: [firstToken, idToken, first.tokens!.accessToken, first.tokens!.refreshToken, res.tokens!.accessToken, res.tokens!.refreshToken],
+        secrets: [
+          firstToken,
+          idToken,
+          first.tokens!.accessToken,
+          first.tokens!.refreshToken,
+          res.tokens!.accessToken,
+          res.tokens!.refreshToken,
+        ],
         details: { method: `oidc:${IDP}`, sessionId: decodeJwt(res.tokens!.accessToken).sid },
       };
     },
@@ -482,7 +503,12 @@ const CASES: CatalogueCase[] = [
         { user: User.fromPartial({ id: user.id, role: Role.ROLE_AUDITOR }), updateMask: ['role'] },
         withToken(md, admin.accessToken),
       );
-      return { subject: user.id, actorId: admin.user!.id, secrets: [...userSecrets(admin), password], details: { oldRole: 'user', newRole: 'auditor' } };
+      return {
+        subject: user.id,
+        actorId: admin.user!.id,
+        secrets: [...userSecrets(admin), password],
+        details: { oldRole: 'user', newRole: 'auditor' },
+      };
     },
     expect: {
       type: AuditEventType.AUDIT_EVENT_TYPE_USER_ROLE_CHANGED,
@@ -519,7 +545,12 @@ const CASES: CatalogueCase[] = [
     act: async (md) => {
       const admin = await freshAdmin();
       const target = await signedInUser();
-      await call(identity(), 'suspendUser', { userId: target.user!.id, reason: 'catalogue suspension' }, withToken(md, admin.accessToken));
+      await call(
+        identity(),
+        'suspendUser',
+        { userId: target.user!.id, reason: 'catalogue suspension' },
+        withToken(md, admin.accessToken),
+      );
       return {
         subject: target.user!.id,
         actorId: admin.user!.id,
@@ -594,7 +625,12 @@ const CASES: CatalogueCase[] = [
     act: async (md) => {
       const admin = await freshAdmin();
       const name = `cat-svc-${randomBytes(6).toString('hex')}`;
-      const res = await call(identity(), 'createServiceAccount', { name, role: Role.ROLE_SERVICE }, withToken(md, admin.accessToken));
+      const res = await call(
+        identity(),
+        'createServiceAccount',
+        { name, role: Role.ROLE_SERVICE },
+        withToken(md, admin.accessToken),
+      );
       expect(res.apiKey).to.match(/^tsk_/);
       return {
         subject: null,
@@ -676,9 +712,10 @@ const CASES: CatalogueCase[] = [
       const admin = await freshAdmin();
       const res = await call(auth(), 'rotateSigningKey', { immediate: true }, withToken(md, admin.accessToken));
       expect(res.promoted).to.equal(true);
-      const sealed = await sql<{ private_jwk_ciphertext: string }>('select private_jwk_ciphertext from signing_keys where kid = any($1)', [
-        [res.activeKid, res.nextKid, res.retiredKid],
-      ]);
+      const sealed = await sql<{ private_jwk_ciphertext: string }>(
+        'select private_jwk_ciphertext from signing_keys where kid = any($1)',
+        [[res.activeKid, res.nextKid, res.retiredKid]],
+      );
       expect(sealed).to.have.length(3);
       return {
         subject: null,
@@ -763,7 +800,10 @@ describe('Audit events of every RPC', () => {
       rpcNames(s as Record<string, { path: string }>),
     );
     const covered = new Set([...CASES.map((c) => c.rpc.replace(/ \(.*\)$/, '')), ...READ_ONLY]);
-    expect(all.filter((rpc) => !covered.has(rpc)), 'RPCs without a catalogue case').to.deep.equal([]);
+    expect(
+      all.filter((rpc) => !covered.has(rpc)),
+      'RPCs without a catalogue case',
+    ).to.deep.equal([]);
   });
 
   for (const c of CASES) {
@@ -789,8 +829,10 @@ describe('Audit events of every RPC', () => {
       expect(event!.userAgent).to.match(/^grpc-node-js\//);
       expect(event!.occurredAt).to.be.instanceOf(Date);
       expect(event!.subjectUserId).to.equal(acted.subject ?? '');
-      const named = c.expect.actorType === ActorType.ACTOR_TYPE_USER || c.expect.actorType === ActorType.ACTOR_TYPE_SERVICE_ACCOUNT;
-      if (named && !c.expect.actorIsSubject) expect(acted.actorId, 'the case names the calling actor').to.be.a('string').and.not.equal('');
+      const named =
+        c.expect.actorType === ActorType.ACTOR_TYPE_USER || c.expect.actorType === ActorType.ACTOR_TYPE_SERVICE_ACCOUNT;
+      if (named && !c.expect.actorIsSubject)
+        expect(acted.actorId, 'the case names the calling actor').to.be.a('string').and.not.equal('');
       expect(event!.actor).to.deep.equal({
         type: c.expect.actorType,
         id: c.expect.actorIsSubject ? acted.subject : (acted.actorId ?? ''),
@@ -820,14 +862,22 @@ describe('Audit events of every RPC', () => {
     const [session] = await sql<{ id: string }>('select id from sessions where user_id = $1', [user.user!.id]);
     await call(auth(), 'refreshToken', { refreshToken: user.refreshToken }, requestMetadata(`cat-${randomUUID()}`));
     const refreshed = await eventThroughApi(
-      (await sql<{ id: string }>("select id::text as id from audit_events where subject_user_id = $1 and type = 'token.refreshed'", [user.user!.id]))[0].id,
+      (
+        await sql<{ id: string }>(
+          "select id::text as id from audit_events where subject_user_id = $1 and type = 'token.refreshed'",
+          [user.user!.id],
+        )
+      )[0].id,
       user.user!.id,
       AuditEventType.AUDIT_EVENT_TYPE_TOKEN_REFRESHED,
     );
     expect(refreshed!.details).to.deep.equal({ $case: 'session', value: { sessionId: session.id, reason: '' } });
 
     const ghostId = `cat-${randomUUID()}`;
-    await expectRpcError(call(auth(), 'login', { email: uniqueEmail('ghost'), password: WRONG_PASSWORD }, requestMetadata(ghostId)), status.UNAUTHENTICATED);
+    await expectRpcError(
+      call(auth(), 'login', { email: uniqueEmail('ghost'), password: WRONG_PASSWORD }, requestMetadata(ghostId)),
+      status.UNAUTHENTICATED,
+    );
     const [ghostRow] = await rowsOfRequest(ghostId);
     const ghost = await eventThroughApi(ghostRow.id, null, AuditEventType.AUDIT_EVENT_TYPE_LOGIN_FAILED);
     expect(ghost!.details).to.deep.equal({ $case: 'loginFailed', value: { method: 'password', reason: 'unknown_account' } });
@@ -853,7 +903,12 @@ describe('Audit events of every RPC', () => {
     it('AuthService.ListSessions', async () => {
       const user = await signedInUser();
       const requestId = `ro-${randomUUID()}`;
-      const res = await call(auth(), 'listSessions', { pageSize: 0, pageToken: '' }, requestMetadata(requestId, user.accessToken));
+      const res = await call(
+        auth(),
+        'listSessions',
+        { pageSize: 0, pageToken: '' },
+        requestMetadata(requestId, user.accessToken),
+      );
       expect(res.sessions).to.have.length(1);
       await expectNoEvent(requestId);
     });
@@ -867,14 +922,24 @@ describe('Audit events of every RPC', () => {
 
     it('IdentityService.ListUsers', async () => {
       const requestId = `ro-${randomUUID()}`;
-      const res = await call(harness().server.identity, 'listUsers', ListUsersRequest.fromPartial({ pageSize: 5 }), requestMetadata(requestId, admin));
+      const res = await call(
+        harness().server.identity,
+        'listUsers',
+        ListUsersRequest.fromPartial({ pageSize: 5 }),
+        requestMetadata(requestId, admin),
+      );
       expect(res.users).to.not.be.empty;
       await expectNoEvent(requestId);
     });
 
     it('IdentityService.ListServiceAccounts', async () => {
       const requestId = `ro-${randomUUID()}`;
-      await call(harness().server.identity, 'listServiceAccounts', { pageSize: 5, pageToken: '' }, requestMetadata(requestId, admin));
+      await call(
+        harness().server.identity,
+        'listServiceAccounts',
+        { pageSize: 5, pageToken: '' },
+        requestMetadata(requestId, admin),
+      );
       await expectNoEvent(requestId);
     });
 
@@ -894,7 +959,12 @@ describe('Audit events of every RPC', () => {
 
     it('ComplianceService.ListAuditEvents', async () => {
       const requestId = `ro-${randomUUID()}`;
-      await call(client, 'listAuditEvents', ListAuditEventsRequest.fromPartial({ pageSize: 10 }), requestMetadata(requestId, admin));
+      await call(
+        client,
+        'listAuditEvents',
+        ListAuditEventsRequest.fromPartial({ pageSize: 10 }),
+        requestMetadata(requestId, admin),
+      );
       await expectNoEvent(requestId);
     });
 
@@ -941,7 +1011,10 @@ describe('Audit events of every RPC', () => {
         call(
           profile(),
           'updateProfile',
-          { profile: Profile.fromPartial({ phoneNumber: 'call me maybe', bio: 'should not be saved' }), updateMask: ['phone_number', 'bio'] },
+          {
+            profile: Profile.fromPartial({ phoneNumber: 'call me maybe', bio: 'should not be saved' }),
+            updateMask: ['phone_number', 'bio'],
+          },
           requestMetadata(requestId, user.accessToken),
         ),
         status.INVALID_ARGUMENT,
@@ -950,7 +1023,9 @@ describe('Audit events of every RPC', () => {
       expect(await rowsOfRequest(requestId)).to.have.length(0);
       const [row] = await sql<{ bio: string }>('select bio from user_profiles where user_id = $1', [user.user!.id]);
       expect(row.bio).to.equal('');
-      const events = await sql("select id from audit_events where subject_user_id = $1 and type = 'profile.updated'", [user.user!.id]);
+      const events = await sql("select id from audit_events where subject_user_id = $1 and type = 'profile.updated'", [
+        user.user!.id,
+      ]);
       expect(events).to.have.length(0);
     });
 

@@ -173,9 +173,14 @@ describe('ComplianceService.ListAuditEvents', () => {
 
     it('by types (any of them)', async () => {
       const user = await activeUser();
-      await expectRpcError(call(harness().server.auth, 'login', { email: user.email, password: 'a wrong passphrase' }), status.UNAUTHENTICATED);
+      await expectRpcError(
+        call(harness().server.auth, 'login', { email: user.email, password: 'a wrong passphrase' }),
+        status.UNAUTHENTICATED,
+      );
 
-      const failed = await list(admin, { filter: { subjectUserId: user.id, types: [AuditEventType.AUDIT_EVENT_TYPE_LOGIN_FAILED] } });
+      const failed = await list(admin, {
+        filter: { subjectUserId: user.id, types: [AuditEventType.AUDIT_EVENT_TYPE_LOGIN_FAILED] },
+      });
       expect(failed.events.map((e) => e.typeName)).to.deep.equal(['login.failed']);
 
       const logins = await list(admin, {
@@ -195,14 +200,22 @@ describe('ComplianceService.ListAuditEvents', () => {
     it('by actor_id: events caused by that user, not those merely about them', async () => {
       const user = await activeUser();
       // A failed sign-in concerns the user but is caused by an anonymous caller.
-      await expectRpcError(call(harness().server.auth, 'login', { email: user.email, password: 'a wrong passphrase' }), status.UNAUTHENTICATED);
+      await expectRpcError(
+        call(harness().server.auth, 'login', { email: user.email, password: 'a wrong passphrase' }),
+        status.UNAUTHENTICATED,
+      );
 
       const caused = await list(admin, { filter: { actorId: user.id } });
       expect(caused.events.map((e) => e.typeName)).to.deep.equal(['user.registered', 'login.succeeded', 'profile.updated']);
       expect(caused.events.every((e) => e.actor!.id === user.id)).to.equal(true);
 
       const about = await list(admin, { filter: { subjectUserId: user.id } });
-      expect(about.events.map((e) => e.typeName)).to.deep.equal(['user.registered', 'login.succeeded', 'profile.updated', 'login.failed']);
+      expect(about.events.map((e) => e.typeName)).to.deep.equal([
+        'user.registered',
+        'login.succeeded',
+        'profile.updated',
+        'login.failed',
+      ]);
     });
 
     it('combines conditions with AND', async () => {
@@ -358,7 +371,9 @@ describe('ComplianceService.ListAuditEvents', () => {
       });
 
       const refused = (request: ListRequest) =>
-        expectRpcError(list(admin, { pageSize: 1, ...request, pageToken: token }), status.INVALID_ARGUMENT, { fields: ['page_token'] });
+        expectRpcError(list(admin, { pageSize: 1, ...request, pageToken: token }), status.INVALID_ARGUMENT, {
+          fields: ['page_token'],
+        });
 
       it('with another subject', () => refused({ filter: { subjectUserId: randomUUID() } }));
       it('with no filter', () => refused({}));
@@ -371,7 +386,12 @@ describe('ComplianceService.ListAuditEvents', () => {
         expect(res.events).to.have.length(1);
       });
       it('also when the order is left unspecified (oldest first is the default)', async () => {
-        const res = await list(admin, { filter, pageSize: 1, order: AuditEventOrder.AUDIT_EVENT_ORDER_UNSPECIFIED, pageToken: token });
+        const res = await list(admin, {
+          filter,
+          pageSize: 1,
+          order: AuditEventOrder.AUDIT_EVENT_ORDER_UNSPECIFIED,
+          pageToken: token,
+        });
         expect(res.events).to.have.length(1);
       });
     });
@@ -404,7 +424,9 @@ describe('ComplianceService.ListAuditEvents', () => {
     });
 
     it('refuses an invalid actor_id', async () => {
-      await expectRpcError(list(admin, { filter: { actorId: 'nobody' } }), status.INVALID_ARGUMENT, { fields: ['filter.actor_id'] });
+      await expectRpcError(list(admin, { filter: { actorId: 'nobody' } }), status.INVALID_ARGUMENT, {
+        fields: ['filter.actor_id'],
+      });
     });
 
     it('refuses AUDIT_EVENT_TYPE_UNSPECIFIED and unknown type numbers, naming the index', async () => {
@@ -480,9 +502,14 @@ describe('ComplianceService.ListAuditEvents', () => {
 
     it('login.failed with a wrong password: reason wrong_password, anonymous actor, the user as subject', async () => {
       const { user, email } = await registerUser();
-      await expectRpcError(call(harness().server.auth, 'login', { email, password: 'a wrong passphrase' }), status.UNAUTHENTICATED);
+      await expectRpcError(
+        call(harness().server.auth, 'login', { email, password: 'a wrong passphrase' }),
+        status.UNAUTHENTICATED,
+      );
 
-      const { events } = await list(admin, { filter: { subjectUserId: user!.id, types: [AuditEventType.AUDIT_EVENT_TYPE_LOGIN_FAILED] } });
+      const { events } = await list(admin, {
+        filter: { subjectUserId: user!.id, types: [AuditEventType.AUDIT_EVENT_TYPE_LOGIN_FAILED] },
+      });
 
       expect(events).to.have.length(1);
       expect(events[0].typeName).to.equal('login.failed');

@@ -17,7 +17,10 @@ describe('Audit retention', () => {
   let server: TestServer;
 
   /** SQL on this file's own database (not the shared one). */
-  async function query<T extends pg.QueryResultRow = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
+  async function query<T extends pg.QueryResultRow = Record<string, unknown>>(
+    text: string,
+    params: unknown[] = [],
+  ): Promise<T[]> {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
@@ -41,7 +44,11 @@ describe('Audit retention', () => {
 
   /** Registers a user through the server (events stamped by the server's clock); returns its id. */
   async function register(): Promise<string> {
-    const res = await call(server.auth, 'register', { email: uniqueEmail('retention'), password: DEFAULT_PASSWORD, fullName: 'Retention' });
+    const res = await call(server.auth, 'register', {
+      email: uniqueEmail('retention'),
+      password: DEFAULT_PASSWORD,
+      fullName: 'Retention',
+    });
     return res.user!.id;
   }
 

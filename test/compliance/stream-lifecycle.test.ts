@@ -8,7 +8,13 @@ import { startTestServer } from '../helpers/server.js';
 import { CollectedStream, complianceClient, openStream, writeEvents } from '../helpers/audit.js';
 import { bearer } from '../helpers/server.js';
 
-const bySubject = (subjectUserId: string) => ({ subjectUserId, actorId: '', types: [], startTime: undefined, endTime: undefined });
+const bySubject = (subjectUserId: string) => ({
+  subjectUserId,
+  actorId: '',
+  types: [],
+  startTime: undefined,
+  endTime: undefined,
+});
 
 async function waitUntil(predicate: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -92,7 +98,10 @@ describe('ComplianceService.StreamAuditEvents: access and lifecycle', () => {
       TESSERA_MASTER_KEY: env.TESSERA_MASTER_KEY,
       SHUTDOWN_GRACE_SECONDS: '10',
     });
-    const { stream, client } = await openStream({ afterEventId: '0', filter: bySubject(randomUUID()) }, { address: server.address });
+    const { stream, client } = await openStream(
+      { afterEventId: '0', filter: bySubject(randomUUID()) },
+      { address: server.address },
+    );
     const started = Date.now();
     await server.close();
     const err = await stream.waitForError(5000);

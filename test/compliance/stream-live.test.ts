@@ -7,7 +7,9 @@ describe('ComplianceService.StreamAuditEvents: live delivery', () => {
   it('delivers 1,000 events written by concurrent transactions exactly once and in id order', async function () {
     this.timeout(60_000);
     const subject = randomUUID();
-    const { stream, client } = await openStream({ filter: { subjectUserId: subject, actorId: '', types: [], startTime: undefined, endTime: undefined } });
+    const { stream, client } = await openStream({
+      filter: { subjectUserId: subject, actorId: '', types: [], startTime: undefined, endTime: undefined },
+    });
     try {
       await writeEvents(() => harness().server.tessera.orm.em.fork(), subject, 1000, 25);
       await stream.waitForCount(1000, 30_000);
@@ -27,7 +29,9 @@ describe('ComplianceService.StreamAuditEvents: live delivery', () => {
   it('starts at the live edge when no cursor is given: earlier events are not replayed', async () => {
     const subject = randomUUID();
     await writeEvents(() => harness().server.tessera.orm.em.fork(), subject, 3);
-    const { stream, client } = await openStream({ filter: { subjectUserId: subject, actorId: '', types: [], startTime: undefined, endTime: undefined } });
+    const { stream, client } = await openStream({
+      filter: { subjectUserId: subject, actorId: '', types: [], startTime: undefined, endTime: undefined },
+    });
     try {
       await writeEvents(() => harness().server.tessera.orm.em.fork(), subject, 2);
       await stream.waitForCount(2);

@@ -43,7 +43,13 @@ describe('ComplianceService.StreamAuditEvents: across instances', () => {
 
   it('delivers an event written through one instance to a stream held on another', async () => {
     const { user, email, password } = await registerUser();
-    const filter = { subjectUserId: user.id, actorId: '', types: [AuditEventType.AUDIT_EVENT_TYPE_LOGIN_SUCCEEDED], startTime: undefined, endTime: undefined };
+    const filter = {
+      subjectUserId: user.id,
+      actorId: '',
+      types: [AuditEventType.AUDIT_EVENT_TYPE_LOGIN_SUCCEEDED],
+      startTime: undefined,
+      endTime: undefined,
+    };
     const { stream, client } = await openStream({ filter }, { address: otherAddress });
     try {
       // Written through the shared instance (A), streamed from the spawned one (B).

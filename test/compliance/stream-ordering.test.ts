@@ -42,10 +42,20 @@ describe('ComplianceService.StreamAuditEvents: commit order', () => {
       const late = (await second.query<{ id: string }>(insert, [subject])).rows[0].id;
       expect(BigInt(late) > BigInt(early)).to.equal(true);
       await second.query('commit');
-      const seen = (await reader.query<{ id: string }>('select id::text from audit_events where id > $1 and subject_user_id = $2 order by id', [max, subject])).rows;
+      const seen = (
+        await reader.query<{ id: string }>(
+          'select id::text from audit_events where id > $1 and subject_user_id = $2 order by id',
+          [max, subject],
+        )
+      ).rows;
       expect(seen.map((r) => r.id)).to.deep.equal([late]);
       await first.query('commit');
-      const afterCursor = (await reader.query<{ id: string }>('select id::text from audit_events where id > $1 and subject_user_id = $2', [late, subject])).rows;
+      const afterCursor = (
+        await reader.query<{ id: string }>('select id::text from audit_events where id > $1 and subject_user_id = $2', [
+          late,
+          subject,
+        ])
+      ).rows;
       expect(afterCursor, 'the naive reader never sees the early id').to.deep.equal([]);
     } finally {
       await Promise.all([first.end(), second.end(), reader.end()]);

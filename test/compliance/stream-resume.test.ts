@@ -3,7 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { harness } from '../helpers/harness.js';
 import { openStream, sequenceOf, writeEvents } from '../helpers/audit.js';
 
-const bySubject = (subjectUserId: string) => ({ subjectUserId, actorId: '', types: [], startTime: undefined, endTime: undefined });
+const bySubject = (subjectUserId: string) => ({
+  subjectUserId,
+  actorId: '',
+  types: [],
+  startTime: undefined,
+  endTime: undefined,
+});
 
 describe('ComplianceService.StreamAuditEvents: resuming', () => {
   it('a client that reconnects with its last id gets exactly what it missed', async () => {

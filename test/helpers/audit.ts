@@ -87,7 +87,12 @@ export async function openStream(
 ): Promise<{ stream: CollectedStream; client: ComplianceServiceClient }> {
   const client = complianceClient(options.address);
   const token = options.token ?? (await adminToken(options.address ?? harness().server));
-  const stream = new CollectedStream(client, { afterEventId: undefined, filter: undefined, ...request }, bearer(token), options.deadline);
+  const stream = new CollectedStream(
+    client,
+    { afterEventId: undefined, filter: undefined, ...request },
+    bearer(token),
+    options.deadline,
+  );
   // Let the server register the subscription before the caller writes events.
   await new Promise((resolve) => setTimeout(resolve, 150));
   return { stream, client };

@@ -110,7 +110,9 @@ export async function auditEventsOfRequest(requestId: string, server: TestServer
     actor_type: string;
     actor_id: string | null;
     metadata: Record<string, unknown>;
-  }>(server, 'select type, subject_user_id, actor_type, actor_id, metadata from audit_events where request_id = $1 order by id', [requestId]);
+  }>(server, 'select type, subject_user_id, actor_type, actor_id, metadata from audit_events where request_id = $1 order by id', [
+    requestId,
+  ]);
 }
 
 /** Bearer metadata with an x-request-id, so the audit events of that very call can be found. */

@@ -42,7 +42,12 @@ export class TestOidcProvider {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
     const base = `http://127.0.0.1:${port}`;
-    provider = new TestOidcProvider(server, base, `${base}/jwks.json`, options.audience ?? `client-${randomBytes(4).toString('hex')}`);
+    provider = new TestOidcProvider(
+      server,
+      base,
+      `${base}/jwks.json`,
+      options.audience ?? `client-${randomBytes(4).toString('hex')}`,
+    );
     await provider.rotateKey();
     return provider;
   }
@@ -68,7 +73,14 @@ export class TestOidcProvider {
   ): Promise<string> {
     const key = options.key ?? this.keys[this.keys.length - 1];
     const iat = Math.floor((options.now ?? new Date()).getTime() / 1000);
-    return new SignJWT({ iss: this.issuer, aud: this.audience, sub, iat, exp: iat + (options.expiresInSeconds ?? 3600), ...claims })
+    return new SignJWT({
+      iss: this.issuer,
+      aud: this.audience,
+      sub,
+      iat,
+      exp: iat + (options.expiresInSeconds ?? 3600),
+      ...claims,
+    })
       .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT' })
       .sign(key.privateKey);
   }

@@ -103,7 +103,12 @@ export async function startTestServer(db: TestDatabase, env: Record<string, stri
 
 type Callback<Res> = (error: ServiceError | null, response: Res) => void;
 /** The last overload of a generated unary method: (request, metadata, options, callback). */
-type UnaryMethod<Req, Res> = (request: Req, metadata: Metadata, options: Partial<CallOptions>, callback: Callback<Res>) => unknown;
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: Callback<Res>,
+) => unknown;
 type RequestOf<M> = M extends UnaryMethod<infer R, any> ? R : never;
 type ResponseOf<M> = M extends UnaryMethod<any, infer S> ? S : never;
 

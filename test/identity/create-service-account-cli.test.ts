@@ -35,7 +35,12 @@ describe('tessera create-service-account', function () {
       TESSERA_MASTER_KEY: env.TESSERA_MASTER_KEY!,
     });
     try {
-      const res = await call(server.identity, 'listUsers', { pageSize: 1, pageToken: '', filter: '', showDeleted: false }, bearer(keys[0]));
+      const res = await call(
+        server.identity,
+        'listUsers',
+        { pageSize: 1, pageToken: '', filter: '', showDeleted: false },
+        bearer(keys[0]),
+      );
       expect(res.totalSize).to.be.at.least(1);
       const [event] = await sqlOn<{ actor_type: string; metadata: { name: string; role: string } }>(
         server,
@@ -43,7 +48,12 @@ describe('tessera create-service-account', function () {
       );
       expect(event.actor_type).to.equal('system');
       expect(event.metadata).to.include({ name: 'billing-backend', role: 'auditor' });
-      const listed = await call(server.identity, 'listUsers', { pageSize: 1, pageToken: '', filter: 'role = admin', showDeleted: false }, bearer(keys[0]));
+      const listed = await call(
+        server.identity,
+        'listUsers',
+        { pageSize: 1, pageToken: '', filter: 'role = admin', showDeleted: false },
+        bearer(keys[0]),
+      );
       expect(listed.users[0].role).to.equal(Role.ROLE_ADMIN);
     } finally {
       await server.close();

@@ -24,14 +24,23 @@ describe('IdentityService.DeleteUser and UndeleteUser', () => {
 
     expect(user!.status).to.equal(UserStatus.USER_STATUS_DELETED);
     expect(user!.deletedAt!.getTime()).to.be.within(Date.now() - 10_000, Date.now() + 1000);
-    const [row] = await sql<{ status: string; deleted_at: Date }>('select status, deleted_at from users where id = $1', [target.user!.id]);
+    const [row] = await sql<{ status: string; deleted_at: Date }>('select status, deleted_at from users where id = $1', [
+      target.user!.id,
+    ]);
     expect(row.status).to.equal('deleted');
     expect(row.deleted_at).to.be.instanceOf(Date);
-    const [session] = await sql<{ revoked_at: Date | null; revoke_reason: string }>('select revoked_at, revoke_reason from sessions where user_id = $1', [target.user!.id]);
+    const [session] = await sql<{ revoked_at: Date | null; revoke_reason: string }>(
+      'select revoked_at, revoke_reason from sessions where user_id = $1',
+      [target.user!.id],
+    );
     expect(session.revoke_reason).to.equal('user_deleted');
-    await expectRpcError(call(harness().server.profile, 'getProfile', { userId: '' }, bearer(target.accessToken)), status.UNAUTHENTICATED, {
-      reason: 'ACCOUNT_DELETED',
-    });
+    await expectRpcError(
+      call(harness().server.profile, 'getProfile', { userId: '' }, bearer(target.accessToken)),
+      status.UNAUTHENTICATED,
+      {
+        reason: 'ACCOUNT_DELETED',
+      },
+    );
     await expectRpcError(login(target.email, target.password), status.PERMISSION_DENIED, { reason: 'ACCOUNT_DELETED' });
     await expectRpcError(login(target.email, 'not the password'), status.UNAUTHENTICATED, { reason: 'INVALID_CREDENTIALS' });
     const profile = await call(harness().server.profile, 'getProfile', { userId: target.user!.id }, bearer(admin));
@@ -79,14 +88,20 @@ describe('IdentityService.DeleteUser and UndeleteUser', () => {
     await expectRpcError(call(identity(), 'undeleteUser', { userId: old.user!.id }, bearer(admin)), status.FAILED_PRECONDITION, {
       reason: 'RETENTION_EXPIRED',
     });
-    expect((await sql<{ status: string }>('select status from users where id = $1', [old.user!.id]))[0].status).to.equal('deleted');
+    expect((await sql<{ status: string }>('select status from users where id = $1', [old.user!.id]))[0].status).to.equal(
+      'deleted',
+    );
   });
 
   it('refuses deleting twice and undeleting an account that is not deleted (FAILED_PRECONDITION)', async () => {
     const target = await signedInUser();
-    await expectRpcError(call(identity(), 'undeleteUser', { userId: target.user!.id }, bearer(admin)), status.FAILED_PRECONDITION, {
-      reason: 'USER_NOT_DELETED',
-    });
+    await expectRpcError(
+      call(identity(), 'undeleteUser', { userId: target.user!.id }, bearer(admin)),
+      status.FAILED_PRECONDITION,
+      {
+        reason: 'USER_NOT_DELETED',
+      },
+    );
     await call(identity(), 'deleteUser', { userId: target.user!.id }, bearer(admin));
     await expectRpcError(call(identity(), 'deleteUser', { userId: target.user!.id }, bearer(admin)), status.FAILED_PRECONDITION, {
       reason: 'USER_ALREADY_DELETED',
@@ -95,22 +110,39 @@ describe('IdentityService.DeleteUser and UndeleteUser', () => {
 
   it('refuses deleting oneself (SELF_CHANGE_FORBIDDEN) and a user deleting anyone (PERMISSION_DENIED)', async () => {
     const res = await login(BOOTSTRAP_ADMIN.email, BOOTSTRAP_ADMIN.password);
-    await expectRpcError(call(identity(), 'deleteUser', { userId: res.user!.id }, bearer(res.tokens!.accessToken)), status.PERMISSION_DENIED, {
-      reason: 'SELF_CHANGE_FORBIDDEN',
-    });
+    await expectRpcError(
+      call(identity(), 'deleteUser', { userId: res.user!.id }, bearer(res.tokens!.accessToken)),
+      status.PERMISSION_DENIED,
+      {
+        reason: 'SELF_CHANGE_FORBIDDEN',
+      },
+    );
     const user = await signedInUser();
     const victim = await signedInUser();
-    await expectRpcError(call(identity(), 'deleteUser', { userId: victim.user!.id }, bearer(user.accessToken)), status.PERMISSION_DENIED, {
-      reason: 'PERMISSION_DENIED',
-    });
-    await expectRpcError(call(identity(), 'undeleteUser', { userId: victim.user!.id }, bearer(user.accessToken)), status.PERMISSION_DENIED);
+    await expectRpcError(
+      call(identity(), 'deleteUser', { userId: victim.user!.id }, bearer(user.accessToken)),
+      status.PERMISSION_DENIED,
+      {
+        reason: 'PERMISSION_DENIED',
+      },
+    );
+    await expectRpcError(
+      call(identity(), 'undeleteUser', { userId: victim.user!.id }, bearer(user.accessToken)),
+      status.PERMISSION_DENIED,
+    );
   });
 
   it('refuses bad ids: INVALID_ARGUMENT on user_id, NOT_FOUND for an unknown one', async () => {
     for (const rpc of ['deleteUser', 'undeleteUser'] as const) {
-      await expectRpcError(call(identity(), rpc, { userId: '' }, bearer(admin)), status.INVALID_ARGUMENT, { fields: ['user_id'] });
-      await expectRpcError(call(identity(), rpc, { userId: 'nope' }, bearer(admin)), status.INVALID_ARGUMENT, { fields: ['user_id'] });
-      await expectRpcError(call(identity(), rpc, { userId: randomUUID() }, bearer(admin)), status.NOT_FOUND, { reason: 'USER_NOT_FOUND' });
+      await expectRpcError(call(identity(), rpc, { userId: '' }, bearer(admin)), status.INVALID_ARGUMENT, {
+        fields: ['user_id'],
+      });
+      await expectRpcError(call(identity(), rpc, { userId: 'nope' }, bearer(admin)), status.INVALID_ARGUMENT, {
+        fields: ['user_id'],
+      });
+      await expectRpcError(call(identity(), rpc, { userId: randomUUID() }, bearer(admin)), status.NOT_FOUND, {
+        reason: 'USER_NOT_FOUND',
+      });
     }
   });
 });

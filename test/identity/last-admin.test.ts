@@ -25,7 +25,12 @@ describe('The last administrator', function () {
   });
 
   const demote = (token: string, id: string) =>
-    call(server.identity, 'updateUser', { user: User.fromPartial({ id, role: Role.ROLE_USER }), updateMask: ['role'] }, bearer(token));
+    call(
+      server.identity,
+      'updateUser',
+      { user: User.fromPartial({ id, role: Role.ROLE_USER }), updateMask: ['role'] },
+      bearer(token),
+    );
   const activeAdmins = async () =>
     (await sqlOn<{ id: string }>(server, `select id from users where role = 'admin' and status = 'active'`)).map((r) => r.id);
 
@@ -33,12 +38,20 @@ describe('The last administrator', function () {
     const { apiKey } = await serviceAccountKey(Role.ROLE_ADMIN, server);
 
     await expectRpcError(demote(apiKey, bootstrapId), status.FAILED_PRECONDITION, { reason: 'LAST_ADMIN' });
-    await expectRpcError(call(server.identity, 'suspendUser', { userId: bootstrapId, reason: '' }, bearer(apiKey)), status.FAILED_PRECONDITION, {
-      reason: 'LAST_ADMIN',
-    });
-    await expectRpcError(call(server.identity, 'deleteUser', { userId: bootstrapId }, bearer(apiKey)), status.FAILED_PRECONDITION, {
-      reason: 'LAST_ADMIN',
-    });
+    await expectRpcError(
+      call(server.identity, 'suspendUser', { userId: bootstrapId, reason: '' }, bearer(apiKey)),
+      status.FAILED_PRECONDITION,
+      {
+        reason: 'LAST_ADMIN',
+      },
+    );
+    await expectRpcError(
+      call(server.identity, 'deleteUser', { userId: bootstrapId }, bearer(apiKey)),
+      status.FAILED_PRECONDITION,
+      {
+        reason: 'LAST_ADMIN',
+      },
+    );
     expect(await activeAdmins()).to.deep.equal([bootstrapId]);
   });
 

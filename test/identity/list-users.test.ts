@@ -9,7 +9,12 @@ import { expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, call } from '../helpers/server.js';
 
 function listUsers(token: string, request: Partial<ListUsersRequest>) {
-  return call(harness().server.identity, 'listUsers', { pageSize: 0, pageToken: '', filter: '', showDeleted: false, ...request }, bearer(token));
+  return call(
+    harness().server.identity,
+    'listUsers',
+    { pageSize: 0, pageToken: '', filter: '', showDeleted: false, ...request },
+    bearer(token),
+  );
 }
 
 /** Registers `count` users whose emails share a fresh prefix; returns the prefix and their ids in creation order. */
@@ -131,9 +136,13 @@ describe('IdentityService.ListUsers', () => {
     it('by app_metadata key and value, matching the JSON type, nested keys and key presence', async () => {
       const { prefix, ids } = await usersWithPrefix(4);
       await sql(`update users set app_metadata = $1 where id = $2`, [{ plan: 'pro', seats: 5, beta: true }, ids[0]]);
-      await sql(`update users set app_metadata = $1 where id = $2`, [{ plan: 'free', seats: '5', limits: { tier: 'gold' } }, ids[1]]);
+      await sql(`update users set app_metadata = $1 where id = $2`, [
+        { plan: 'free', seats: '5', limits: { tier: 'gold' } },
+        ids[1],
+      ]);
       await sql(`update users set app_metadata = $1 where id = $2`, [{ plan: 'pro' }, ids[2]]);
-      const scoped = (f: string) => listUsers(admin, { filter: `email:"${prefix}*" AND ${f}` }).then((r) => r.users.map((u) => u.id));
+      const scoped = (f: string) =>
+        listUsers(admin, { filter: `email:"${prefix}*" AND ${f}` }).then((r) => r.users.map((u) => u.id));
 
       expect(await scoped('app_metadata.plan = "pro"')).to.deep.equal([ids[0], ids[2]]);
       expect(await scoped('app_metadata.seats = 5')).to.deep.equal([ids[0]]);
@@ -163,7 +172,9 @@ describe('IdentityService.ListUsers', () => {
     });
 
     it('asked for by status without show_deleted: INVALID_ARGUMENT on filter', async () => {
-      const details = await expectRpcError(listUsers(admin, { filter: 'status = "deleted"' }), status.INVALID_ARGUMENT, { fields: ['filter'] });
+      const details = await expectRpcError(listUsers(admin, { filter: 'status = "deleted"' }), status.INVALID_ARGUMENT, {
+        fields: ['filter'],
+      });
       expect(details.badRequest!.fieldViolations[0].description).to.contain('show_deleted');
     });
   });
@@ -196,7 +207,9 @@ describe('IdentityService.ListUsers', () => {
     });
 
     it('refuses a filter that does not parse with INVALID_ARGUMENT on filter, saying why', async () => {
-      const details = await expectRpcError(listUsers(admin, { filter: 'nickname = "ada"' }), status.INVALID_ARGUMENT, { fields: ['filter'] });
+      const details = await expectRpcError(listUsers(admin, { filter: 'nickname = "ada"' }), status.INVALID_ARGUMENT, {
+        fields: ['filter'],
+      });
       expect(details.badRequest!.fieldViolations[0].description).to.contain('unknown field "nickname"');
     });
 

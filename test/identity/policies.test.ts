@@ -99,7 +99,11 @@ describe('Access policies of every RPC', () => {
 
   it('finds the RPCs of all four services in the descriptor set', () => {
     const services = new Set(methods.map((m) => m.path.split('/')[1]));
-    expect([...services]).to.include.members(['tessera.v1.AuthService', 'tessera.v1.ProfileService', 'tessera.v1.IdentityService']);
+    expect([...services]).to.include.members([
+      'tessera.v1.AuthService',
+      'tessera.v1.ProfileService',
+      'tessera.v1.IdentityService',
+    ]);
     expect(methods.length).to.be.greaterThan(15);
   });
 
@@ -128,8 +132,14 @@ describe('Access policies of every RPC', () => {
   it('lists every RPC and every permission in the README role/permission matrix', () => {
     const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
     const section = readme.slice(readme.indexOf('### Roles and permissions'), readme.indexOf('## Audit events'));
-    expect(methods.map((m) => m.name).filter((name) => !section.includes(name)), 'RPCs missing from the matrix').to.deep.equal([]);
-    expect([...KNOWN_PERMISSIONS].filter((p) => !section.includes(`\`${p}\``)), 'permissions missing').to.deep.equal([]);
+    expect(
+      methods.map((m) => m.name).filter((name) => !section.includes(name)),
+      'RPCs missing from the matrix',
+    ).to.deep.equal([]);
+    expect(
+      [...KNOWN_PERMISSIONS].filter((p) => !section.includes(`\`${p}\``)),
+      'permissions missing',
+    ).to.deep.equal([]);
   });
 
   describe('enforced by the running server', () => {
@@ -144,7 +154,8 @@ describe('Access policies of every RPC', () => {
       for (const m of methods.filter((x) => !x.policy!.public)) {
         const err = await callRaw(client, m.path, new Metadata());
         const reason = err && decodeDetails(err).errorInfo?.reason;
-        if (err?.code !== status.UNAUTHENTICATED || reason !== 'MISSING_CREDENTIALS') wrong.push(`${m.path}: ${err?.code} ${reason}`);
+        if (err?.code !== status.UNAUTHENTICATED || reason !== 'MISSING_CREDENTIALS')
+          wrong.push(`${m.path}: ${err?.code} ${reason}`);
       }
       expect(wrong).to.deep.equal([]);
     });
@@ -163,7 +174,8 @@ describe('Access policies of every RPC', () => {
         for (const m of denied) {
           const err = await callRaw(client, m.path, metadata);
           const reason = err && decodeDetails(err).errorInfo?.reason;
-          if (err?.code !== status.PERMISSION_DENIED || reason !== 'PERMISSION_DENIED') wrong.push(`${m.path}: ${err?.code} ${reason}`);
+          if (err?.code !== status.PERMISSION_DENIED || reason !== 'PERMISSION_DENIED')
+            wrong.push(`${m.path}: ${err?.code} ${reason}`);
         }
         expect(wrong).to.deep.equal([]);
       });

@@ -2,7 +2,15 @@ import { Metadata, status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Role } from '../../src/gen/tessera/v1/user.js';
-import { adminToken, auditEventsOfRequest, serviceAccountKey, signedInUser, signedInWithRole, sql, traced } from '../helpers/fixtures.js';
+import {
+  adminToken,
+  auditEventsOfRequest,
+  serviceAccountKey,
+  signedInUser,
+  signedInWithRole,
+  sql,
+  traced,
+} from '../helpers/fixtures.js';
 import { harness } from '../helpers/harness.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, call } from '../helpers/server.js';
@@ -31,13 +39,21 @@ describe('IdentityService service accounts', () => {
       expect(account).to.include({ name, role: Role.ROLE_SERVICE, apiKeyPrefix: res.apiKey.slice(0, 12) });
       expect(account.createdAt).to.be.instanceOf(Date);
       expect(account.lastUsedAt).to.equal(undefined);
-      const [row] = await sql<{ api_key_hash: string; whole_row: string }>('select api_key_hash, s::text as whole_row from service_accounts s where id = $1', [account.id]);
+      const [row] = await sql<{ api_key_hash: string; whole_row: string }>(
+        'select api_key_hash, s::text as whole_row from service_accounts s where id = $1',
+        [account.id],
+      );
       expect(row.api_key_hash).to.equal(createHash('sha256').update(res.apiKey).digest('hex'));
       expect(row.whole_row).to.not.include(res.apiKey.slice(12));
       const events = await auditEventsOfRequest(requestId);
       expect(events).to.have.length(1);
       expect(events[0]).to.include({ type: 'service_account.created', actor_type: 'user', subject_user_id: null });
-      expect(events[0].metadata).to.deep.equal({ service_account_id: account.id, name, role: 'service', api_key_prefix: account.apiKeyPrefix });
+      expect(events[0].metadata).to.deep.equal({
+        service_account_id: account.id,
+        name,
+        role: 'service',
+        api_key_prefix: account.apiKeyPrefix,
+      });
       expect(JSON.stringify(events)).to.not.include(res.apiKey.slice(12));
       // Never shown again.
       const listed = await call(identity(), 'listServiceAccounts', { pageSize: 1000, pageToken: '' }, bearer(admin));
@@ -62,16 +78,22 @@ describe('IdentityService service accounts', () => {
     ];
     for (const [what, name, role, fields] of invalid) {
       it(`refuses ${what} with INVALID_ARGUMENT on ${fields.join(', ')}`, async () => {
-        await expectRpcError(call(identity(), 'createServiceAccount', { name, role }, bearer(admin)), status.INVALID_ARGUMENT, { fields });
+        await expectRpcError(call(identity(), 'createServiceAccount', { name, role }, bearer(admin)), status.INVALID_ARGUMENT, {
+          fields,
+        });
       });
     }
 
     it('refuses a name a live account has (ALREADY_EXISTS), and frees it when that account is deleted', async () => {
       const name = uniqueName();
       const first = await call(identity(), 'createServiceAccount', { name, role: Role.ROLE_SERVICE }, bearer(admin));
-      await expectRpcError(call(identity(), 'createServiceAccount', { name, role: Role.ROLE_SERVICE }, bearer(admin)), status.ALREADY_EXISTS, {
-        reason: 'SERVICE_ACCOUNT_NAME_TAKEN',
-      });
+      await expectRpcError(
+        call(identity(), 'createServiceAccount', { name, role: Role.ROLE_SERVICE }, bearer(admin)),
+        status.ALREADY_EXISTS,
+        {
+          reason: 'SERVICE_ACCOUNT_NAME_TAKEN',
+        },
+      );
       await call(identity(), 'deleteServiceAccount', { serviceAccountId: first.serviceAccount!.id }, bearer(admin));
       const again = await call(identity(), 'createServiceAccount', { name, role: Role.ROLE_SERVICE }, bearer(admin));
       expect(again.serviceAccount!.id).to.not.equal(first.serviceAccount!.id);
@@ -82,9 +104,13 @@ describe('IdentityService service accounts', () => {
       const auditor = await signedInWithRole('auditor');
       const { apiKey } = await serviceAccountKey();
       for (const token of [user.accessToken, auditor.accessToken, apiKey]) {
-        await expectRpcError(call(identity(), 'createServiceAccount', { name: uniqueName(), role: Role.ROLE_SERVICE }, bearer(token)), status.PERMISSION_DENIED, {
-          reason: 'PERMISSION_DENIED',
-        });
+        await expectRpcError(
+          call(identity(), 'createServiceAccount', { name: uniqueName(), role: Role.ROLE_SERVICE }, bearer(token)),
+          status.PERMISSION_DENIED,
+          {
+            reason: 'PERMISSION_DENIED',
+          },
+        );
       }
     });
   });
@@ -124,7 +150,10 @@ describe('IdentityService service accounts', () => {
 
     it('cannot act on behalf of a user account (no own profile or links)', async () => {
       const { apiKey } = await serviceAccountKey();
-      await expectRpcError(call(harness().server.profile, 'updateProfile', { profile: undefined, updateMask: ['bio'] }, bearer(apiKey)), status.PERMISSION_DENIED);
+      await expectRpcError(
+        call(harness().server.profile, 'updateProfile', { profile: undefined, updateMask: ['bio'] }, bearer(apiKey)),
+        status.PERMISSION_DENIED,
+      );
       await expectRpcError(call(identity(), 'unlinkSocialLogin', { provider: 'x' }, bearer(apiKey)), status.PERMISSION_DENIED);
     });
   });
@@ -150,26 +179,46 @@ describe('IdentityService service accounts', () => {
     });
 
     it('refuses a foreign page token and a negative page size (INVALID_ARGUMENT)', async () => {
-      await expectRpcError(call(identity(), 'listServiceAccounts', { pageSize: 1, pageToken: 'nope' }, bearer(admin)), status.INVALID_ARGUMENT, {
-        fields: ['page_token'],
-      });
-      await expectRpcError(call(identity(), 'listServiceAccounts', { pageSize: -5, pageToken: '' }, bearer(admin)), status.INVALID_ARGUMENT, {
-        fields: ['page_size'],
-      });
+      await expectRpcError(
+        call(identity(), 'listServiceAccounts', { pageSize: 1, pageToken: 'nope' }, bearer(admin)),
+        status.INVALID_ARGUMENT,
+        {
+          fields: ['page_token'],
+        },
+      );
+      await expectRpcError(
+        call(identity(), 'listServiceAccounts', { pageSize: -5, pageToken: '' }, bearer(admin)),
+        status.INVALID_ARGUMENT,
+        {
+          fields: ['page_size'],
+        },
+      );
     });
   });
 
   describe('DeleteServiceAccount', () => {
     it('refuses a missing or malformed id (INVALID_ARGUMENT) and an unknown or already deleted one (NOT_FOUND)', async () => {
-      await expectRpcError(call(identity(), 'deleteServiceAccount', { serviceAccountId: '' }, bearer(admin)), status.INVALID_ARGUMENT, {
-        fields: ['service_account_id'],
-      });
-      await expectRpcError(call(identity(), 'deleteServiceAccount', { serviceAccountId: 'x1' }, bearer(admin)), status.INVALID_ARGUMENT, {
-        fields: ['service_account_id'],
-      });
-      await expectRpcError(call(identity(), 'deleteServiceAccount', { serviceAccountId: randomUUID() }, bearer(admin)), status.NOT_FOUND, {
-        reason: 'SERVICE_ACCOUNT_NOT_FOUND',
-      });
+      await expectRpcError(
+        call(identity(), 'deleteServiceAccount', { serviceAccountId: '' }, bearer(admin)),
+        status.INVALID_ARGUMENT,
+        {
+          fields: ['service_account_id'],
+        },
+      );
+      await expectRpcError(
+        call(identity(), 'deleteServiceAccount', { serviceAccountId: 'x1' }, bearer(admin)),
+        status.INVALID_ARGUMENT,
+        {
+          fields: ['service_account_id'],
+        },
+      );
+      await expectRpcError(
+        call(identity(), 'deleteServiceAccount', { serviceAccountId: randomUUID() }, bearer(admin)),
+        status.NOT_FOUND,
+        {
+          reason: 'SERVICE_ACCOUNT_NOT_FOUND',
+        },
+      );
       const { id } = await serviceAccountKey();
       await call(identity(), 'deleteServiceAccount', { serviceAccountId: id }, bearer(admin));
       await expectRpcError(call(identity(), 'deleteServiceAccount', { serviceAccountId: id }, bearer(admin)), status.NOT_FOUND, {

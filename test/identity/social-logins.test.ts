@@ -59,15 +59,23 @@ describe('IdentityService social logins', function () {
         expect(socialLogins.map((l) => l.subject)).to.deep.equal([owner.sub]);
       }
       const stranger = await passwordUser();
-      await expectRpcError(call(identity(), 'listSocialLogins', { userId: owner.id }, bearer(stranger.token)), status.PERMISSION_DENIED, {
-        reason: 'PERMISSION_DENIED',
-      });
+      await expectRpcError(
+        call(identity(), 'listSocialLogins', { userId: owner.id }, bearer(stranger.token)),
+        status.PERMISSION_DENIED,
+        {
+          reason: 'PERMISSION_DENIED',
+        },
+      );
     });
 
     it('answers NOT_FOUND for an unknown user and INVALID_ARGUMENT for a malformed id', async () => {
       const admin = await adminToken(setup.server);
-      await expectRpcError(call(identity(), 'listSocialLogins', { userId: randomUUID() }, bearer(admin)), status.NOT_FOUND, { reason: 'USER_NOT_FOUND' });
-      await expectRpcError(call(identity(), 'listSocialLogins', { userId: 'zzz' }, bearer(admin)), status.INVALID_ARGUMENT, { fields: ['user_id'] });
+      await expectRpcError(call(identity(), 'listSocialLogins', { userId: randomUUID() }, bearer(admin)), status.NOT_FOUND, {
+        reason: 'USER_NOT_FOUND',
+      });
+      await expectRpcError(call(identity(), 'listSocialLogins', { userId: 'zzz' }, bearer(admin)), status.INVALID_ARGUMENT, {
+        fields: ['user_id'],
+      });
     });
   });
 
@@ -88,7 +96,10 @@ describe('IdentityService social logins', function () {
       const [event] = await auditEventsOfRequest(requestId);
       expect(event).to.include({ type: 'social_login.linked', subject_user_id: user.id, actor_type: 'user', actor_id: user.id });
       expect(event.metadata).to.deep.equal({ provider: 'test-idp', subject: sub, via: 'user' });
-      const res = await call(setup.server.auth, 'loginWithProvider', { provider: 'test-idp', idToken: await setup.provider.idToken(sub) });
+      const res = await call(setup.server.auth, 'loginWithProvider', {
+        provider: 'test-idp',
+        idToken: await setup.provider.idToken(sub),
+      });
       expect(res.user!.id).to.equal(user.id);
     });
 
@@ -100,7 +111,7 @@ describe('IdentityService social logins', function () {
       expect(again.socialLogin!.createdAt!.getTime()).to.equal(first.socialLogin!.createdAt!.getTime());
     });
 
-    it("refuses a provider account linked to someone else: ALREADY_EXISTS, SOCIAL_LOGIN_TAKEN", async () => {
+    it('refuses a provider account linked to someone else: ALREADY_EXISTS, SOCIAL_LOGIN_TAKEN', async () => {
       const owner = await providerOnlyUser();
       const thief = await passwordUser();
       await expectRpcError(link(thief.token, owner.sub), status.ALREADY_EXISTS, { reason: 'SOCIAL_LOGIN_TAKEN' });
@@ -114,10 +125,16 @@ describe('IdentityService social logins', function () {
 
     it('refuses an invalid ID token (INVALID_ARGUMENT on id_token) and an unknown provider (on provider)', async () => {
       const user = await passwordUser();
-      await expectRpcError(link(user.token, newSubject(), 'test-idp', { aud: 'someone-else' }), status.INVALID_ARGUMENT, { fields: ['id_token'] });
-      await expectRpcError(call(identity(), 'linkSocialLogin', { provider: 'nope', idToken: 'x' }, bearer(user.token)), status.INVALID_ARGUMENT, {
-        fields: ['provider'],
+      await expectRpcError(link(user.token, newSubject(), 'test-idp', { aud: 'someone-else' }), status.INVALID_ARGUMENT, {
+        fields: ['id_token'],
       });
+      await expectRpcError(
+        call(identity(), 'linkSocialLogin', { provider: 'nope', idToken: 'x' }, bearer(user.token)),
+        status.INVALID_ARGUMENT,
+        {
+          fields: ['provider'],
+        },
+      );
     });
 
     it('is refused to a service account, which has no account to link to', async () => {
@@ -142,26 +159,40 @@ describe('IdentityService social logins', function () {
 
     it('refuses to remove the last way to sign in: FAILED_PRECONDITION, LAST_SIGN_IN_METHOD; allows it once another link exists', async () => {
       const user = await providerOnlyUser();
-      await expectRpcError(call(identity(), 'unlinkSocialLogin', { provider: 'test-idp' }, bearer(user.token)), status.FAILED_PRECONDITION, {
-        reason: 'LAST_SIGN_IN_METHOD',
-      });
+      await expectRpcError(
+        call(identity(), 'unlinkSocialLogin', { provider: 'test-idp' }, bearer(user.token)),
+        status.FAILED_PRECONDITION,
+        {
+          reason: 'LAST_SIGN_IN_METHOD',
+        },
+      );
 
       await link(user.token, newSubject(), 'other-idp');
       await call(identity(), 'unlinkSocialLogin', { provider: 'test-idp' }, bearer(user.token));
 
-      await expectRpcError(call(identity(), 'unlinkSocialLogin', { provider: 'other-idp' }, bearer(user.token)), status.FAILED_PRECONDITION, {
-        reason: 'LAST_SIGN_IN_METHOD',
-      });
+      await expectRpcError(
+        call(identity(), 'unlinkSocialLogin', { provider: 'other-idp' }, bearer(user.token)),
+        status.FAILED_PRECONDITION,
+        {
+          reason: 'LAST_SIGN_IN_METHOD',
+        },
+      );
       const { socialLogins } = await call(identity(), 'listSocialLogins', { userId: '' }, bearer(user.token));
       expect(socialLogins.map((l) => l.provider)).to.deep.equal(['other-idp']);
     });
 
     it('answers NOT_FOUND for a provider that is not linked, INVALID_ARGUMENT for an empty one', async () => {
       const user = await passwordUser();
-      await expectRpcError(call(identity(), 'unlinkSocialLogin', { provider: 'test-idp' }, bearer(user.token)), status.NOT_FOUND, {
-        reason: 'SOCIAL_LOGIN_NOT_FOUND',
+      await expectRpcError(
+        call(identity(), 'unlinkSocialLogin', { provider: 'test-idp' }, bearer(user.token)),
+        status.NOT_FOUND,
+        {
+          reason: 'SOCIAL_LOGIN_NOT_FOUND',
+        },
+      );
+      await expectRpcError(call(identity(), 'unlinkSocialLogin', { provider: '' }, bearer(user.token)), status.INVALID_ARGUMENT, {
+        fields: ['provider'],
       });
-      await expectRpcError(call(identity(), 'unlinkSocialLogin', { provider: '' }, bearer(user.token)), status.INVALID_ARGUMENT, { fields: ['provider'] });
     });
   });
 });

@@ -2,7 +2,15 @@ import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { UserStatus } from '../../src/gen/tessera/v1/user.js';
-import { adminToken, auditEventsOfRequest, serviceAccountKey, signedInUser, signedInWithRole, sql, traced } from '../helpers/fixtures.js';
+import {
+  adminToken,
+  auditEventsOfRequest,
+  serviceAccountKey,
+  signedInUser,
+  signedInWithRole,
+  sql,
+  traced,
+} from '../helpers/fixtures.js';
 import { harness } from '../helpers/harness.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, BOOTSTRAP_ADMIN, call } from '../helpers/server.js';
@@ -28,11 +36,17 @@ describe('IdentityService.SuspendUser and ReactivateUser', () => {
     // Live tokens of both sessions stop working on the very next call, on every RPC.
     for (const token of [target.accessToken, second.tokens!.accessToken]) {
       await expectRpcError(getOwnProfile(token), status.UNAUTHENTICATED, { reason: 'ACCOUNT_SUSPENDED' });
-      await expectRpcError(call(identity(), 'getUser', { userId: '' }, bearer(token)), status.UNAUTHENTICATED, { reason: 'ACCOUNT_SUSPENDED' });
+      await expectRpcError(call(identity(), 'getUser', { userId: '' }, bearer(token)), status.UNAUTHENTICATED, {
+        reason: 'ACCOUNT_SUSPENDED',
+      });
     }
-    await expectRpcError(call(harness().server.auth, 'refreshToken', { refreshToken: target.refreshToken }), status.UNAUTHENTICATED, {
-      reason: 'INVALID_REFRESH_TOKEN',
-    });
+    await expectRpcError(
+      call(harness().server.auth, 'refreshToken', { refreshToken: target.refreshToken }),
+      status.UNAUTHENTICATED,
+      {
+        reason: 'INVALID_REFRESH_TOKEN',
+      },
+    );
     // Status is told only to someone with the right password.
     await expectRpcError(login(target.email, 'not the password'), status.UNAUTHENTICATED, { reason: 'INVALID_CREDENTIALS' });
     await expectRpcError(login(target.email, target.password), status.PERMISSION_DENIED, { reason: 'ACCOUNT_SUSPENDED' });
@@ -54,7 +68,10 @@ describe('IdentityService.SuspendUser and ReactivateUser', () => {
     expect(events.map((e) => e.type)).to.deep.equal(['user.suspended', 'session.revoked']);
     expect(events[0]).to.include({ subject_user_id: target.user!.id, actor_type: 'user' });
     expect(events[0].metadata).to.deep.equal({ reason: 'abuse report #42' });
-    const sessions = await sql<{ id: string; revoke_reason: string }>('select id, revoke_reason from sessions where user_id = $1', [target.user!.id]);
+    const sessions = await sql<{ id: string; revoke_reason: string }>(
+      'select id, revoke_reason from sessions where user_id = $1',
+      [target.user!.id],
+    );
     expect(events[1].metadata).to.deep.equal({ reason: 'user_suspended', count: 1, session_ids: [sessions[0].id] });
     expect(sessions[0].revoke_reason).to.equal('user_suspended');
 
@@ -74,40 +91,67 @@ describe('IdentityService.SuspendUser and ReactivateUser', () => {
 
   it('refuses suspending oneself: PERMISSION_DENIED, SELF_CHANGE_FORBIDDEN', async () => {
     const res = await login(BOOTSTRAP_ADMIN.email, BOOTSTRAP_ADMIN.password);
-    await expectRpcError(call(identity(), 'suspendUser', { userId: res.user!.id, reason: '' }, bearer(res.tokens!.accessToken)), status.PERMISSION_DENIED, {
-      reason: 'SELF_CHANGE_FORBIDDEN',
-    });
+    await expectRpcError(
+      call(identity(), 'suspendUser', { userId: res.user!.id, reason: '' }, bearer(res.tokens!.accessToken)),
+      status.PERMISSION_DENIED,
+      {
+        reason: 'SELF_CHANGE_FORBIDDEN',
+      },
+    );
   });
 
   it('refuses a user, an auditor, and a service account acting on an administrator', async () => {
     const target = await signedInUser();
     const auditor = await signedInWithRole('auditor');
     for (const token of [target.accessToken, auditor.accessToken]) {
-      await expectRpcError(call(identity(), 'suspendUser', { userId: target.user!.id, reason: '' }, bearer(token)), status.PERMISSION_DENIED);
+      await expectRpcError(
+        call(identity(), 'suspendUser', { userId: target.user!.id, reason: '' }, bearer(token)),
+        status.PERMISSION_DENIED,
+      );
     }
     const otherAdmin = await signedInWithRole('admin');
     const { apiKey } = await serviceAccountKey();
-    await expectRpcError(call(identity(), 'suspendUser', { userId: otherAdmin.user!.id, reason: '' }, bearer(apiKey)), status.PERMISSION_DENIED, {
-      reason: 'PERMISSION_DENIED',
-    });
+    await expectRpcError(
+      call(identity(), 'suspendUser', { userId: otherAdmin.user!.id, reason: '' }, bearer(apiKey)),
+      status.PERMISSION_DENIED,
+      {
+        reason: 'PERMISSION_DENIED',
+      },
+    );
   });
 
   it('refuses to suspend a suspended or deleted account, and to reactivate an active or deleted one (FAILED_PRECONDITION)', async () => {
     const target = await signedInUser();
-    await expectRpcError(call(identity(), 'reactivateUser', { userId: target.user!.id }, bearer(admin)), status.FAILED_PRECONDITION, {
-      reason: 'USER_NOT_SUSPENDED',
-    });
+    await expectRpcError(
+      call(identity(), 'reactivateUser', { userId: target.user!.id }, bearer(admin)),
+      status.FAILED_PRECONDITION,
+      {
+        reason: 'USER_NOT_SUSPENDED',
+      },
+    );
     await call(identity(), 'suspendUser', { userId: target.user!.id, reason: '' }, bearer(admin));
-    await expectRpcError(call(identity(), 'suspendUser', { userId: target.user!.id, reason: '' }, bearer(admin)), status.FAILED_PRECONDITION, {
-      reason: 'USER_NOT_ACTIVE',
-    });
+    await expectRpcError(
+      call(identity(), 'suspendUser', { userId: target.user!.id, reason: '' }, bearer(admin)),
+      status.FAILED_PRECONDITION,
+      {
+        reason: 'USER_NOT_ACTIVE',
+      },
+    );
     await call(identity(), 'deleteUser', { userId: target.user!.id }, bearer(admin));
-    await expectRpcError(call(identity(), 'suspendUser', { userId: target.user!.id, reason: '' }, bearer(admin)), status.FAILED_PRECONDITION, {
-      reason: 'USER_NOT_ACTIVE',
-    });
-    await expectRpcError(call(identity(), 'reactivateUser', { userId: target.user!.id }, bearer(admin)), status.FAILED_PRECONDITION, {
-      reason: 'USER_NOT_SUSPENDED',
-    });
+    await expectRpcError(
+      call(identity(), 'suspendUser', { userId: target.user!.id, reason: '' }, bearer(admin)),
+      status.FAILED_PRECONDITION,
+      {
+        reason: 'USER_NOT_ACTIVE',
+      },
+    );
+    await expectRpcError(
+      call(identity(), 'reactivateUser', { userId: target.user!.id }, bearer(admin)),
+      status.FAILED_PRECONDITION,
+      {
+        reason: 'USER_NOT_SUSPENDED',
+      },
+    );
   });
 
   describe('refuses bad requests', () => {
@@ -119,13 +163,21 @@ describe('IdentityService.SuspendUser and ReactivateUser', () => {
       ['both', '', 'r'.repeat(501), ['user_id', 'reason']],
     ] as const) {
       it(`${name}: INVALID_ARGUMENT on ${fields.join(', ')}`, async () => {
-        await expectRpcError(call(identity(), 'suspendUser', { userId, reason }, bearer(admin)), status.INVALID_ARGUMENT, { fields: [...fields] });
+        await expectRpcError(call(identity(), 'suspendUser', { userId, reason }, bearer(admin)), status.INVALID_ARGUMENT, {
+          fields: [...fields],
+        });
       });
     }
 
     it('an unknown user: NOT_FOUND for suspend and reactivate', async () => {
-      await expectRpcError(call(identity(), 'suspendUser', { userId: randomUUID(), reason: '' }, bearer(admin)), status.NOT_FOUND, { reason: 'USER_NOT_FOUND' });
-      await expectRpcError(call(identity(), 'reactivateUser', { userId: randomUUID() }, bearer(admin)), status.NOT_FOUND, { reason: 'USER_NOT_FOUND' });
+      await expectRpcError(
+        call(identity(), 'suspendUser', { userId: randomUUID(), reason: '' }, bearer(admin)),
+        status.NOT_FOUND,
+        { reason: 'USER_NOT_FOUND' },
+      );
+      await expectRpcError(call(identity(), 'reactivateUser', { userId: randomUUID() }, bearer(admin)), status.NOT_FOUND, {
+        reason: 'USER_NOT_FOUND',
+      });
     });
   });
 });

@@ -3,20 +3,16 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import type { UpdateUserRequest } from '../../src/gen/tessera/v1/identity_service.js';
 import { Role, type User } from '../../src/gen/tessera/v1/user.js';
-import {
-  auditEventsOfRequest,
-  serviceAccountKey,
-  signedInUser,
-  signedInWithRole,
-  sql,
-  traced,
-} from '../helpers/fixtures.js';
+import { auditEventsOfRequest, serviceAccountKey, signedInUser, signedInWithRole, sql, traced } from '../helpers/fixtures.js';
 import { harness } from '../helpers/harness.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, BOOTSTRAP_ADMIN, call } from '../helpers/server.js';
 
 function updateUser(token: string, user: Partial<User>, paths: string[], metadata = bearer(token)) {
-  const request: UpdateUserRequest = { user: { id: '', email: '', emailVerified: false, role: 0, status: 0, ...user } as User, updateMask: paths };
+  const request: UpdateUserRequest = {
+    user: { id: '', email: '', emailVerified: false, role: 0, status: 0, ...user } as User,
+    updateMask: paths,
+  };
   return call(harness().server.identity, 'updateUser', request, metadata);
 }
 
@@ -36,7 +32,15 @@ describe('IdentityService.UpdateUser', () => {
   describe('role', () => {
     it('is changed by the admin, recorded as user.role_changed, and takes effect on the next call of the same token', async () => {
       const target = await signedInUser();
-      await expectRpcError(call(harness().server.identity, 'listUsers', { pageSize: 1, pageToken: '', filter: '', showDeleted: false }, bearer(target.accessToken)), status.PERMISSION_DENIED);
+      await expectRpcError(
+        call(
+          harness().server.identity,
+          'listUsers',
+          { pageSize: 1, pageToken: '', filter: '', showDeleted: false },
+          bearer(target.accessToken),
+        ),
+        status.PERMISSION_DENIED,
+      );
       const { metadata, requestId } = traced(admin);
 
       const { user } = await updateUser(admin, { id: target.user!.id, role: Role.ROLE_AUDITOR }, ['role'], metadata);
@@ -45,10 +49,20 @@ describe('IdentityService.UpdateUser', () => {
       expect(await roleInDatabase(target.user!.id)).to.equal('auditor');
       const events = await auditEventsOfRequest(requestId);
       expect(events).to.have.length(1);
-      expect(events[0]).to.include({ type: 'user.role_changed', subject_user_id: target.user!.id, actor_type: 'user', actor_id: adminId });
+      expect(events[0]).to.include({
+        type: 'user.role_changed',
+        subject_user_id: target.user!.id,
+        actor_type: 'user',
+        actor_id: adminId,
+      });
       expect(events[0].metadata).to.deep.equal({ old_role: 'user', new_role: 'auditor' });
       // The role is read from the database on every call, not from the token.
-      const page = await call(harness().server.identity, 'listUsers', { pageSize: 1, pageToken: '', filter: '', showDeleted: false }, bearer(target.accessToken));
+      const page = await call(
+        harness().server.identity,
+        'listUsers',
+        { pageSize: 1, pageToken: '', filter: '', showDeleted: false },
+        bearer(target.accessToken),
+      );
       expect(page.users).to.have.length(1);
     });
 
@@ -60,24 +74,37 @@ describe('IdentityService.UpdateUser', () => {
 
     it('is never changed by its owner, even an admin: PERMISSION_DENIED, SELF_CHANGE_FORBIDDEN', async () => {
       const other = await signedInWithRole('admin');
-      await expectRpcError(updateUser(other.accessToken, { id: other.user!.id, role: Role.ROLE_USER }, ['role']), status.PERMISSION_DENIED, {
-        reason: 'SELF_CHANGE_FORBIDDEN',
-      });
+      await expectRpcError(
+        updateUser(other.accessToken, { id: other.user!.id, role: Role.ROLE_USER }, ['role']),
+        status.PERMISSION_DENIED,
+        {
+          reason: 'SELF_CHANGE_FORBIDDEN',
+        },
+      );
       expect(await roleInDatabase(other.user!.id)).to.equal('admin');
     });
 
     it('cannot be raised by a user through any RPC', async () => {
       const user = await signedInUser();
-      await expectRpcError(updateUser(user.accessToken, { id: user.user!.id, role: Role.ROLE_ADMIN }, ['role']), status.PERMISSION_DENIED, {
-        reason: 'PERMISSION_DENIED',
-      });
+      await expectRpcError(
+        updateUser(user.accessToken, { id: user.user!.id, role: Role.ROLE_ADMIN }, ['role']),
+        status.PERMISSION_DENIED,
+        {
+          reason: 'PERMISSION_DENIED',
+        },
+      );
       await expectRpcError(
         call(harness().server.profile, 'updateProfile', { profile: undefined, updateMask: ['role'] }, bearer(user.accessToken)),
         status.INVALID_ARGUMENT,
         { fields: ['update_mask'] },
       );
       await expectRpcError(
-        call(harness().server.identity, 'createServiceAccount', { name: 'my-admin-key', role: Role.ROLE_ADMIN }, bearer(user.accessToken)),
+        call(
+          harness().server.identity,
+          'createServiceAccount',
+          { name: 'my-admin-key', role: Role.ROLE_ADMIN },
+          bearer(user.accessToken),
+        ),
         status.PERMISSION_DENIED,
       );
       const relogin = await call(harness().server.auth, 'login', { email: user.email, password: user.password });
@@ -88,16 +115,22 @@ describe('IdentityService.UpdateUser', () => {
     it('is not changed by a service account (roles need an administrator)', async () => {
       const target = await signedInUser();
       const { apiKey } = await serviceAccountKey();
-      await expectRpcError(updateUser(apiKey, { id: target.user!.id, role: Role.ROLE_AUDITOR }, ['role']), status.PERMISSION_DENIED, {
-        reason: 'PERMISSION_DENIED',
-      });
+      await expectRpcError(
+        updateUser(apiKey, { id: target.user!.id, role: Role.ROLE_AUDITOR }, ['role']),
+        status.PERMISSION_DENIED,
+        {
+          reason: 'PERMISSION_DENIED',
+        },
+      );
       expect(await roleInDatabase(target.user!.id)).to.equal('user');
     });
 
     it('refuses ROLE_SERVICE and ROLE_UNSPECIFIED for a person with INVALID_ARGUMENT on user.role', async () => {
       const target = await signedInUser();
       for (const role of [Role.ROLE_SERVICE, Role.ROLE_UNSPECIFIED]) {
-        await expectRpcError(updateUser(admin, { id: target.user!.id, role }, ['role']), status.INVALID_ARGUMENT, { fields: ['user.role'] });
+        await expectRpcError(updateUser(admin, { id: target.user!.id, role }, ['role']), status.INVALID_ARGUMENT, {
+          fields: ['user.role'],
+        });
       }
     });
   });
@@ -108,7 +141,12 @@ describe('IdentityService.UpdateUser', () => {
       const { metadata, requestId } = traced(admin);
       const appMetadata = { plan: 'pro', seats: 12, flags: { beta: true } };
 
-      const { user } = await updateUser(admin, { id: target.user!.id, emailVerified: true, appMetadata }, ['email_verified', 'app_metadata'], metadata);
+      const { user } = await updateUser(
+        admin,
+        { id: target.user!.id, emailVerified: true, appMetadata },
+        ['email_verified', 'app_metadata'],
+        metadata,
+      );
 
       expect(user!.emailVerified).to.equal(true);
       expect(user!.appMetadata).to.deep.equal(appMetadata);
@@ -127,7 +165,12 @@ describe('IdentityService.UpdateUser', () => {
       await updateUser(admin, { id: target.user!.id, appMetadata: { plan: 'free' } }, ['app_metadata']);
       const { metadata, requestId } = traced(admin);
 
-      const { user } = await updateUser(admin, { id: target.user!.id, appMetadata: { plan: 'free' }, emailVerified: true }, ['app_metadata'], metadata);
+      const { user } = await updateUser(
+        admin,
+        { id: target.user!.id, appMetadata: { plan: 'free' }, emailVerified: true },
+        ['app_metadata'],
+        metadata,
+      );
 
       expect(user!.emailVerified).to.equal(false);
       expect(await auditEventsOfRequest(requestId)).to.deep.equal([]);
@@ -144,7 +187,12 @@ describe('IdentityService.UpdateUser', () => {
       const { apiKey, id } = await serviceAccountKey();
       const { metadata, requestId } = traced(apiKey);
 
-      const { user } = await updateUser(apiKey, { id: target.user!.id, appMetadata: { tenant: 'acme' } }, ['app_metadata'], metadata);
+      const { user } = await updateUser(
+        apiKey,
+        { id: target.user!.id, appMetadata: { tenant: 'acme' } },
+        ['app_metadata'],
+        metadata,
+      );
 
       expect(user!.appMetadata).to.deep.equal({ tenant: 'acme' });
       const [event] = await auditEventsOfRequest(requestId);
@@ -153,18 +201,27 @@ describe('IdentityService.UpdateUser', () => {
 
     it("are not written to an administrator's account by a service account", async () => {
       const { apiKey } = await serviceAccountKey();
-      await expectRpcError(updateUser(apiKey, { id: adminId, appMetadata: { x: 1 } }, ['app_metadata']), status.PERMISSION_DENIED, {
-        reason: 'PERMISSION_DENIED',
-      });
+      await expectRpcError(
+        updateUser(apiKey, { id: adminId, appMetadata: { x: 1 } }, ['app_metadata']),
+        status.PERMISSION_DENIED,
+        {
+          reason: 'PERMISSION_DENIED',
+        },
+      );
     });
 
     it('are not written by an auditor or a user (PERMISSION_DENIED)', async () => {
       const target = await signedInUser();
       const auditor = await signedInWithRole('auditor');
       for (const token of [auditor.accessToken, target.accessToken]) {
-        await expectRpcError(updateUser(token, { id: target.user!.id, appMetadata: { plan: 'free-forever' } }, ['app_metadata']), status.PERMISSION_DENIED);
+        await expectRpcError(
+          updateUser(token, { id: target.user!.id, appMetadata: { plan: 'free-forever' } }, ['app_metadata']),
+          status.PERMISSION_DENIED,
+        );
       }
-      expect((await sql<{ app_metadata: object }>('select app_metadata from users where id = $1', [target.user!.id]))[0].app_metadata).to.deep.equal({});
+      expect(
+        (await sql<{ app_metadata: object }>('select app_metadata from users where id = $1', [target.user!.id]))[0].app_metadata,
+      ).to.deep.equal({});
     });
   });
 
@@ -181,11 +238,18 @@ describe('IdentityService.UpdateUser', () => {
         paths: ['app_metadata'],
         fields: ['user.app_metadata'],
       },
-      { name: 'status in the mask (it has its own RPCs)', user: () => ({ id: randomUUID() }), paths: ['status'], fields: ['update_mask'] },
+      {
+        name: 'status in the mask (it has its own RPCs)',
+        user: () => ({ id: randomUUID() }),
+        paths: ['status'],
+        fields: ['update_mask'],
+      },
     ];
     for (const c of cases) {
       it(`refuses ${c.name} with INVALID_ARGUMENT on ${c.fields.join(', ')}`, async () => {
-        await expectRpcError(updateUser(admin, { role: Role.ROLE_USER, ...c.user() }, c.paths), status.INVALID_ARGUMENT, { fields: c.fields });
+        await expectRpcError(updateUser(admin, { role: Role.ROLE_USER, ...c.user() }, c.paths), status.INVALID_ARGUMENT, {
+          fields: c.fields,
+        });
       });
     }
 
@@ -198,9 +262,13 @@ describe('IdentityService.UpdateUser', () => {
     it('refuses to change a soft-deleted user: FAILED_PRECONDITION, USER_DELETED', async () => {
       const target = await signedInUser();
       await sql(`update users set status = 'deleted', deleted_at = now() where id = $1`, [target.user!.id]);
-      await expectRpcError(updateUser(admin, { id: target.user!.id, emailVerified: true }, ['email_verified']), status.FAILED_PRECONDITION, {
-        reason: 'USER_DELETED',
-      });
+      await expectRpcError(
+        updateUser(admin, { id: target.user!.id, emailVerified: true }, ['email_verified']),
+        status.FAILED_PRECONDITION,
+        {
+          reason: 'USER_DELETED',
+        },
+      );
     });
   });
 });

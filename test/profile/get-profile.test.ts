@@ -71,7 +71,12 @@ describe('ProfileService.GetProfile', () => {
   it("lets the bootstrap admin read another user's profile", async () => {
     const target = await signedInUser({ fullName: 'Read By Admin' });
 
-    const { profile } = await call(harness().server.profile, 'getProfile', { userId: target.user!.id }, bearer(await adminToken()));
+    const { profile } = await call(
+      harness().server.profile,
+      'getProfile',
+      { userId: target.user!.id },
+      bearer(await adminToken()),
+    );
 
     expect(profile!.userId).to.equal(target.user!.id);
     expect(profile!.fullName).to.equal('Read By Admin');

@@ -236,23 +236,73 @@ describe('ProfileService.UpdateProfile', () => {
       { name: 'an output-only path', profile: {}, mask: ['user_id'], fields: ['update_mask'] },
       { name: 'a camelCase path', profile: { fullName: 'X' }, mask: ['fullName'], fields: ['update_mask'] },
       { name: 'a duplicate path', profile: { bio: 'x' }, mask: ['bio', 'bio'], fields: ['update_mask'] },
-      { name: 'a full_name over 200 characters', profile: { fullName: 'n'.repeat(201) }, mask: ['full_name'], fields: ['profile.full_name'] },
-      { name: 'a full_name with a newline', profile: { fullName: 'two\nlines' }, mask: ['full_name'], fields: ['profile.full_name'] },
-      { name: 'an http avatar_url', profile: { avatarUrl: 'http://example.com/a.png' }, mask: ['avatar_url'], fields: ['profile.avatar_url'] },
-      { name: 'a javascript: avatar_url', profile: { avatarUrl: 'javascript:alert(1)' }, mask: ['avatar_url'], fields: ['profile.avatar_url'] },
-      { name: 'an avatar_url that is no URL', profile: { avatarUrl: 'example.com/a.png' }, mask: ['avatar_url'], fields: ['profile.avatar_url'] },
+      {
+        name: 'a full_name over 200 characters',
+        profile: { fullName: 'n'.repeat(201) },
+        mask: ['full_name'],
+        fields: ['profile.full_name'],
+      },
+      {
+        name: 'a full_name with a newline',
+        profile: { fullName: 'two\nlines' },
+        mask: ['full_name'],
+        fields: ['profile.full_name'],
+      },
+      {
+        name: 'an http avatar_url',
+        profile: { avatarUrl: 'http://example.com/a.png' },
+        mask: ['avatar_url'],
+        fields: ['profile.avatar_url'],
+      },
+      {
+        name: 'a javascript: avatar_url',
+        profile: { avatarUrl: 'javascript:alert(1)' },
+        mask: ['avatar_url'],
+        fields: ['profile.avatar_url'],
+      },
+      {
+        name: 'an avatar_url that is no URL',
+        profile: { avatarUrl: 'example.com/a.png' },
+        mask: ['avatar_url'],
+        fields: ['profile.avatar_url'],
+      },
       {
         name: 'an avatar_url over 2048 characters',
         profile: { avatarUrl: `https://example.com/${'a'.repeat(2048)}` },
         mask: ['avatar_url'],
         fields: ['profile.avatar_url'],
       },
-      { name: 'a phone number without +', profile: { phoneNumber: '351912345678' }, mask: ['phone_number'], fields: ['profile.phone_number'] },
-      { name: 'a phone number with letters', profile: { phoneNumber: '+35191234abcd' }, mask: ['phone_number'], fields: ['profile.phone_number'] },
-      { name: 'a phone number too long', profile: { phoneNumber: '+1234567890123456' }, mask: ['phone_number'], fields: ['profile.phone_number'] },
-      { name: 'a phone number starting with +0', profile: { phoneNumber: '+0912345678' }, mask: ['phone_number'], fields: ['profile.phone_number'] },
+      {
+        name: 'a phone number without +',
+        profile: { phoneNumber: '351912345678' },
+        mask: ['phone_number'],
+        fields: ['profile.phone_number'],
+      },
+      {
+        name: 'a phone number with letters',
+        profile: { phoneNumber: '+35191234abcd' },
+        mask: ['phone_number'],
+        fields: ['profile.phone_number'],
+      },
+      {
+        name: 'a phone number too long',
+        profile: { phoneNumber: '+1234567890123456' },
+        mask: ['phone_number'],
+        fields: ['profile.phone_number'],
+      },
+      {
+        name: 'a phone number starting with +0',
+        profile: { phoneNumber: '+0912345678' },
+        mask: ['phone_number'],
+        fields: ['profile.phone_number'],
+      },
       { name: 'a bio over 2000 characters', profile: { bio: 'b'.repeat(2001) }, mask: ['bio'], fields: ['profile.bio'] },
-      { name: 'a location over 200 characters', profile: { location: 'l'.repeat(201) }, mask: ['location'], fields: ['profile.location'] },
+      {
+        name: 'a location over 200 characters',
+        profile: { location: 'l'.repeat(201) },
+        mask: ['location'],
+        fields: ['profile.location'],
+      },
       {
         name: 'preferences over 16 KiB as JSON',
         profile: { preferences: { blob: 'p'.repeat(16 * 1024) } },
@@ -275,7 +325,13 @@ describe('ProfileService.UpdateProfile', () => {
       const details = await expectRpcError(
         updateProfile(
           user.accessToken,
-          { fullName: 'n'.repeat(201), avatarUrl: 'http://x.test', phoneNumber: '12', bio: 'b'.repeat(2001), location: 'l'.repeat(201) },
+          {
+            fullName: 'n'.repeat(201),
+            avatarUrl: 'http://x.test',
+            phoneNumber: '12',
+            bio: 'b'.repeat(2001),
+            location: 'l'.repeat(201),
+          },
           ['full_name', 'avatar_url', 'phone_number', 'bio', 'location'],
         ),
         status.INVALID_ARGUMENT,
@@ -291,7 +347,13 @@ describe('ProfileService.UpdateProfile', () => {
 
       const { profile } = await updateProfile(
         user.accessToken,
-        { fullName: 'n'.repeat(200), bio: 'b'.repeat(2000), location: 'l'.repeat(200), phoneNumber: '+123456789012345', preferences },
+        {
+          fullName: 'n'.repeat(200),
+          bio: 'b'.repeat(2000),
+          location: 'l'.repeat(200),
+          phoneNumber: '+123456789012345',
+          preferences,
+        },
         ['full_name', 'bio', 'location', 'phone_number', 'preferences'],
       );
 
@@ -304,9 +366,11 @@ describe('ProfileService.UpdateProfile', () => {
     it('does not check fields that are not in the mask', async () => {
       const user = await signedInUser();
 
-      const { profile } = await updateProfile(user.accessToken, { fullName: 'Fine', avatarUrl: 'http://not-checked', phoneNumber: 'junk' }, [
-        'full_name',
-      ]);
+      const { profile } = await updateProfile(
+        user.accessToken,
+        { fullName: 'Fine', avatarUrl: 'http://not-checked', phoneNumber: 'junk' },
+        ['full_name'],
+      );
 
       expect(profile!.fullName).to.equal('Fine');
       expect(profile!.avatarUrl).to.equal('');
@@ -331,7 +395,11 @@ describe('ProfileService.UpdateProfile', () => {
 
       expect(await profileRow(user.user!.id)).to.deep.equal(rowBefore);
       expect(await profileUpdatedEvents(user.user!.id)).to.have.length(eventsBefore.length);
-      expect(await getOwnProfile(user.accessToken)).to.deep.include({ fullName: 'Unchanged', bio: 'old bio', phoneNumber: '+351912345678' });
+      expect(await getOwnProfile(user.accessToken)).to.deep.include({
+        fullName: 'Unchanged',
+        bio: 'old bio',
+        phoneNumber: '+351912345678',
+      });
     });
   });
 
@@ -341,10 +409,11 @@ describe('ProfileService.UpdateProfile', () => {
       const victim = await signedInUser({ fullName: 'Victim' });
       const victimBefore = await profileRow(victim.user!.id);
 
-      const { profile } = await updateProfile(caller.accessToken, { userId: victim.user!.id, fullName: 'Hijacked', bio: 'pwned' }, [
-        'full_name',
-        'bio',
-      ]);
+      const { profile } = await updateProfile(
+        caller.accessToken,
+        { userId: victim.user!.id, fullName: 'Hijacked', bio: 'pwned' },
+        ['full_name', 'bio'],
+      );
 
       expect(profile!.userId).to.equal(caller.user!.id);
       expect(profile!.fullName).to.equal('Hijacked');

@@ -21,7 +21,18 @@ interface CurlResult {
  */
 function bufCurl(method: string, body: unknown, extraArgs: string[] = []): Promise<CurlResult> {
   const url = `http://${harness().server.address}/${method}`;
-  return runBuf(['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '--timeout', '10s', ...extraArgs, url, '-d', JSON.stringify(body)]);
+  return runBuf([
+    'curl',
+    '--protocol',
+    'grpc',
+    '--http2-prior-knowledge',
+    '--timeout',
+    '10s',
+    ...extraArgs,
+    url,
+    '-d',
+    JSON.stringify(body),
+  ]);
 }
 
 function runBuf(args: string[]): Promise<CurlResult> {
@@ -44,7 +55,14 @@ describe('buf curl against the server (the README walk-through)', function () {
   this.timeout(30_000);
 
   it('lists the methods the server offers', async () => {
-    const result = await runBuf(['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '--list-methods', `http://${harness().server.address}`]);
+    const result = await runBuf([
+      'curl',
+      '--protocol',
+      'grpc',
+      '--http2-prior-knowledge',
+      '--list-methods',
+      `http://${harness().server.address}`,
+    ]);
     expect(result.exitCode, result.stderr).to.equal(0);
     const methods = result.stdout.trim().split('\n');
     expect(methods).to.include.members([
@@ -72,7 +90,10 @@ describe('buf curl against the server (the README walk-through)', function () {
 
     const updated = await curlOk(
       'tessera.v1.ProfileService/UpdateProfile',
-      { profile: { bio: 'First programmer', phone_number: '+447700900123', full_name: 'Not Applied' }, update_mask: 'bio,phoneNumber' },
+      {
+        profile: { bio: 'First programmer', phone_number: '+447700900123', full_name: 'Not Applied' },
+        update_mask: 'bio,phoneNumber',
+      },
       auth,
     );
     expect(updated.profile).to.include({ bio: 'First programmer', phoneNumber: '+447700900123', fullName: 'Ada Lovelace' });

@@ -72,7 +72,9 @@ describe('tessera command line', function () {
       const db = await freshDatabase();
       const result = await runTessera(['create-admin', '--email', uniqueEmail('cli-short')], envFor(db), { stdin: 'short\n' });
       expect(result.code).to.not.equal(0);
-      expect(result.stderr).to.match(/password/i).and.to.contain('at least 8');
+      expect(result.stderr)
+        .to.match(/password/i)
+        .and.to.contain('at least 8');
       const [{ count }] = await query<{ count: string }>(db, `select count(*) from users`);
       expect(count).to.equal('0');
     });
@@ -83,7 +85,9 @@ describe('tessera command line', function () {
       const email = uniqueEmail('cli-twice');
       const first = await runTessera(['create-admin', '--email', email], env, { stdin: 'administrator passphrase\n' });
       expect(first.code, first.stderr).to.equal(0);
-      const second = await runTessera(['create-admin', '--email', email.toUpperCase()], env, { stdin: 'administrator passphrase\n' });
+      const second = await runTessera(['create-admin', '--email', email.toUpperCase()], env, {
+        stdin: 'administrator passphrase\n',
+      });
       expect(second.code).to.equal(1);
       expect(second.stderr).to.contain('already exists');
     });
@@ -110,7 +114,13 @@ describe('tessera command line', function () {
         db,
         `select table_name from information_schema.tables where table_schema = 'public'`,
       );
-      expect(tables.map((t) => t.table_name)).to.include.members(['users', 'user_profiles', 'sessions', 'audit_events', 'signing_keys']);
+      expect(tables.map((t) => t.table_name)).to.include.members([
+        'users',
+        'user_profiles',
+        'sessions',
+        'audit_events',
+        'signing_keys',
+      ]);
     });
   });
 
@@ -136,7 +146,8 @@ describe('bootstrap administrator', () => {
 
   it('is not created again when a second server starts on the same database with the same settings', async function () {
     this.timeout(20_000);
-    const countAdmins = async () => Number((await sql<{ count: string }>(`select count(*) from users where role = 'admin'`))[0].count);
+    const countAdmins = async () =>
+      Number((await sql<{ count: string }>(`select count(*) from users where role = 'admin'`))[0].count);
     const before = await countAdmins();
     const second = await startTestServer(harness().db, harness().server.env);
     try {

@@ -70,7 +70,9 @@ describe('the ops HTTP port', () => {
     expect(res.headers.get('content-type')).to.contain('text/plain');
     const body = await res.text();
     expect(body).to.contain('# TYPE tessera_grpc_server_handling_seconds histogram');
-    expect(body).to.match(/tessera_grpc_server_handling_seconds_count\{method="\/tessera\.v1\.AuthService\/GetJwks",code="OK"\} [1-9]/);
+    expect(body).to.match(
+      /tessera_grpc_server_handling_seconds_count\{method="\/tessera\.v1\.AuthService\/GetJwks",code="OK"\} [1-9]/,
+    );
     expect(body).to.contain('tessera_database_up 1');
   });
 

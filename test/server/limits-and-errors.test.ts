@@ -16,7 +16,9 @@ function callCapturingHeaders(
     let headers = new Metadata();
     const done = (error: ServiceError | null) => resolve({ headers, error });
     const pending: ClientUnaryCall =
-      kind === 'ok' ? auth.getJwks({}, metadata, (err) => done(err)) : profile.getProfile({ userId: '' }, metadata, (err) => done(err));
+      kind === 'ok'
+        ? auth.getJwks({}, metadata, (err) => done(err))
+        : profile.getProfile({ userId: '' }, metadata, (err) => done(err));
     pending.on('metadata', (md: Metadata) => {
       headers = md;
     });

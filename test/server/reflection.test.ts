@@ -82,7 +82,13 @@ describe('grpc.reflection.v1.ServerReflection', () => {
     const auth = files[0];
     expect(auth.package).to.equal('tessera.v1');
     expect(auth.service.map((s) => s.name)).to.deep.equal(['AuthService']);
-    expect(auth.service[0].method.map((m) => m.name)).to.include.members(['Register', 'Login', 'RefreshToken', 'Logout', 'GetJwks']);
+    expect(auth.service[0].method.map((m) => m.name)).to.include.members([
+      'Register',
+      'Login',
+      'RefreshToken',
+      'Logout',
+      'GetJwks',
+    ]);
   });
 
   it('finds the file of a method and of a message by their full names', async () => {

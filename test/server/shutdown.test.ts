@@ -8,7 +8,15 @@ import { connect } from 'node:net';
 import { AuthServiceClient, type LoginResponse } from '../../src/gen/tessera/v1/auth_service.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { registerUser } from '../helpers/fixtures.js';
-import { freePort, PROJECT_ROOT, spawnTessera, tesseraEnv, waitForExit, waitForLine, type ProcessResult } from '../helpers/process.js';
+import {
+  freePort,
+  PROJECT_ROOT,
+  spawnTessera,
+  tesseraEnv,
+  waitForExit,
+  waitForLine,
+  type ProcessResult,
+} from '../helpers/process.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** A Login whose `started` resolves once the server has begun handling it (it sends headers first). */
@@ -164,7 +172,11 @@ describe('graceful shutdown (real process)', function () {
     const asRoot = process.getuid?.() === 0;
     const closed = mkdtempSync(join(tmpdir(), 'tessera-closed-'));
     chmodSync(closed, 0o700);
-    const env = tesseraEnv(db.url, { DATABASE_URL: undefined, TESSERA_DATA_DIR: join(closed, 'data'), EMBEDDED_PG_PORT: String(await freePort()) });
+    const env = tesseraEnv(db.url, {
+      DATABASE_URL: undefined,
+      TESSERA_DATA_DIR: join(closed, 'data'),
+      EMBEDDED_PG_PORT: String(await freePort()),
+    });
     dataDirs.push(closed);
     const child = spawnTessera(['start'], env);
     if (!asRoot) {

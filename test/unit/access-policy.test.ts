@@ -39,7 +39,10 @@ describe('readAccessPolicies', () => {
   });
 
   it('requires profile:write for ProfileService.UpdateProfile', () => {
-    expect(policies.get('/tessera.v1.ProfileService/UpdateProfile')).to.deep.equal({ public: false, permission: 'profile:write' });
+    expect(policies.get('/tessera.v1.ProfileService/UpdateProfile')).to.deep.equal({
+      public: false,
+      permission: 'profile:write',
+    });
   });
 
   it('refuses a method without an access_policy option, naming it', () => {
@@ -50,11 +53,15 @@ describe('readAccessPolicies', () => {
 
   it('refuses a policy that is both public and needs a permission', () => {
     const both = { '(tessera.v1.access_policy)': { public: true, permission: 'profile:read' } };
-    expect(() => readAccessPolicies(withOptions('/tessera.v1.AuthService/Login', both))).to.throw(/exactly one of public or permission/);
+    expect(() => readAccessPolicies(withOptions('/tessera.v1.AuthService/Login', both))).to.throw(
+      /exactly one of public or permission/,
+    );
   });
 
   it('refuses a permission that no role grants', () => {
     const unknown = { '(tessera.v1.access_policy)': { permission: 'profile:teleport' } };
-    expect(() => readAccessPolicies(withOptions('/tessera.v1.ProfileService/GetProfile', unknown))).to.throw(/granted to no role/);
+    expect(() => readAccessPolicies(withOptions('/tessera.v1.ProfileService/GetProfile', unknown))).to.throw(
+      /granted to no role/,
+    );
   });
 });

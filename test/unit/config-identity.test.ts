@@ -7,7 +7,12 @@ const base = () => ({
   TESSERA_MASTER_KEY: randomBytes(32).toString('base64'),
 });
 
-const provider = { name: 'google', issuer: 'https://accounts.google.com', jwks_uri: 'https://www.googleapis.com/oauth2/v3/certs', audience: 'client-1' };
+const provider = {
+  name: 'google',
+  issuer: 'https://accounts.google.com',
+  jwks_uri: 'https://www.googleapis.com/oauth2/v3/certs',
+  audience: 'client-1',
+};
 
 function refusal(env: Record<string, string>): string {
   try {
@@ -29,7 +34,10 @@ describe('loadConfig: identity administration settings', () => {
   it('reads OIDC_PROVIDERS, turning a single audience into a list', () => {
     const config = loadConfig({
       ...base(),
-      OIDC_PROVIDERS: JSON.stringify([provider, { ...provider, name: 'local', jwks_uri: 'http://127.0.0.1:8080/jwks', audience: ['a', 'b'] }]),
+      OIDC_PROVIDERS: JSON.stringify([
+        provider,
+        { ...provider, name: 'local', jwks_uri: 'http://127.0.0.1:8080/jwks', audience: ['a', 'b'] },
+      ]),
       OIDC_JWKS_COOLDOWN_SECONDS: '0',
       USER_DELETE_RETENTION_DAYS: '7',
     });
@@ -46,7 +54,11 @@ describe('loadConfig: identity administration settings', () => {
     ['not an array', { name: 'x' }, /OIDC_PROVIDERS/],
     ['a missing audience', [{ ...provider, audience: undefined }], /OIDC_PROVIDERS\.0\.audience/],
     ['an upper-case name', [{ ...provider, name: 'Google' }], /OIDC_PROVIDERS\.0\.name/],
-    ['plain http to another host', [{ ...provider, jwks_uri: 'http://keys.example.com/jwks' }], /https URL \(http only on the loopback/],
+    [
+      'plain http to another host',
+      [{ ...provider, jwks_uri: 'http://keys.example.com/jwks' }],
+      /https URL \(http only on the loopback/,
+    ],
     ['duplicate names', [provider, provider], /provider names must be unique/],
     ['an unknown member', [{ ...provider, client_secret: 's' }], /OIDC_PROVIDERS/],
   ];

@@ -31,7 +31,12 @@ describe('loadConfig', () => {
     const config = loadConfig({ ...secrets(), TESSERA_DATA_DIR: dataDir });
     expect(config.env).to.equal('development');
     expect(config.databaseUrl).to.equal(undefined);
-    expect(config.grpc).to.deep.equal({ host: '127.0.0.1', port: 50051, maxMessageBytes: 4 * 1024 * 1024, shutdownGraceMs: 10_000 });
+    expect(config.grpc).to.deep.equal({
+      host: '127.0.0.1',
+      port: 50051,
+      maxMessageBytes: 4 * 1024 * 1024,
+      shutdownGraceMs: 10_000,
+    });
     expect(config.http).to.deep.equal({ host: '127.0.0.1', port: 9090 });
     expect(config.logLevel).to.equal('info');
     expect(config.tokens).to.deep.equal({
@@ -75,19 +80,35 @@ describe('loadConfig', () => {
   it('reads the session limits, keeping REFRESH_TOKEN_TTL_SECONDS as the older name of the idle timeout', () => {
     const base = { ...secrets(), TESSERA_DATA_DIR: dataDir };
     expect(loadConfig({ ...base, REFRESH_TOKEN_TTL_SECONDS: '600' }).tokens.sessionIdleTimeoutSeconds).to.equal(600);
-    const both = loadConfig({ ...base, REFRESH_TOKEN_TTL_SECONDS: '600', SESSION_IDLE_TIMEOUT_SECONDS: '700', SESSION_ABSOLUTE_LIFETIME_SECONDS: '800' });
+    const both = loadConfig({
+      ...base,
+      REFRESH_TOKEN_TTL_SECONDS: '600',
+      SESSION_IDLE_TIMEOUT_SECONDS: '700',
+      SESSION_ABSOLUTE_LIFETIME_SECONDS: '800',
+    });
     expect(both.tokens).to.include({ sessionIdleTimeoutSeconds: 700, sessionAbsoluteLifetimeSeconds: 800 });
   });
 
   it('reads previous peppers as a comma-separated list and refuses a short one, naming it', () => {
     const [a, b] = [randomBytes(32), randomBytes(40)];
-    const config = loadConfig({ ...secrets(), TESSERA_DATA_DIR: dataDir, TESSERA_PREVIOUS_PEPPERS: `${a.toString('base64')}, ${b.toString('hex')}` });
+    const config = loadConfig({
+      ...secrets(),
+      TESSERA_DATA_DIR: dataDir,
+      TESSERA_PREVIOUS_PEPPERS: `${a.toString('base64')}, ${b.toString('hex')}`,
+    });
     expect(config.secrets.previousPeppers.map((p) => p.toString('hex'))).to.deep.equal([a.toString('hex'), b.toString('hex')]);
-    expect(configErrorOf({ ...secrets(), TESSERA_DATA_DIR: dataDir, TESSERA_PREVIOUS_PEPPERS: 'c2hvcnQ=' }).message).to.contain('TESSERA_PREVIOUS_PEPPERS');
+    expect(configErrorOf({ ...secrets(), TESSERA_DATA_DIR: dataDir, TESSERA_PREVIOUS_PEPPERS: 'c2hvcnQ=' }).message).to.contain(
+      'TESSERA_PREVIOUS_PEPPERS',
+    );
   });
 
   it('refuses a SMTP_URL that is not smtp(s) and a PUBLIC_BASE_URL that is not http(s), naming both', () => {
-    const message = configErrorOf({ ...secrets(), TESSERA_DATA_DIR: dataDir, SMTP_URL: 'http://mail', PUBLIC_BASE_URL: 'ftp://x' }).message;
+    const message = configErrorOf({
+      ...secrets(),
+      TESSERA_DATA_DIR: dataDir,
+      SMTP_URL: 'http://mail',
+      PUBLIC_BASE_URL: 'ftp://x',
+    }).message;
     expect(message).to.contain('SMTP_URL').and.to.contain('PUBLIC_BASE_URL');
   });
 

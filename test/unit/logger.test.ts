@@ -9,10 +9,13 @@ describe('Logger', () => {
     let failure: unknown;
     try {
       // A foreign-key violation: the driver error carries the statement with its values inlined.
-      await harness().server.tessera.orm.em.fork().getConnection().execute(
-        `insert into sessions (id, user_id, refresh_token_hash, created_at, expires_at, last_used_at) values (?, ?, ?, now(), now(), now())`,
-        ['00000000-0000-7000-8000-0000000000a1', '00000000-0000-7000-8000-0000000000a2', secret],
-      );
+      await harness()
+        .server.tessera.orm.em.fork()
+        .getConnection()
+        .execute(
+          `insert into sessions (id, user_id, refresh_token_hash, created_at, expires_at, last_used_at) values (?, ?, ?, now(), now(), now())`,
+          ['00000000-0000-7000-8000-0000000000a1', '00000000-0000-7000-8000-0000000000a2', secret],
+        );
     } catch (err) {
       failure = err;
     }

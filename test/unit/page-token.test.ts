@@ -54,7 +54,18 @@ describe('Page tokens', () => {
   });
 
   it('refuses garbage, including JSON null and non-string positions, with INVALID_ARGUMENT', () => {
-    for (const token of ['not a token!', '%%%', b64('{"f":"x"'), b64('"s"'), b64('42'), b64('[]'), b64('null'), b64('{"f":"x","p":{"id":7}}'), b64('{"f":"x","p":null}'), 'a'.repeat(2000)]) {
+    for (const token of [
+      'not a token!',
+      '%%%',
+      b64('{"f":"x"'),
+      b64('"s"'),
+      b64('42'),
+      b64('[]'),
+      b64('null'),
+      b64('{"f":"x","p":{"id":7}}'),
+      b64('{"f":"x","p":null}'),
+      'a'.repeat(2000),
+    ]) {
       expectInvalidPageToken(() => decodeOpaquePageToken(token, fingerprint, 'T-3'));
     }
   });
@@ -62,15 +73,22 @@ describe('Page tokens', () => {
   it('keyset tokens carry (created_at, id) and refuse a malformed position', () => {
     const cursor = { createdAt: new Date('2026-11-22T10:00:00.000Z'), id: '01a204cb-2c7c-700e-967c-ac22c650de96' };
     expect(decodePageToken(encodePageToken(cursor, fingerprint), fingerprint, 'T-4')).to.deep.equal(cursor);
-    expectInvalidPageToken(() => decodePageToken(encodeOpaquePageToken(fingerprint, { c: 'yesterday', i: cursor.id }), fingerprint, 'T-4'));
-    expectInvalidPageToken(() => decodePageToken(encodeOpaquePageToken(fingerprint, { c: cursor.createdAt.toISOString(), i: 'x' }), fingerprint, 'T-4'));
+    expectInvalidPageToken(() =>
+      decodePageToken(encodeOpaquePageToken(fingerprint, { c: 'yesterday', i: cursor.id }), fingerprint, 'T-4'),
+    );
+    expectInvalidPageToken(() =>
+      decodePageToken(encodeOpaquePageToken(fingerprint, { c: cursor.createdAt.toISOString(), i: 'x' }), fingerprint, 'T-4'),
+    );
   });
 
   it('cuts a page from limit + 1 rows and points after the last row returned', () => {
     const rows = [1, 2, 3].map((n) => ({ createdAt: new Date(n * 1000), id: `00000000-0000-7000-8000-00000000000${n}` }));
     const page = toPage(rows, 2, fingerprint);
     expect(page.items).to.have.length(2);
-    expect(decodePageToken(page.nextPageToken, fingerprint, 'T-5')).to.deep.equal({ createdAt: rows[1].createdAt, id: rows[1].id });
+    expect(decodePageToken(page.nextPageToken, fingerprint, 'T-5')).to.deep.equal({
+      createdAt: rows[1].createdAt,
+      id: rows[1].id,
+    });
     expect(toPage(rows.slice(0, 2), 2, fingerprint).nextPageToken).to.equal('');
   });
 

@@ -3,7 +3,12 @@ import type { Principal } from '../../src/domain/context.js';
 import { principalHasPermission, roleWithinPrincipal } from '../../src/domain/permissions.js';
 
 const user = (role: 'user' | 'admin' | 'auditor' | 'service'): Principal => ({ kind: 'user', userId: 'u', sessionId: 's', role });
-const serviceAccount = (role: 'admin' | 'auditor' | 'service'): Principal => ({ kind: 'service_account', serviceAccountId: 'a', name: 'n', role });
+const serviceAccount = (role: 'admin' | 'auditor' | 'service'): Principal => ({
+  kind: 'service_account',
+  serviceAccountId: 'a',
+  name: 'n',
+  role,
+});
 
 describe('permissions', () => {
   describe('principalHasPermission', () => {
@@ -21,7 +26,8 @@ describe('permissions', () => {
 
   describe('roleWithinPrincipal (a new service account never outranks its creator)', () => {
     it('lets an admin grant any role', () => {
-      for (const role of ['user', 'admin', 'auditor', 'service'] as const) expect(roleWithinPrincipal(role, user('admin')), role).to.equal(true);
+      for (const role of ['user', 'admin', 'auditor', 'service'] as const)
+        expect(roleWithinPrincipal(role, user('admin')), role).to.equal(true);
     });
 
     it('refuses roles that grant something the creator lacks', () => {

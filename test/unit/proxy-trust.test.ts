@@ -15,7 +15,17 @@ describe('ProxyTrust', () => {
       expect(() => new ProxyTrust([])).to.not.throw();
     });
 
-    for (const cidr of ['not-an-ip/8', '10.0.0.0/33', '10.0.0.0/-1', '10.0.0.0/abc', '10.0.0.0/8.5', '::1/129', '300.1.1.1/8', 'example.com', '']) {
+    for (const cidr of [
+      'not-an-ip/8',
+      '10.0.0.0/33',
+      '10.0.0.0/-1',
+      '10.0.0.0/abc',
+      '10.0.0.0/8.5',
+      '::1/129',
+      '300.1.1.1/8',
+      'example.com',
+      '',
+    ]) {
       it(`refuses ${JSON.stringify(cidr)}`, () => {
         expect(() => new ProxyTrust([cidr])).to.throw(/invalid trusted proxy CIDR/);
       });
@@ -77,7 +87,10 @@ describe('ProxyTrust', () => {
     });
 
     it('uses the first untrusted hop, read from the right, when the peer is a trusted proxy', () => {
-      expect(trust.forwardedClient('127.0.0.1', forwarded)).to.deep.equal({ ip: '198.51.100.23', userAgent: 'Mozilla/5.0 (test)' });
+      expect(trust.forwardedClient('127.0.0.1', forwarded)).to.deep.equal({
+        ip: '198.51.100.23',
+        userAgent: 'Mozilla/5.0 (test)',
+      });
       // A client cannot smuggle an address in front of the one the proxy appended.
       const spoofed = headers({ 'x-forwarded-for': '1.2.3.4, 198.51.100.23, 10.1.2.3' });
       expect(trust.forwardedClient('10.9.9.9', spoofed).ip).to.equal('198.51.100.23');

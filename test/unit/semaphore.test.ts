@@ -51,7 +51,10 @@ describe('Semaphore', () => {
 
   it('releases the permit when the work throws', async () => {
     const semaphore = new Semaphore(1);
-    expect(await rejectionOf(semaphore.run(async () => Promise.reject(new Error('boom')), 100))).to.have.property('message', 'boom');
+    expect(await rejectionOf(semaphore.run(async () => Promise.reject(new Error('boom')), 100))).to.have.property(
+      'message',
+      'boom',
+    );
     expect(await semaphore.run(async () => 'next', 100)).to.equal('next');
   });
 

@@ -43,7 +43,9 @@ describe('parseUserFilter', () => {
   });
 
   it('types app_metadata values: string, number, boolean; nested keys; has-key', () => {
-    expect(parseUserFilter('app_metadata.seats = 5 AND app_metadata.beta = true AND app_metadata.limits.tier != "x"', 'T')).to.deep.equal([
+    expect(
+      parseUserFilter('app_metadata.seats = 5 AND app_metadata.beta = true AND app_metadata.limits.tier != "x"', 'T'),
+    ).to.deep.equal([
       { field: 'app_metadata', op: '=', path: ['seats'], value: 5 },
       { field: 'app_metadata', op: '=', path: ['beta'], value: true },
       { field: 'app_metadata', op: '!=', path: ['limits', 'tier'], value: 'x' },
@@ -52,7 +54,9 @@ describe('parseUserFilter', () => {
   });
 
   it('normalizes an exact email and keeps escaped quotes in strings', () => {
-    expect(parseUserFilter('email = " Ada@Example.COM "', 'T')).to.deep.equal([{ field: 'email', op: '=', value: 'ada@example.com' }]);
+    expect(parseUserFilter('email = " Ada@Example.COM "', 'T')).to.deep.equal([
+      { field: 'email', op: '=', value: 'ada@example.com' },
+    ]);
     expect(parseUserFilter('app_metadata.note = "say \\"hi\\""', 'T')).to.deep.equal([
       { field: 'app_metadata', op: '=', path: ['note'], value: 'say "hi"' },
     ]);

@@ -19,4 +19,14 @@ import { User } from './user.js';
 import { UserProfile } from './user-profile.js';
 
 /** Every entity, for the ORM configuration. */
-export const ALL_ENTITIES = [User, UserProfile, Session, SigningKey, AuditEvent, OneTimeToken, EmailOutbox, ServiceAccount, SocialLogin];
+export const ALL_ENTITIES = [
+  User,
+  UserProfile,
+  Session,
+  SigningKey,
+  AuditEvent,
+  OneTimeToken,
+  EmailOutbox,
+  ServiceAccount,
+  SocialLogin,
+];

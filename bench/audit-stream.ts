@@ -4,8 +4,8 @@
 import { Metadata } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { systemClock } from '../src/clock.js';
-import { systemContext } from '../src/domain/context.js';
-import { inTransaction } from '../src/domain/unit-of-work.js';
+import { systemContext } from '../src/domain/kernel/operation.js';
+import { inTransaction } from '../src/domain/kernel/unit-of-work.js';
 import { runBench } from './bench-server.js';
 import { BOOTSTRAP_ADMIN, call } from '../test/helpers/server.js';
 import { CollectedStream, complianceClient } from '../test/helpers/audit.js';

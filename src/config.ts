@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import type { LoginThrottleSettings } from './domain/login-throttle.js';
-import type { OneTimeTokenPolicy, TokenPolicy } from './domain/deps.js';
+import type { LoginThrottleSettings } from './domain/auth/login-throttle.js';
+import type { OneTimeTokenPolicy, TokenPolicy } from './domain/kernel/deps.js';
 
 /** Typed, validated settings. The only module that reads `process.env`. */
 export interface Config {

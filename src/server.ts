@@ -16,19 +16,19 @@ import {
   pingDatabase,
   type Orm,
 } from './db/index.js';
-import { AuditStreamHub } from './domain/audit-stream.js';
-import { createAuditRetention } from './domain/audit-retention.js';
-import { ensureBootstrapAdmin } from './domain/accounts.js';
-import { systemContext } from './domain/context.js';
-import type { DomainDeps } from './domain/deps.js';
-import { LoginThrottle } from './domain/login-throttle.js';
-import { SigningKeyRing } from './domain/signing-keys.js';
+import { AuditStreamHub } from './jobs/audit-stream-hub.js';
+import { createAuditRetention } from './jobs/audit-retention.js';
+import { ensureBootstrapAdmin } from './domain/auth/registration.js';
+import { systemContext } from './domain/kernel/operation.js';
+import type { DomainDeps } from './domain/kernel/deps.js';
+import { LoginThrottle } from './domain/auth/login-throttle.js';
+import { SigningKeyRing } from './domain/auth/signing-keys.js';
 import { AuthServiceService } from './gen/tessera/v1/auth_service.js';
 import { ComplianceServiceService } from './gen/tessera/v1/compliance_service.js';
 import { IdentityServiceService } from './gen/tessera/v1/identity_service.js';
 import { ProfileServiceService } from './gen/tessera/v1/profile_service.js';
 import { createLogger, type Logger } from './logger.js';
-import { OutboxWorker } from './mail/outbox-worker.js';
+import { OutboxWorker } from './jobs/outbox-delivery.js';
 import { createMailTransport } from './mail/transport.js';
 import { Metrics } from './metrics.js';
 import { startOpsServer } from './ops-http.js';

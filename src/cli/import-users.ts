@@ -1,9 +1,9 @@
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { EntityManager } from '../db/index.js';
-import type { RequestContext } from '../domain/context.js';
-import type { DomainDeps } from '../domain/deps.js';
-import { importUsers, type ImportLine, type ImportOutcome } from '../domain/user-import.js';
+import type { RequestContext } from '../domain/kernel/operation.js';
+import type { DomainDeps } from '../domain/kernel/deps.js';
+import { importUsers, type ImportLine, type ImportOutcome } from '../domain/auth/user-import.js';
 
 /** Lines per transaction. */
 const BATCH_SIZE = 500;

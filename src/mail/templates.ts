@@ -1,4 +1,4 @@
-import type { MailTemplate } from '../domain/outbox.js';
+import type { MailTemplate } from '../domain/kernel/outbox.js';
 
 /** A message ready to send. */
 export interface RenderedMail {

@@ -1,5 +1,5 @@
 import type { MethodDefinition, PackageDefinition } from '@grpc/proto-loader';
-import { KNOWN_PERMISSIONS } from '../domain/permissions.js';
+import { KNOWN_PERMISSIONS } from '../domain/kernel/permissions.js';
 import { TESSERA_SERVICES } from './proto-definitions.js';
 
 /** Who may call one RPC, as declared by `option (tessera.v1.access_policy)` in the proto. */

@@ -1,5 +1,5 @@
 import type { AuditEvent as AuditEventRow } from '../db/index.js';
-import { AuditEventType as DomainAuditEventType } from '../domain/audit.js';
+import { AuditEventType as DomainAuditEventType } from '../domain/kernel/audit-record.js';
 import { ActorType, AuditEventType, type AuditEvent } from '../gen/tessera/v1/audit_event.js';
 
 /** "session.revoked" -> AUDIT_EVENT_TYPE_SESSION_REVOKED: the proto enum mirrors the stored dotted names. */

@@ -1,10 +1,10 @@
-import { registerUser } from '../domain/accounts.js';
-import { introspectAccessToken } from '../domain/authentication.js';
-import { requestEmailChange, requestEmailVerification, verifyEmail } from '../domain/email-verification.js';
-import { changePassword, requestPasswordReset, resetPassword } from '../domain/password-changes.js';
-import { listOwnSessions, revokeAllOwnSessions, revokeOwnSession } from '../domain/session-management.js';
-import { loginWithPassword, logout, rotateRefreshToken } from '../domain/sessions.js';
-import { loginWithProvider } from '../domain/social-logins.js';
+import { registerUser } from '../domain/auth/registration.js';
+import { introspectAccessToken } from '../domain/auth/authentication.js';
+import { requestEmailChange, requestEmailVerification, verifyEmail } from '../domain/auth/email-verification.js';
+import { changePassword, requestPasswordReset, resetPassword } from '../domain/auth/password-changes.js';
+import { listOwnSessions, revokeAllOwnSessions, revokeOwnSession } from '../domain/auth/session-management.js';
+import { loginWithPassword, logout, rotateRefreshToken } from '../domain/auth/sessions.js';
+import { loginWithProvider } from '../domain/auth/social-logins.js';
 import { AuthServiceService } from '../gen/tessera/v1/auth_service.js';
 import { toIntrospection, toSessionMessage, toTokenPair, toUserMessage } from './convert.js';
 import { implementService, type RpcRuntime } from './handler.js';

@@ -1,8 +1,8 @@
-import type { AuditFilter } from '../domain/audit-filter.js';
-import type { AuditStreamHub } from '../domain/audit-stream.js';
-import { openAuditStream } from '../domain/audit-stream-access.js';
-import { listAuditEvents } from '../domain/audit-trail.js';
-import { invalidArguments } from '../domain/errors.js';
+import type { AuditFilter } from '../domain/compliance/audit-filter.js';
+import type { AuditStreamHub } from '../jobs/audit-stream-hub.js';
+import { openAuditStream } from '../domain/compliance/audit-stream-access.js';
+import { listAuditEvents } from '../domain/compliance/audit-trail.js';
+import { invalidArguments } from '../domain/kernel/errors.js';
 import { AuditEventOrder } from '../gen/tessera/v1/compliance_service.js';
 import { ComplianceServiceService, type AuditEventFilter } from '../gen/tessera/v1/compliance_service.js';
 import { auditTypeFromProto, toAuditEventMessage } from './audit-convert.js';

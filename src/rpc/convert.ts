@@ -5,12 +5,12 @@ import type {
   UserRole,
   UserStatus as StatusName,
 } from '../db/index.js';
-import type { Introspection } from '../domain/authentication.js';
-import type { ProfileView } from '../domain/profiles.js';
-import type { SessionView } from '../domain/session-management.js';
+import type { Introspection } from '../domain/auth/authentication.js';
+import type { ProfileView } from '../domain/profile/profiles.js';
+import type { SessionView } from '../domain/auth/session-management.js';
 import type { IntrospectTokenResponse } from '../gen/tessera/v1/auth_service.js';
 import type { Session } from '../gen/tessera/v1/session.js';
-import type { IssuedTokens } from '../domain/sessions.js';
+import type { IssuedTokens } from '../domain/auth/sessions.js';
 import type { Profile } from '../gen/tessera/v1/profile.js';
 import type { ServiceAccount } from '../gen/tessera/v1/service_account.js';
 import type { SocialLogin } from '../gen/tessera/v1/social_login.js';

@@ -1,6 +1,6 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { isDatabaseUnavailable } from '../db/index.js';
-import { DomainError, type ErrorKind } from '../domain/errors.js';
+import { DomainError, type ErrorKind } from '../domain/kernel/errors.js';
 import { SemaphoreTimeoutError } from '../crypto/semaphore.js';
 import { Any } from '../gen/google/protobuf/any.js';
 import { BadRequest, ErrorInfo, RetryInfo } from '../gen/google/rpc/error_details.js';

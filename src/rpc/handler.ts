@@ -9,11 +9,11 @@ import {
 } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager, Orm } from '../db/index.js';
-import { API_KEY_PREFIX, authenticateAccessToken, authenticateApiKey } from '../domain/authentication.js';
-import type { Principal, RequestContext } from '../domain/context.js';
-import type { DomainDeps } from '../domain/deps.js';
-import { DomainError } from '../domain/errors.js';
-import { principalHasPermission } from '../domain/permissions.js';
+import { API_KEY_PREFIX, authenticateAccessToken, authenticateApiKey } from '../domain/auth/authentication.js';
+import type { Principal, RequestContext } from '../domain/kernel/operation.js';
+import type { DomainDeps } from '../domain/kernel/deps.js';
+import { DomainError } from '../domain/kernel/errors.js';
+import { principalHasPermission } from '../domain/kernel/permissions.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AccessPolicy, AccessPolicyTable } from './access-policy.js';

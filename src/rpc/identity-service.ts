@@ -1,7 +1,7 @@
-import { createServiceAccount, deleteServiceAccount, listServiceAccounts } from '../domain/service-accounts.js';
-import { linkSocialLogin, listSocialLogins, unlinkSocialLogin } from '../domain/social-logins.js';
-import { deleteUser, reactivateUser, suspendUser, undeleteUser } from '../domain/user-status.js';
-import { getUser, listUsers, updateUser } from '../domain/users.js';
+import { createServiceAccount, deleteServiceAccount, listServiceAccounts } from '../domain/identity/service-accounts.js';
+import { linkSocialLogin, listSocialLogins, unlinkSocialLogin } from '../domain/auth/social-logins.js';
+import { deleteUser, reactivateUser, suspendUser, undeleteUser } from '../domain/identity/user-status.js';
+import { getUser, listUsers, updateUser } from '../domain/identity/users.js';
 import { IdentityServiceService } from '../gen/tessera/v1/identity_service.js';
 import { fromRoleMessage, toServiceAccountMessage, toSocialLoginMessage, toUserMessage } from './convert.js';
 import { implementService, type RpcRuntime } from './handler.js';

@@ -1,4 +1,4 @@
-import { getProfile, updateOwnProfile } from '../domain/profiles.js';
+import { getProfile, updateOwnProfile } from '../domain/profile/profiles.js';
 import { ProfileServiceService } from '../gen/tessera/v1/profile_service.js';
 import { toProfileMessage } from './convert.js';
 import { implementService, type RpcRuntime } from './handler.js';

@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
-import { commonPasswordCount } from '../../src/domain/common-passwords.js';
+import { commonPasswordCount } from '../../src/domain/kernel/common-passwords.js';
 import { uniqueEmail } from '../helpers/fixtures.js';
 import { harness } from '../helpers/harness.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';

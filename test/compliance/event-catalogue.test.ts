@@ -5,7 +5,7 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AuditEventType as DomainAuditEventType } from '../../src/domain/audit.js';
+import { AuditEventType as DomainAuditEventType } from '../../src/domain/kernel/audit-record.js';
 import { ActorType, AuditEventType, type AuditEvent } from '../../src/gen/tessera/v1/audit_event.js';
 import { AuthServiceService } from '../../src/gen/tessera/v1/auth_service.js';
 import {

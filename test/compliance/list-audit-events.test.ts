@@ -3,11 +3,11 @@ import { expect } from 'chai';
 import { decodeJwt } from 'jose';
 import { randomUUID } from 'node:crypto';
 import { systemClock } from '../../src/clock.js';
-import { AuditEventType as DomainType } from '../../src/domain/audit.js';
-import { auditFilterKey } from '../../src/domain/audit-filter.js';
-import { systemContext } from '../../src/domain/context.js';
-import { encodeOpaquePageToken, queryFingerprint } from '../../src/domain/page-token.js';
-import { inTransaction } from '../../src/domain/unit-of-work.js';
+import { AuditEventType as DomainType } from '../../src/domain/kernel/audit-record.js';
+import { auditFilterKey } from '../../src/domain/compliance/audit-filter.js';
+import { systemContext } from '../../src/domain/kernel/operation.js';
+import { encodeOpaquePageToken, queryFingerprint } from '../../src/domain/kernel/page-token.js';
+import { inTransaction } from '../../src/domain/kernel/unit-of-work.js';
 import { ActorType, AuditEventType, type AuditEvent } from '../../src/gen/tessera/v1/audit_event.js';
 import {
   AuditEventOrder,

@@ -1,8 +1,8 @@
 import { credentials, Metadata, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '../../src/db/index.js';
-import { systemContext } from '../../src/domain/context.js';
-import { inTransaction } from '../../src/domain/unit-of-work.js';
+import { systemContext } from '../../src/domain/kernel/operation.js';
+import { inTransaction } from '../../src/domain/kernel/unit-of-work.js';
 import { systemClock } from '../../src/clock.js';
 import type { AuditEvent } from '../../src/gen/tessera/v1/audit_event.js';
 import {

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { UserRole } from '../../src/db/index.js';
-import { KNOWN_PERMISSIONS, roleHasPermission } from '../../src/domain/permissions.js';
+import { KNOWN_PERMISSIONS, roleHasPermission } from '../../src/domain/kernel/permissions.js';
 import { AccessPolicy } from '../../src/gen/tessera/v1/options.js';
 import { readAccessPolicies } from '../../src/rpc/access-policy.js';
 import { loadTesseraPackageDefinition } from '../../src/rpc/proto-definitions.js';

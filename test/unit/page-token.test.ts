@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
-import { DomainError, Violations } from '../../src/domain/errors.js';
+import { DomainError, Violations } from '../../src/domain/kernel/errors.js';
 import {
   checkPageSize,
   decodeOpaquePageToken,
@@ -9,7 +9,7 @@ import {
   encodePageToken,
   queryFingerprint,
   toPage,
-} from '../../src/domain/page-token.js';
+} from '../../src/domain/kernel/page-token.js';
 import { toServiceError } from '../../src/rpc/errors.js';
 
 /** Runs `fn`, which must throw an INVALID_ARGUMENT DomainError naming page_token; returns the error. */

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import type { Principal } from '../../src/domain/context.js';
-import { principalHasPermission, roleWithinPrincipal } from '../../src/domain/permissions.js';
+import type { Principal } from '../../src/domain/kernel/operation.js';
+import { principalHasPermission, roleWithinPrincipal } from '../../src/domain/kernel/permissions.js';
 
 const user = (role: 'user' | 'admin' | 'auditor' | 'service'): Principal => ({ kind: 'user', userId: 'u', sessionId: 's', role });
 const serviceAccount = (role: 'admin' | 'auditor' | 'service'): Principal => ({

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { DomainError } from '../../src/domain/errors.js';
-import { parseUserFilter } from '../../src/domain/user-filter.js';
+import { DomainError } from '../../src/domain/kernel/errors.js';
+import { parseUserFilter } from '../../src/domain/identity/user-filter.js';
 
 /** The BadRequest description a filter is refused with. */
 function refusal(filter: string): string {

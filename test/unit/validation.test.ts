@@ -1,12 +1,12 @@
 import { expect } from 'chai';
-import { Violations } from '../../src/domain/errors.js';
+import { Violations } from '../../src/domain/kernel/errors.js';
 import {
   checkEmail,
   checkNewPassword,
   EMAIL_LOCAL_PART_MAX_LENGTH,
   EMAIL_MAX_LENGTH,
   normalizeEmail,
-} from '../../src/domain/validation.js';
+} from '../../src/domain/kernel/validation.js';
 
 /** Runs a check and returns its result and the descriptions it recorded. */
 function run<T>(check: (violations: Violations) => T): { value: T; problems: string[] } {

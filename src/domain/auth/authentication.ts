@@ -1,0 +1,144 @@
+import { decodeProtectedHeader } from 'jose';
+import {
+  findServiceAccountByKeyHash,
+  findSessionState,
+  touchServiceAccount,
+  USER_ROLES,
+  type EntityManager,
+  type UserRole,
+} from '../../db/index.js';
+import { hashBearerSecret } from '../../crypto/random.js';
+import { InvalidTokenError, verifyAccessToken, type VerifiedAccessToken } from '../../crypto/tokens.js';
+import type { Principal } from '../kernel/operation.js';
+import type { DomainDeps } from '../kernel/deps.js';
+import { DomainError, Violations } from '../kernel/errors.js';
+import { isUuid } from '../kernel/validation.js';
+
+/** API keys carry a prefix so secret scanners and humans recognise them, and the transport can route them. */
+export const API_KEY_PREFIX = 'tsk_';
+const API_KEY_SHAPE = /^tsk_[A-Za-z0-9_-]{43}$/;
+/** last_used_at of a service account is written at most once per this period, not on every call. */
+const LAST_USED_GRANULARITY_MS = 60_000;
+
+const invalidToken = (id: string, cause?: unknown) =>
+  new DomainError('unauthenticated', id, 'the access token is invalid or expired', { reason: 'INVALID_TOKEN', cause });
+
+/**
+ * Turns a bearer access token into a principal.
+ *
+ * Besides the signature and claims, the session and the user are checked on
+ * every call (one primary-key query), so logout, revocation and suspension
+ * take effect at once instead of when the token expires. The role comes from
+ * the database, not from the token, for the same reason.
+ */
+export async function authenticateAccessToken(deps: DomainDeps, em: EntityManager, token: string): Promise<Principal> {
+  return (await checkAccessToken(deps, em, token)).principal;
+}
+
+/** What IntrospectToken tells about an access token (RFC 7662); only `active` when it is not. */
+export type Introspection =
+  | { active: false }
+  | { active: true; subject: string; sessionId: string; role: UserRole; tokenId: string; issuedAt: Date; expiresAt: Date };
+
+export const INTROSPECTED_TOKEN_MAX_LENGTH = 8192;
+
+/**
+ * Checks an access token the way authenticated calls do: signature, claims,
+ * then the session and the user. Any reason to refuse it (expired, tampered,
+ * foreign, revoked session, inactive user) yields `{ active: false }` and
+ * nothing else, so the answer reveals no more than the token holder knows.
+ */
+export async function introspectAccessToken(deps: DomainDeps, em: EntityManager, token: string): Promise<Introspection> {
+  const violations = new Violations();
+  if (token === '') violations.add('token', 'is required');
+  else if (token.length > INTROSPECTED_TOKEN_MAX_LENGTH)
+    violations.add('token', `must be at most ${INTROSPECTED_TOKEN_MAX_LENGTH} characters`);
+  violations.throwIfAny('AUTHN-007');
+  try {
+    const { principal, claims } = await checkAccessToken(deps, em, token);
+    if (principal.kind !== 'user') return { active: false };
+    return {
+      active: true,
+      subject: principal.userId,
+      sessionId: principal.sessionId,
+      role: principal.role,
+      tokenId: claims.jti,
+      issuedAt: new Date(claims.iat * 1000),
+      expiresAt: new Date(claims.exp * 1000),
+    };
+  } catch (err) {
+    if (err instanceof DomainError && err.kind === 'unauthenticated') return { active: false };
+    throw err;
+  }
+}
+
+async function checkAccessToken(
+  deps: DomainDeps,
+  em: EntityManager,
+  token: string,
+): Promise<{ principal: Principal; claims: VerifiedAccessToken }> {
+  const claims = await verifyWithKeyReload(deps, em, token);
+  // The sessions.id column is a uuid: anything else would fail the query with INTERNAL.
+  if (!isUuid(claims.sid)) throw invalidToken('AUTHN-006');
+  const state = await findSessionState(em, claims.sid);
+  const now = deps.clock.now();
+  if (!state || state.userId !== claims.sub) throw invalidToken('AUTHN-002');
+  // Status first: suspension and deletion also revoke the sessions, and the status is the better answer.
+  if (state.userStatus !== 'active') {
+    throw new DomainError('unauthenticated', 'AUTHN-004', `the account is ${state.userStatus}`, {
+      reason: state.userStatus === 'suspended' ? 'ACCOUNT_SUSPENDED' : 'ACCOUNT_DELETED',
+    });
+  }
+  if (state.revokedAt || state.expiresAt <= now) {
+    throw new DomainError('unauthenticated', 'AUTHN-003', 'the session has ended', { reason: 'SESSION_REVOKED' });
+  }
+  if (!(USER_ROLES as readonly string[]).includes(state.userRole)) throw invalidToken('AUTHN-005');
+  return {
+    principal: { kind: 'user', userId: state.userId, sessionId: state.sessionId, role: state.userRole as UserRole },
+    claims,
+  };
+}
+
+/**
+ * Turns a service account's API key into a principal: one indexed query per
+ * call, so a deleted account's key stops working on its next call.
+ */
+export async function authenticateApiKey(deps: DomainDeps, em: EntityManager, apiKey: string): Promise<Principal> {
+  const invalidKey = (id: string) =>
+    new DomainError('unauthenticated', id, 'the API key is invalid or revoked', { reason: 'INVALID_API_KEY' });
+  if (!API_KEY_SHAPE.test(apiKey)) throw invalidKey('AUTHN-011');
+  const account = await findServiceAccountByKeyHash(em, hashBearerSecret(apiKey));
+  if (!account || account.revokedAt) throw invalidKey('AUTHN-012');
+  if (!(USER_ROLES as readonly string[]).includes(account.role)) throw invalidKey('AUTHN-013');
+  const now = deps.clock.now();
+  if (!account.lastUsedAt || now.getTime() - account.lastUsedAt.getTime() >= LAST_USED_GRANULARITY_MS) {
+    await touchServiceAccount(em, account.id, now, LAST_USED_GRANULARITY_MS);
+  }
+  return { kind: 'service_account', serviceAccountId: account.id, name: account.name, role: account.role as UserRole };
+}
+
+async function verifyWithKeyReload(deps: DomainDeps, em: EntityManager, token: string) {
+  const settings = { issuer: deps.tokens.issuer, audience: deps.tokens.audience };
+  try {
+    return await verifyAccessToken(token, deps.signingKeys.keyResolver(), { ...settings, now: deps.clock.now() });
+  } catch (err) {
+    if (!(err instanceof InvalidTokenError)) throw err;
+    // A kid we have not seen may come from a key another instance just rotated in.
+    if (await deps.signingKeys.reloadForUnknownKid(em, kidOf(token))) {
+      try {
+        return await verifyAccessToken(token, deps.signingKeys.keyResolver(), { ...settings, now: deps.clock.now() });
+      } catch (retryErr) {
+        throw invalidToken('AUTHN-001', retryErr);
+      }
+    }
+    throw invalidToken('AUTHN-001', err);
+  }
+}
+
+function kidOf(token: string): string | undefined {
+  try {
+    return decodeProtectedHeader(token).kid;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,117 @@
+import { LockMode, UniqueConstraintViolationException, User, type EntityManager } from '../../db/index.js';
+import { AuditEventType } from '../kernel/audit-record.js';
+import { signedInUser, type RequestContext } from '../kernel/operation.js';
+import type { DomainDeps } from '../kernel/deps.js';
+import { DomainError, Violations } from '../kernel/errors.js';
+import { consumeOneTimeToken, invalidOneTimeToken, newOneTimeToken, storeOneTimeToken } from './one-time-tokens.js';
+import { queueEmail } from '../kernel/outbox.js';
+import { verifyCurrentPassword } from './password-changes.js';
+import { inTransaction } from '../kernel/unit-of-work.js';
+import { checkEmail, checkPresentedPassword } from '../kernel/validation.js';
+
+const emailTaken = (id: string, cause?: unknown) =>
+  new DomainError('already_exists', id, 'an account with this email already exists', { reason: 'EMAIL_TAKEN', cause });
+
+/**
+ * Mails the caller a single-use link that proves they control their address.
+ * Each request supersedes the links sent before.
+ */
+export async function requestEmailVerification(deps: DomainDeps, em: EntityManager, ctx: RequestContext): Promise<void> {
+  const caller = signedInUser(ctx, 'EMLV-001');
+  const issued = newOneTimeToken('email_verification');
+  await inTransaction(em, ctx, deps.clock, async (uow) => {
+    const user = await uow.em.findOneOrFail(User, caller.userId);
+    if (user.emailVerifiedAt) {
+      throw new DomainError('failed_precondition', 'EMLV-002', 'the email address is already verified', {
+        reason: 'EMAIL_ALREADY_VERIFIED',
+      });
+    }
+    const ttlSeconds = deps.oneTimeTokens.emailVerificationTtlSeconds;
+    await storeOneTimeToken(deps, uow, user, 'email_verification', {
+      tokenHash: issued.tokenHash,
+      email: user.email,
+      ttlSeconds,
+    });
+    queueEmail(deps, uow, 'email_verification', { to: user.email, variables: { token: issued.token } });
+    uow.record({ type: AuditEventType.emailVerificationRequested, subjectUserId: user.id });
+  });
+}
+
+/**
+ * Starts moving the caller's account to another address. Nothing changes yet:
+ * a link goes to the new address, and the account switches when it is used
+ * (VerifyEmail). The current password is required, so a stolen access token
+ * alone cannot take the account over.
+ */
+export async function requestEmailChange(
+  deps: DomainDeps,
+  em: EntityManager,
+  ctx: RequestContext,
+  input: { newEmail: string; currentPassword: string },
+): Promise<void> {
+  const caller = signedInUser(ctx, 'EMLV-003');
+  const violations = new Violations();
+  const newEmail = checkEmail('new_email', input.newEmail, violations);
+  const password = checkPresentedPassword('current_password', input.currentPassword, violations);
+  violations.throwIfAny('EMLV-004');
+
+  const user = await verifyCurrentPassword(
+    deps,
+    em,
+    ctx,
+    { userId: caller.userId, password, operation: 'request_email_change' },
+    'EMLV-005',
+  );
+  if (newEmail === user.email) {
+    throw new DomainError('invalid_argument', 'EMLV-006', 'invalid request: new_email', {
+      violations: [{ field: 'new_email', description: 'is already the address of this account' }],
+    });
+  }
+  if ((await em.count(User, { email: newEmail })) > 0) throw emailTaken('EMLV-007');
+
+  const issued = newOneTimeToken('email_change');
+  await inTransaction(em, ctx, deps.clock, async (uow) => {
+    const current = await uow.em.findOneOrFail(User, caller.userId);
+    const ttlSeconds = deps.oneTimeTokens.emailVerificationTtlSeconds;
+    await storeOneTimeToken(deps, uow, current, 'email_change', { tokenHash: issued.tokenHash, email: newEmail, ttlSeconds });
+    queueEmail(deps, uow, 'email_change', { to: newEmail, variables: { token: issued.token } });
+    uow.record({ type: AuditEventType.emailChangeRequested, subjectUserId: current.id });
+  });
+}
+
+/**
+ * Uses a link from RequestEmailVerification or RequestEmailChange: marks the
+ * address verified, or switches the account to the new, now verified,
+ * address. Single use; a link for an address the account no longer has, or of
+ * an account that is not active, is invalid.
+ */
+export async function verifyEmail(deps: DomainDeps, em: EntityManager, ctx: RequestContext, rawToken: string): Promise<User> {
+  try {
+    return await inTransaction(em, ctx, deps.clock, async (uow) => {
+      const token = await consumeOneTimeToken(deps, uow, rawToken, ['email_verification', 'email_change'], 'EMLV-008');
+      const user = await uow.em.findOneOrFail(User, token.user.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (user.status !== 'active') throw invalidOneTimeToken('EMLV-009');
+      const now = deps.clock.now();
+      if (token.purpose === 'email_verification') {
+        if (token.email !== user.email) throw invalidOneTimeToken('EMLV-010');
+        user.emailVerifiedAt ??= now;
+        user.updatedAt = now;
+        // The single-use token proves who acts, as a refresh token does.
+        uow.record({ type: AuditEventType.emailVerified, subjectUserId: user.id, actor: { type: 'user', id: user.id } });
+        return user;
+      }
+      user.email = token.email;
+      user.emailVerifiedAt = now;
+      user.updatedAt = now;
+      // The unique index decides a race with a registration of the same address.
+      await uow.em.flush();
+      uow.record({ type: AuditEventType.emailChanged, subjectUserId: user.id, actor: { type: 'user', id: user.id } });
+      return user;
+    });
+  } catch (err) {
+    if (err instanceof UniqueConstraintViolationException && String(err.message).includes('users_email_unique')) {
+      throw emailTaken('EMLV-011', err);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,83 @@
+import { v7 as uuidv7 } from 'uuid';
+import { LockMode, OneTimeToken, type OneTimeTokenPurpose, type User } from '../../db/index.js';
+import { generateOpaqueSecret, hashBearerSecret } from '../../crypto/random.js';
+import type { DomainDeps } from '../kernel/deps.js';
+import { DomainError } from '../kernel/errors.js';
+import type { UnitOfWork } from '../kernel/unit-of-work.js';
+
+/** Readable prefixes, so a leaked token says what it is (and secret scanners can find it). */
+const PREFIXES: Record<OneTimeTokenPurpose, string> = {
+  email_verification: 'tev_',
+  email_change: 'tec_',
+  password_reset: 'tpr_',
+};
+
+/** Prefix + 256 random bits in base64url (43 characters). */
+const TOKEN_SHAPE = /^t(ev|ec|pr)_[A-Za-z0-9_-]{43}$/;
+
+/** The one answer for a token that is malformed, unknown, expired, used or superseded. */
+export const invalidOneTimeToken = (id: string) =>
+  new DomainError('invalid_argument', id, 'the token is invalid, expired or already used', {
+    reason: 'INVALID_ONE_TIME_TOKEN',
+    violations: [{ field: 'token', description: 'is invalid, expired or already used' }],
+  });
+
+/** Makes a single-use token for a purpose, before any transaction: the secret and the hash to store. */
+export function newOneTimeToken(purpose: OneTimeTokenPurpose): { token: string; tokenHash: string } {
+  const token = generateOpaqueSecret(PREFIXES[purpose]);
+  return { token, tokenHash: hashBearerSecret(token) };
+}
+
+/**
+ * Stores a token's hash for `user` (never the token) and supersedes the user's
+ * earlier unused tokens of the same purpose: only the newest mail works.
+ */
+export async function storeOneTimeToken(
+  deps: DomainDeps,
+  uow: UnitOfWork,
+  user: User,
+  purpose: OneTimeTokenPurpose,
+  issued: { tokenHash: string; email: string; ttlSeconds: number },
+): Promise<void> {
+  const now = deps.clock.now();
+  await uow.em.nativeUpdate(OneTimeToken, { user: user.id, purpose, consumedAt: null }, { consumedAt: now });
+  uow.em.create(OneTimeToken, {
+    id: uuidv7(),
+    user,
+    purpose,
+    tokenHash: issued.tokenHash,
+    email: issued.email,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + issued.ttlSeconds * 1000),
+    consumedAt: null,
+  });
+}
+
+/** Whether a string has the shape of a one-time token (checked before any lookup). */
+export function isOneTimeTokenShape(raw: string): boolean {
+  return TOKEN_SHAPE.test(raw);
+}
+
+/**
+ * Finds a usable token of one of `purposes` and marks it used, under a row
+ * lock, so two concurrent uses cannot both succeed. Throws the single
+ * invalid-token error otherwise.
+ */
+export async function consumeOneTimeToken(
+  deps: DomainDeps,
+  uow: UnitOfWork,
+  rawToken: string,
+  purposes: OneTimeTokenPurpose[],
+  errorId: string,
+): Promise<OneTimeToken> {
+  if (!isOneTimeTokenShape(rawToken)) throw invalidOneTimeToken(errorId);
+  const now = deps.clock.now();
+  const row = await uow.em.findOne(
+    OneTimeToken,
+    { tokenHash: hashBearerSecret(rawToken), purpose: { $in: purposes } },
+    { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+  );
+  if (!row || row.consumedAt || row.expiresAt <= now) throw invalidOneTimeToken(errorId);
+  row.consumedAt = now;
+  return row;
+}

@@ -1,0 +1,167 @@
+import { LockMode, OneTimeToken, User, type EntityManager } from '../../db/index.js';
+import { hashBearerSecret } from '../../crypto/random.js';
+import { AuditEventType } from '../kernel/audit-record.js';
+import { signedInUser, type RequestContext } from '../kernel/operation.js';
+import type { DomainDeps } from '../kernel/deps.js';
+import { DomainError, Violations } from '../kernel/errors.js';
+import {
+  consumeOneTimeToken,
+  invalidOneTimeToken,
+  isOneTimeTokenShape,
+  newOneTimeToken,
+  storeOneTimeToken,
+} from './one-time-tokens.js';
+import { queueEmail } from '../kernel/outbox.js';
+import { revokeSessionsOfUser } from './session-management.js';
+import { inTransaction } from '../kernel/unit-of-work.js';
+import { checkEmail, checkNewPassword, checkPresentedPassword } from '../kernel/validation.js';
+
+/**
+ * Re-authentication for sensitive changes: checks the signed-in user's
+ * current password. A wrong one is audited (reauthentication.failed) and
+ * refused as INVALID_ARGUMENT on current_password, reason INVALID_CREDENTIALS,
+ * so that clients do not mistake it for an expired session.
+ */
+export async function verifyCurrentPassword(
+  deps: DomainDeps,
+  em: EntityManager,
+  ctx: RequestContext,
+  input: { userId: string; password: string; operation: string },
+  errorId: string,
+): Promise<User> {
+  const user = await em.findOneOrFail(User, input.userId, { populate: ['passwordHash'] });
+  const check = user.passwordHash
+    ? await deps.passwords.verify(
+        { hash: user.passwordHash, pepperId: user.passwordPepperId ?? null },
+        input.password,
+        ctx.signal,
+      )
+    : { ok: await deps.passwords.verifyDummy(input.password, ctx.signal) };
+  if (check.ok) return user;
+  await inTransaction(em, ctx, deps.clock, async (uow) => {
+    uow.record({ type: AuditEventType.reauthenticationFailed, subjectUserId: user.id, metadata: { operation: input.operation } });
+  });
+  throw new DomainError('invalid_argument', errorId, 'the current password is wrong', {
+    reason: 'INVALID_CREDENTIALS',
+    violations: [{ field: 'current_password', description: 'does not match the account password' }],
+  });
+}
+
+/**
+ * Changes the signed-in user's password. Needs the current one; every other
+ * session of the user ends (the calling one stays signed in).
+ */
+export async function changePassword(
+  deps: DomainDeps,
+  em: EntityManager,
+  ctx: RequestContext,
+  input: { currentPassword: string; newPassword: string },
+): Promise<{ sessionsRevoked: number }> {
+  const caller = signedInUser(ctx, 'PWCH-001');
+  const violations = new Violations();
+  const current = checkPresentedPassword('current_password', input.currentPassword, violations);
+  violations.throwIfAny('PWCH-002');
+  const user = await verifyCurrentPassword(
+    deps,
+    em,
+    ctx,
+    { userId: caller.userId, password: current, operation: 'change_password' },
+    'PWCH-003',
+  );
+  const password = checkNewPassword('new_password', input.newPassword, violations, user.email);
+  violations.throwIfAny('PWCH-004');
+  const stored = await deps.passwords.hash(password, ctx.signal);
+
+  return inTransaction(em, ctx, deps.clock, async (uow) => {
+    const now = deps.clock.now();
+    const locked = await uow.em.findOneOrFail(User, caller.userId, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+    locked.passwordHash = stored.hash;
+    locked.passwordPepperId = stored.pepperId;
+    locked.updatedAt = now;
+    const sessionsRevoked = await revokeSessionsOfUser(uow, now, locked.id, 'password_changed', caller.sessionId);
+    uow.record({
+      type: AuditEventType.passwordChanged,
+      subjectUserId: locked.id,
+      metadata: { sessions_revoked: sessionsRevoked },
+    });
+    return { sessionsRevoked };
+  });
+}
+
+/**
+ * Mails a password reset link to the address, if it belongs to an active
+ * account. The caller learns nothing: the answer is the same, and takes the
+ * same work (a token is made, hashed and sealed, and one transaction with an
+ * audit event commits) whether or not the account exists; only a real
+ * account's transaction also stores the token and queues the mail.
+ */
+export async function requestPasswordReset(
+  deps: DomainDeps,
+  em: EntityManager,
+  ctx: RequestContext,
+  rawEmail: string,
+): Promise<void> {
+  const violations = new Violations();
+  const email = checkEmail('email', rawEmail, violations);
+  violations.throwIfAny('PWRS-001');
+
+  const issued = newOneTimeToken('password_reset');
+  await inTransaction(em, ctx, deps.clock, async (uow) => {
+    const user = await uow.em.findOne(User, { email });
+    if (!user || user.status !== 'active') {
+      uow.record({ type: AuditEventType.passwordResetRequested, metadata: { account_found: false } });
+      return;
+    }
+    const ttlSeconds = deps.oneTimeTokens.passwordResetTtlSeconds;
+    await storeOneTimeToken(deps, uow, user, 'password_reset', { tokenHash: issued.tokenHash, email: user.email, ttlSeconds });
+    queueEmail(deps, uow, 'password_reset', { to: user.email, variables: { token: issued.token } });
+    uow.record({ type: AuditEventType.passwordResetRequested, subjectUserId: user.id, metadata: { account_found: true } });
+  });
+}
+
+/**
+ * Sets a new password with a reset link's token. The token works once and
+ * until it expires; every session of the user ends, and the address counts as
+ * verified (the link proved control of it).
+ */
+export async function resetPassword(
+  deps: DomainDeps,
+  em: EntityManager,
+  ctx: RequestContext,
+  input: { token: string; newPassword: string },
+): Promise<{ sessionsRevoked: number }> {
+  // The policy needs the account's email, and hashing is slow: look the token up before the transaction.
+  if (!isOneTimeTokenShape(input.token)) throw invalidOneTimeToken('PWRS-002');
+  const pending = await em.findOne(
+    OneTimeToken,
+    { tokenHash: hashBearerSecret(input.token), purpose: 'password_reset' },
+    { populate: ['user'] },
+  );
+  if (!pending || pending.consumedAt || pending.expiresAt <= deps.clock.now() || pending.user.status !== 'active') {
+    throw invalidOneTimeToken('PWRS-003');
+  }
+  const violations = new Violations();
+  const password = checkNewPassword('new_password', input.newPassword, violations, pending.user.email);
+  violations.throwIfAny('PWRS-004');
+  const stored = await deps.passwords.hash(password, ctx.signal);
+
+  return inTransaction(em, ctx, deps.clock, async (uow) => {
+    const token = await consumeOneTimeToken(deps, uow, input.token, ['password_reset'], 'PWRS-005');
+    const user = await uow.em.findOneOrFail(User, token.user.id, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+    if (user.status !== 'active') throw invalidOneTimeToken('PWRS-006');
+    const now = deps.clock.now();
+    user.passwordHash = stored.hash;
+    user.passwordPepperId = stored.pepperId;
+    if (token.email === user.email) user.emailVerifiedAt ??= now;
+    user.updatedAt = now;
+    const sessionsRevoked = await revokeSessionsOfUser(uow, now, user.id, 'password_reset');
+    // The single-use reset token proves who acts.
+    uow.record({
+      type: AuditEventType.passwordResetCompleted,
+      subjectUserId: user.id,
+      actor: { type: 'user', id: user.id },
+      metadata: { sessions_revoked: sessionsRevoked },
+    });
+    return { sessionsRevoked };
+  });
+}

@@ -1,0 +1,153 @@
+import { Session, type EntityManager } from '../../db/index.js';
+import { AuditEventType } from '../kernel/audit-record.js';
+import { signedInUser, type RequestContext } from '../kernel/operation.js';
+import type { DomainDeps } from '../kernel/deps.js';
+import { DomainError, Violations } from '../kernel/errors.js';
+import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
+import { checkUuid, isUuid } from '../kernel/validation.js';
+
+/** A session as its owner sees it. */
+export interface SessionView {
+  id: string;
+  createdAt: Date;
+  lastUsedAt: Date;
+  expiresAt: Date;
+  ip: string | null;
+  userAgent: string | null;
+  /** Whether the call was made with this session's access token. */
+  current: boolean;
+}
+
+export interface SessionPage {
+  sessions: SessionView[];
+  /** Opaque; empty on the last page. */
+  nextPageToken: string;
+}
+
+export const SESSIONS_DEFAULT_PAGE_SIZE = 50;
+export const SESSIONS_MAX_PAGE_SIZE = 100;
+
+/** Why a session ended, as stored in sessions.revoke_reason. */
+export type RevokeReason = 'user_revoked' | 'revoked_all' | 'password_reset' | 'password_changed';
+
+/**
+ * The caller's open sessions (neither revoked nor expired), newest first.
+ * Pages follow the session id (time-ordered UUIDv7), so a page token stays
+ * valid while sessions come and go.
+ */
+export async function listOwnSessions(
+  deps: DomainDeps,
+  em: EntityManager,
+  ctx: RequestContext,
+  page: { pageSize: number; pageToken: string },
+): Promise<SessionPage> {
+  const caller = signedInUser(ctx, 'SESM-001');
+  const violations = new Violations();
+  if (page.pageSize < 0 || page.pageSize > SESSIONS_MAX_PAGE_SIZE) {
+    violations.add('page_size', `must be between 0 and ${SESSIONS_MAX_PAGE_SIZE}`);
+  }
+  const after = page.pageToken === '' ? undefined : decodePageToken(page.pageToken, violations);
+  violations.throwIfAny('SESM-002');
+  const limit = page.pageSize || SESSIONS_DEFAULT_PAGE_SIZE;
+
+  const rows = await em.find(
+    Session,
+    {
+      user: caller.userId,
+      revokedAt: null,
+      expiresAt: { $gt: deps.clock.now() },
+      ...(after ? { id: { $lt: after } } : {}),
+    },
+    { orderBy: { id: 'desc' }, limit: limit + 1 },
+  );
+  const sessions = rows.slice(0, limit).map((s) => ({
+    id: s.id,
+    createdAt: s.createdAt,
+    lastUsedAt: s.lastUsedAt,
+    expiresAt: s.expiresAt,
+    ip: s.ip ?? null,
+    userAgent: s.userAgent ?? null,
+    current: s.id === caller.sessionId,
+  }));
+  const more = rows.length > limit;
+  return { sessions, nextPageToken: more ? encodePageToken(sessions.at(-1)!.id) : '' };
+}
+
+function encodePageToken(lastId: string): string {
+  return Buffer.from(`s1:${lastId}`, 'utf8').toString('base64url');
+}
+
+function decodePageToken(token: string, violations: Violations): string | undefined {
+  const decoded = token.length <= 128 ? Buffer.from(token, 'base64url').toString('utf8') : '';
+  const id = decoded.startsWith('s1:') ? decoded.slice(3) : '';
+  if (!isUuid(id)) {
+    violations.add('page_token', 'is not a page token from ListSessions');
+    return undefined;
+  }
+  return id.toLowerCase();
+}
+
+/**
+ * Ends one of the caller's sessions (the current one included). A session of
+ * someone else answers like a missing one, so ids cannot be probed. Ending a
+ * session that already ended succeeds and records nothing.
+ */
+export async function revokeOwnSession(
+  deps: DomainDeps,
+  em: EntityManager,
+  ctx: RequestContext,
+  rawSessionId: string,
+): Promise<void> {
+  const caller = signedInUser(ctx, 'SESM-003');
+  const violations = new Violations();
+  const sessionId = checkUuid('session_id', rawSessionId, violations);
+  violations.throwIfAny('SESM-004');
+  await inTransaction(em, ctx, deps.clock, async (uow) => {
+    const session = await uow.em.findOne(Session, { id: sessionId, user: caller.userId });
+    if (!session) throw new DomainError('not_found', 'SESM-005', 'no such session', { reason: 'SESSION_NOT_FOUND' });
+    if (session.revokedAt) return;
+    session.revokedAt = deps.clock.now();
+    session.revokeReason = 'user_revoked' satisfies RevokeReason;
+    session.successorCiphertext = null;
+    uow.record({
+      type: AuditEventType.sessionRevoked,
+      subjectUserId: caller.userId,
+      metadata: { session_id: session.id, reason: session.revokeReason },
+    });
+  });
+}
+
+/** Signs the caller out everywhere; with `keepCurrent`, everywhere but here. Returns how many sessions ended. */
+export async function revokeAllOwnSessions(
+  deps: DomainDeps,
+  em: EntityManager,
+  ctx: RequestContext,
+  options: { keepCurrent: boolean },
+): Promise<number> {
+  const caller = signedInUser(ctx, 'SESM-006');
+  return inTransaction(em, ctx, deps.clock, async (uow) => {
+    const except = options.keepCurrent ? caller.sessionId : undefined;
+    const count = await revokeSessionsOfUser(uow, deps.clock.now(), caller.userId, 'revoked_all', except);
+    uow.record({
+      type: AuditEventType.sessionsRevokedAll,
+      subjectUserId: caller.userId,
+      metadata: { sessions_revoked: count, kept_current: options.keepCurrent },
+    });
+    return count;
+  });
+}
+
+/** Ends every open session of a user (but `exceptSessionId`) inside the caller's transaction; returns the count. */
+export async function revokeSessionsOfUser(
+  uow: UnitOfWork,
+  now: Date,
+  userId: string,
+  reason: RevokeReason,
+  exceptSessionId?: string,
+): Promise<number> {
+  return uow.em.nativeUpdate(
+    Session,
+    { user: userId, revokedAt: null, ...(exceptSessionId ? { id: { $ne: exceptSessionId } } : {}) },
+    { revokedAt: now, revokeReason: reason, successorCiphertext: null },
+  );
+}

@@ -1,0 +1,110 @@
+import { v7 as uuidv7 } from 'uuid';
+import { User, UserProfile, type EntityManager } from '../../db/index.js';
+import { passwordSchemeOf } from '../../crypto/legacy-hashes.js';
+import { NO_PEPPER } from '../../crypto/passwords.js';
+import { FULL_NAME_MAX_LENGTH } from './registration.js';
+import { AuditEventType } from '../kernel/audit-record.js';
+import type { RequestContext } from '../kernel/operation.js';
+import type { DomainDeps } from '../kernel/deps.js';
+import { Violations } from '../kernel/errors.js';
+import { inTransaction } from '../kernel/unit-of-work.js';
+import { checkEmail, checkText } from '../kernel/validation.js';
+
+/** One line of an import file, parsed as JSON. */
+export interface ImportLine {
+  line: number;
+  record: unknown;
+}
+
+/** What a batch did; `problems` name the line and the field, never a hash. */
+export interface ImportOutcome {
+  imported: number;
+  /** Lines whose address already has an account (or appeared earlier in the file). */
+  skipped: number;
+  problems: { line: number; problem: string }[];
+}
+
+interface ValidRecord {
+  line: number;
+  email: string;
+  passwordHash: string;
+  fullName: string;
+  emailVerified: boolean;
+}
+
+/**
+ * Imports users with the password hashes of another system (bcrypt, argon2 or
+ * PBKDF2; see crypto/legacy-hashes.ts), one transaction per batch with a
+ * user.imported event each. They sign in with their old password and are
+ * rehashed to argon2id then. Lines with an address that already has an
+ * account are skipped; invalid lines are reported and the rest imported.
+ *
+ * A line: {"email": "...", "password_hash": "...", "full_name"?: "...", "email_verified"?: true}
+ */
+export async function importUsers(
+  deps: DomainDeps,
+  em: EntityManager,
+  ctx: RequestContext,
+  batch: ImportLine[],
+): Promise<ImportOutcome> {
+  const outcome: ImportOutcome = { imported: 0, skipped: 0, problems: [] };
+  const valid: ValidRecord[] = [];
+  for (const { line, record } of batch) {
+    const checked = checkRecord(record);
+    if (typeof checked === 'string') outcome.problems.push({ line, problem: checked });
+    else valid.push({ line, ...checked });
+  }
+  const taken = new Set(
+    (await em.find(User, { email: { $in: valid.map((r) => r.email) } }, { fields: ['email'] })).map((u) => u.email),
+  );
+  const fresh = valid.filter((r) => {
+    if (taken.has(r.email)) return false;
+    taken.add(r.email);
+    return true;
+  });
+  outcome.skipped = valid.length - fresh.length;
+  if (fresh.length === 0) return outcome;
+
+  await inTransaction(em, ctx, deps.clock, async (uow) => {
+    const now = deps.clock.now();
+    const users = fresh.map((r) => {
+      const scheme = passwordSchemeOf(r.passwordHash);
+      const user = uow.em.create(User, {
+        id: uuidv7(),
+        email: r.email,
+        emailVerifiedAt: r.emailVerified ? now : null,
+        passwordHash: r.passwordHash,
+        // Foreign argon2 hashes were made without our pepper; bcrypt and PBKDF2 have none.
+        passwordPepperId: scheme === 'argon2' ? NO_PEPPER : null,
+        role: 'user',
+        status: 'active',
+        lastLoginAt: null,
+        createdAt: now,
+        updatedAt: now,
+        deletedAt: null,
+      });
+      uow.em.create(UserProfile, { user, fullName: r.fullName, createdAt: now, updatedAt: now });
+      return { user, scheme };
+    });
+    await uow.em.flush();
+    for (const { user, scheme } of users) {
+      uow.record({ type: AuditEventType.userImported, subjectUserId: user.id, metadata: { hash_scheme: scheme } });
+    }
+  });
+  outcome.imported = fresh.length;
+  return outcome;
+}
+
+/** A valid record, or what is wrong with it. */
+function checkRecord(record: unknown): Omit<ValidRecord, 'line'> | string {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) return 'not a JSON object';
+  const r = record as Record<string, unknown>;
+  const violations = new Violations();
+  const email = checkEmail('email', typeof r.email === 'string' ? r.email : '', violations);
+  const fullName = checkText('full_name', typeof r.full_name === 'string' ? r.full_name : '', FULL_NAME_MAX_LENGTH, violations);
+  if (!violations.isEmpty) return 'email or full_name is missing or invalid';
+  const passwordHash = typeof r.password_hash === 'string' ? r.password_hash : '';
+  if (!passwordSchemeOf(passwordHash)) return 'password_hash is missing or not a supported bcrypt, argon2 or PBKDF2 hash';
+  if (r.email_verified !== undefined && typeof r.email_verified !== 'boolean') return 'email_verified must be true or false';
+  return { email, passwordHash, fullName, emailVerified: r.email_verified === true };
+}

@@ -1,0 +1,127 @@
+import { v7 as uuidv7 } from 'uuid';
+import { ServiceAccount, UniqueConstraintViolationException, type EntityManager } from '../../db/index.js';
+import { generateOpaqueSecret, hashBearerSecret } from '../../crypto/random.js';
+import { AuditEventType } from '../kernel/audit-record.js';
+import { API_KEY_PREFIX } from '../auth/authentication.js';
+import type { RequestContext } from '../kernel/operation.js';
+import type { DomainDeps } from '../kernel/deps.js';
+import { DomainError, Violations } from '../kernel/errors.js';
+import { checkPageSize, decodePageToken, queryFingerprint, toPage } from '../kernel/page-token.js';
+import { roleWithinPrincipal } from '../kernel/permissions.js';
+import { inTransaction } from '../kernel/unit-of-work.js';
+import { checkUuid } from '../kernel/validation.js';
+
+/** Roles a service account may have: it acts for a backend, never as an end user. */
+export const SERVICE_ACCOUNT_ROLES = ['service', 'auditor', 'admin'] as const;
+const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** Characters of the key kept for display: the prefix and 8 more (48 of its 256 bits). */
+const DISPLAY_PREFIX_LENGTH = API_KEY_PREFIX.length + 8;
+
+export interface CreatedServiceAccount {
+  serviceAccount: ServiceAccount;
+  /** Returned once, never stored: only its SHA-256 hash is. */
+  apiKey: string;
+}
+
+/**
+ * Creates a service account and its API key. The role may not grant more
+ * than the caller's own. A live account with the same name fails with
+ * ALREADY_EXISTS.
+ */
+export async function createServiceAccount(
+  deps: DomainDeps,
+  em: EntityManager,
+  ctx: RequestContext,
+  input: { name: string; role: string },
+): Promise<CreatedServiceAccount> {
+  const violations = new Violations();
+  const name = input.name.trim();
+  if (!NAME.test(name)) {
+    violations.add('name', 'must be 1 to 64 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit');
+  }
+  // '' is ROLE_UNSPECIFIED: a backend's account gets the service role.
+  const role = SERVICE_ACCOUNT_ROLES.find((r) => r === (input.role || 'service'));
+  if (!role) violations.add('role', 'must be ROLE_SERVICE, ROLE_AUDITOR or ROLE_ADMIN (or unset for ROLE_SERVICE)');
+  violations.throwIfAny('SVC-001');
+  if (!roleWithinPrincipal(role!, ctx.principal)) {
+    throw new DomainError('permission_denied', 'SVC-002', 'a service account cannot get a role that grants more than yours', {
+      reason: 'ROLE_TOO_HIGH',
+    });
+  }
+
+  const apiKey = generateOpaqueSecret(API_KEY_PREFIX);
+  try {
+    return await inTransaction(em, ctx, deps.clock, async (uow) => {
+      const serviceAccount = uow.em.create(ServiceAccount, {
+        id: uuidv7(),
+        name,
+        role: role!,
+        apiKeyHash: hashBearerSecret(apiKey),
+        apiKeyPrefix: apiKey.slice(0, DISPLAY_PREFIX_LENGTH),
+        createdAt: deps.clock.now(),
+        lastUsedAt: null,
+        revokedAt: null,
+      });
+      uow.record({
+        type: AuditEventType.serviceAccountCreated,
+        metadata: { service_account_id: serviceAccount.id, name, role, api_key_prefix: serviceAccount.apiKeyPrefix },
+      });
+      return { serviceAccount, apiKey };
+    });
+  } catch (err) {
+    if (err instanceof UniqueConstraintViolationException && String(err.message).includes('service_accounts_live_name_unique')) {
+      throw new DomainError('already_exists', 'SVC-003', 'a service account with this name exists', {
+        reason: 'SERVICE_ACCOUNT_NAME_TAKEN',
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
+/** A page of live service accounts, oldest first. */
+export async function listServiceAccounts(
+  em: EntityManager,
+  input: { pageSize: number; pageToken: string },
+): Promise<{ serviceAccounts: ServiceAccount[]; nextPageToken: string }> {
+  const violations = new Violations();
+  const pageSize = checkPageSize(input.pageSize, violations);
+  violations.throwIfAny('SVC-010');
+  const fingerprint = queryFingerprint('service_accounts');
+  const after = decodePageToken(input.pageToken, fingerprint, 'SVC-011');
+  const rows = await em.find(
+    ServiceAccount,
+    after
+      ? { revokedAt: null, $or: [{ createdAt: { $gt: after.createdAt } }, { createdAt: after.createdAt, id: { $gt: after.id } }] }
+      : { revokedAt: null },
+    { orderBy: { createdAt: 'asc', id: 'asc' }, limit: pageSize + 1 },
+  );
+  const { items, nextPageToken } = toPage(rows, pageSize, fingerprint);
+  return { serviceAccounts: items, nextPageToken };
+}
+
+/** Revokes a service account: its key fails from the next call on. */
+export async function deleteServiceAccount(
+  deps: DomainDeps,
+  em: EntityManager,
+  ctx: RequestContext,
+  rawId: string,
+): Promise<void> {
+  const violations = new Violations();
+  const id = rawId === '' ? '' : checkUuid('service_account_id', rawId, violations);
+  if (rawId === '') violations.add('service_account_id', 'is required');
+  violations.throwIfAny('SVC-020');
+  await inTransaction(em, ctx, deps.clock, async (uow) => {
+    const account = await uow.em.findOne(ServiceAccount, { id, revokedAt: null });
+    if (!account) {
+      throw new DomainError('not_found', 'SVC-021', 'no live service account with this id', {
+        reason: 'SERVICE_ACCOUNT_NOT_FOUND',
+      });
+    }
+    account.revokedAt = deps.clock.now();
+    uow.record({
+      type: AuditEventType.serviceAccountDeleted,
+      metadata: { service_account_id: account.id, name: account.name, role: account.role, api_key_prefix: account.apiKeyPrefix },
+    });
+  });
+}

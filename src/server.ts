@@ -221,8 +221,7 @@ export async function buildDomain(config: Config, orm: Orm, clock: Clock): Promi
     ...config.signingKeys,
     accessTtlSeconds: config.tokens.accessTtlSeconds,
   });
-  await signingKeys.initialize(orm.em.fork());
-  return {
+  const deps: DomainDeps = {
     clock,
     signingKeys,
     passwords: new PasswordHasher({
@@ -239,6 +238,8 @@ export async function buildDomain(config: Config, orm: Orm, clock: Clock): Promi
     userDeleteRetentionDays: config.users.deleteRetentionDays,
     loginThrottle: new LoginThrottle(config.loginThrottle),
   };
+  await signingKeys.initialize(systemOperation(deps, orm.em.fork(), 'startup'));
+  return deps;
 }
 
 /** Lets in-flight calls finish; after the grace period, cuts what is left (open streams never end on their own). */

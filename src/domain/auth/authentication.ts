@@ -1,16 +1,15 @@
 import { decodeProtectedHeader } from 'jose';
+import type { Operation } from '../kernel/operation.js';
 import {
   findServiceAccountByKeyHash,
   findSessionState,
   touchServiceAccount,
   USER_ROLES,
-  type EntityManager,
   type UserRole,
 } from '../../db/index.js';
 import { hashBearerSecret } from '../../crypto/random.js';
 import { InvalidTokenError, verifyAccessToken, type VerifiedAccessToken } from '../../crypto/tokens.js';
-import type { Principal } from '../kernel/operation.js';
-import type { DomainDeps } from '../kernel/deps.js';
+import type { Principal } from '../kernel/principal.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { isUuid } from '../kernel/validation.js';
 
@@ -31,8 +30,8 @@ const invalidToken = (id: string, cause?: unknown) =>
  * take effect at once instead of when the token expires. The role comes from
  * the database, not from the token, for the same reason.
  */
-export async function authenticateAccessToken(deps: DomainDeps, em: EntityManager, token: string): Promise<Principal> {
-  return (await checkAccessToken(deps, em, token)).principal;
+export async function authenticateAccessToken(op: Operation, token: string): Promise<Principal> {
+  return (await checkAccessToken(op, token)).principal;
 }
 
 /** What IntrospectToken tells about an access token (RFC 7662); only `active` when it is not. */
@@ -48,14 +47,14 @@ export const INTROSPECTED_TOKEN_MAX_LENGTH = 8192;
  * foreign, revoked session, inactive user) yields `{ active: false }` and
  * nothing else, so the answer reveals no more than the token holder knows.
  */
-export async function introspectAccessToken(deps: DomainDeps, em: EntityManager, token: string): Promise<Introspection> {
+export async function introspectAccessToken(op: Operation, token: string): Promise<Introspection> {
   const violations = new Violations();
   if (token === '') violations.add('token', 'is required');
   else if (token.length > INTROSPECTED_TOKEN_MAX_LENGTH)
     violations.add('token', `must be at most ${INTROSPECTED_TOKEN_MAX_LENGTH} characters`);
   violations.throwIfAny('AUTHN-007');
   try {
-    const { principal, claims } = await checkAccessToken(deps, em, token);
+    const { principal, claims } = await checkAccessToken(op, token);
     if (principal.kind !== 'user') return { active: false };
     return {
       active: true,
@@ -72,16 +71,12 @@ export async function introspectAccessToken(deps: DomainDeps, em: EntityManager,
   }
 }
 
-async function checkAccessToken(
-  deps: DomainDeps,
-  em: EntityManager,
-  token: string,
-): Promise<{ principal: Principal; claims: VerifiedAccessToken }> {
-  const claims = await verifyWithKeyReload(deps, em, token);
+async function checkAccessToken(op: Operation, token: string): Promise<{ principal: Principal; claims: VerifiedAccessToken }> {
+  const claims = await verifyWithKeyReload(op, token);
   // The sessions.id column is a uuid: anything else would fail the query with INTERNAL.
   if (!isUuid(claims.sid)) throw invalidToken('AUTHN-006');
-  const state = await findSessionState(em, claims.sid);
-  const now = deps.clock.now();
+  const state = await findSessionState(op.em, claims.sid);
+  const now = op.clock.now();
   if (!state || state.userId !== claims.sub) throw invalidToken('AUTHN-002');
   // Status first: suspension and deletion also revoke the sessions, and the status is the better answer.
   if (state.userStatus !== 'active') {
@@ -103,30 +98,30 @@ async function checkAccessToken(
  * Turns a service account's API key into a principal: one indexed query per
  * call, so a deleted account's key stops working on its next call.
  */
-export async function authenticateApiKey(deps: DomainDeps, em: EntityManager, apiKey: string): Promise<Principal> {
+export async function authenticateApiKey(op: Operation, apiKey: string): Promise<Principal> {
   const invalidKey = (id: string) =>
     new DomainError('unauthenticated', id, 'the API key is invalid or revoked', { reason: 'INVALID_API_KEY' });
   if (!API_KEY_SHAPE.test(apiKey)) throw invalidKey('AUTHN-011');
-  const account = await findServiceAccountByKeyHash(em, hashBearerSecret(apiKey));
+  const account = await findServiceAccountByKeyHash(op.em, hashBearerSecret(apiKey));
   if (!account || account.revokedAt) throw invalidKey('AUTHN-012');
   if (!(USER_ROLES as readonly string[]).includes(account.role)) throw invalidKey('AUTHN-013');
-  const now = deps.clock.now();
+  const now = op.clock.now();
   if (!account.lastUsedAt || now.getTime() - account.lastUsedAt.getTime() >= LAST_USED_GRANULARITY_MS) {
-    await touchServiceAccount(em, account.id, now, LAST_USED_GRANULARITY_MS);
+    await touchServiceAccount(op.em, account.id, now, LAST_USED_GRANULARITY_MS);
   }
   return { kind: 'service_account', serviceAccountId: account.id, name: account.name, role: account.role as UserRole };
 }
 
-async function verifyWithKeyReload(deps: DomainDeps, em: EntityManager, token: string) {
-  const settings = { issuer: deps.tokens.issuer, audience: deps.tokens.audience };
+async function verifyWithKeyReload(op: Operation, token: string) {
+  const settings = { issuer: op.deps.tokens.issuer, audience: op.deps.tokens.audience };
   try {
-    return await verifyAccessToken(token, deps.signingKeys.keyResolver(), { ...settings, now: deps.clock.now() });
+    return await verifyAccessToken(token, op.deps.signingKeys.keyResolver(), { ...settings, now: op.clock.now() });
   } catch (err) {
     if (!(err instanceof InvalidTokenError)) throw err;
     // A kid we have not seen may come from a key another instance just rotated in.
-    if (await deps.signingKeys.reloadForUnknownKid(em, kidOf(token))) {
+    if (await op.deps.signingKeys.reloadForUnknownKid(op.em, kidOf(token))) {
       try {
-        return await verifyAccessToken(token, deps.signingKeys.keyResolver(), { ...settings, now: deps.clock.now() });
+        return await verifyAccessToken(token, op.deps.signingKeys.keyResolver(), { ...settings, now: op.clock.now() });
       } catch (retryErr) {
         throw invalidToken('AUTHN-001', retryErr);
       }

@@ -1,7 +1,7 @@
-import { LockMode, UniqueConstraintViolationException, User, type EntityManager } from '../../db/index.js';
+import { LockMode, UniqueConstraintViolationException, User } from '../../db/index.js';
+import type { Operation } from '../kernel/operation.js';
 import { AuditEventType } from '../kernel/audit-record.js';
-import { signedInUser, type RequestContext } from '../kernel/operation.js';
-import type { DomainDeps } from '../kernel/deps.js';
+import { signedInUser } from '../kernel/callers.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { consumeOneTimeToken, invalidOneTimeToken, newOneTimeToken, storeOneTimeToken } from './one-time-tokens.js';
 import { queueEmail } from '../kernel/outbox.js';
@@ -16,23 +16,23 @@ const emailTaken = (id: string, cause?: unknown) =>
  * Mails the caller a single-use link that proves they control their address.
  * Each request supersedes the links sent before.
  */
-export async function requestEmailVerification(deps: DomainDeps, em: EntityManager, ctx: RequestContext): Promise<void> {
-  const caller = signedInUser(ctx, 'EMLV-001');
+export async function requestEmailVerification(op: Operation): Promise<void> {
+  const caller = signedInUser(op, 'EMLV-001');
   const issued = newOneTimeToken('email_verification');
-  await inTransaction(em, ctx, deps.clock, async (uow) => {
+  await inTransaction(op, async (uow) => {
     const user = await uow.em.findOneOrFail(User, caller.userId);
     if (user.emailVerifiedAt) {
       throw new DomainError('failed_precondition', 'EMLV-002', 'the email address is already verified', {
         reason: 'EMAIL_ALREADY_VERIFIED',
       });
     }
-    const ttlSeconds = deps.oneTimeTokens.emailVerificationTtlSeconds;
-    await storeOneTimeToken(deps, uow, user, 'email_verification', {
+    const ttlSeconds = op.deps.oneTimeTokens.emailVerificationTtlSeconds;
+    await storeOneTimeToken(uow, user, 'email_verification', {
       tokenHash: issued.tokenHash,
       email: user.email,
       ttlSeconds,
     });
-    queueEmail(deps, uow, 'email_verification', { to: user.email, variables: { token: issued.token } });
+    queueEmail(uow, 'email_verification', { to: user.email, variables: { token: issued.token } });
     uow.record({ type: AuditEventType.emailVerificationRequested, subjectUserId: user.id });
   });
 }
@@ -43,22 +43,15 @@ export async function requestEmailVerification(deps: DomainDeps, em: EntityManag
  * (VerifyEmail). The current password is required, so a stolen access token
  * alone cannot take the account over.
  */
-export async function requestEmailChange(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
-  input: { newEmail: string; currentPassword: string },
-): Promise<void> {
-  const caller = signedInUser(ctx, 'EMLV-003');
+export async function requestEmailChange(op: Operation, input: { newEmail: string; currentPassword: string }): Promise<void> {
+  const caller = signedInUser(op, 'EMLV-003');
   const violations = new Violations();
   const newEmail = checkEmail('new_email', input.newEmail, violations);
   const password = checkPresentedPassword('current_password', input.currentPassword, violations);
   violations.throwIfAny('EMLV-004');
 
   const user = await verifyCurrentPassword(
-    deps,
-    em,
-    ctx,
+    op,
     { userId: caller.userId, password, operation: 'request_email_change' },
     'EMLV-005',
   );
@@ -67,14 +60,14 @@ export async function requestEmailChange(
       violations: [{ field: 'new_email', description: 'is already the address of this account' }],
     });
   }
-  if ((await em.count(User, { email: newEmail })) > 0) throw emailTaken('EMLV-007');
+  if ((await op.em.count(User, { email: newEmail })) > 0) throw emailTaken('EMLV-007');
 
   const issued = newOneTimeToken('email_change');
-  await inTransaction(em, ctx, deps.clock, async (uow) => {
+  await inTransaction(op, async (uow) => {
     const current = await uow.em.findOneOrFail(User, caller.userId);
-    const ttlSeconds = deps.oneTimeTokens.emailVerificationTtlSeconds;
-    await storeOneTimeToken(deps, uow, current, 'email_change', { tokenHash: issued.tokenHash, email: newEmail, ttlSeconds });
-    queueEmail(deps, uow, 'email_change', { to: newEmail, variables: { token: issued.token } });
+    const ttlSeconds = op.deps.oneTimeTokens.emailVerificationTtlSeconds;
+    await storeOneTimeToken(uow, current, 'email_change', { tokenHash: issued.tokenHash, email: newEmail, ttlSeconds });
+    queueEmail(uow, 'email_change', { to: newEmail, variables: { token: issued.token } });
     uow.record({ type: AuditEventType.emailChangeRequested, subjectUserId: current.id });
   });
 }
@@ -85,13 +78,13 @@ export async function requestEmailChange(
  * address. Single use; a link for an address the account no longer has, or of
  * an account that is not active, is invalid.
  */
-export async function verifyEmail(deps: DomainDeps, em: EntityManager, ctx: RequestContext, rawToken: string): Promise<User> {
+export async function verifyEmail(op: Operation, rawToken: string): Promise<User> {
   try {
-    return await inTransaction(em, ctx, deps.clock, async (uow) => {
-      const token = await consumeOneTimeToken(deps, uow, rawToken, ['email_verification', 'email_change'], 'EMLV-008');
+    return await inTransaction(op, async (uow) => {
+      const token = await consumeOneTimeToken(uow, rawToken, ['email_verification', 'email_change'], 'EMLV-008');
       const user = await uow.em.findOneOrFail(User, token.user.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (user.status !== 'active') throw invalidOneTimeToken('EMLV-009');
-      const now = deps.clock.now();
+      const now = op.clock.now();
       if (token.purpose === 'email_verification') {
         if (token.email !== user.email) throw invalidOneTimeToken('EMLV-010');
         user.emailVerifiedAt ??= now;

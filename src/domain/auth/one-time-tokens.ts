@@ -1,7 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import { LockMode, OneTimeToken, type OneTimeTokenPurpose, type User } from '../../db/index.js';
 import { generateOpaqueSecret, hashBearerSecret } from '../../crypto/random.js';
-import type { DomainDeps } from '../kernel/deps.js';
 import { DomainError } from '../kernel/errors.js';
 import type { UnitOfWork } from '../kernel/unit-of-work.js';
 
@@ -33,13 +32,12 @@ export function newOneTimeToken(purpose: OneTimeTokenPurpose): { token: string; 
  * earlier unused tokens of the same purpose: only the newest mail works.
  */
 export async function storeOneTimeToken(
-  deps: DomainDeps,
   uow: UnitOfWork,
   user: User,
   purpose: OneTimeTokenPurpose,
   issued: { tokenHash: string; email: string; ttlSeconds: number },
 ): Promise<void> {
-  const now = deps.clock.now();
+  const now = uow.clock.now();
   await uow.em.nativeUpdate(OneTimeToken, { user: user.id, purpose, consumedAt: null }, { consumedAt: now });
   uow.em.create(OneTimeToken, {
     id: uuidv7(),
@@ -64,14 +62,13 @@ export function isOneTimeTokenShape(raw: string): boolean {
  * invalid-token error otherwise.
  */
 export async function consumeOneTimeToken(
-  deps: DomainDeps,
   uow: UnitOfWork,
   rawToken: string,
   purposes: OneTimeTokenPurpose[],
   errorId: string,
 ): Promise<OneTimeToken> {
   if (!isOneTimeTokenShape(rawToken)) throw invalidOneTimeToken(errorId);
-  const now = deps.clock.now();
+  const now = uow.clock.now();
   const row = await uow.em.findOne(
     OneTimeToken,
     { tokenHash: hashBearerSecret(rawToken), purpose: { $in: purposes } },

@@ -1,8 +1,8 @@
-import { LockMode, OneTimeToken, User, type EntityManager } from '../../db/index.js';
+import { LockMode, OneTimeToken, User } from '../../db/index.js';
+import type { Operation } from '../kernel/operation.js';
 import { hashBearerSecret } from '../../crypto/random.js';
 import { AuditEventType } from '../kernel/audit-record.js';
-import { signedInUser, type RequestContext } from '../kernel/operation.js';
-import type { DomainDeps } from '../kernel/deps.js';
+import { signedInUser } from '../kernel/callers.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import {
   consumeOneTimeToken,
@@ -23,22 +23,20 @@ import { checkEmail, checkNewPassword, checkPresentedPassword } from '../kernel/
  * so that clients do not mistake it for an expired session.
  */
 export async function verifyCurrentPassword(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
+  op: Operation,
   input: { userId: string; password: string; operation: string },
   errorId: string,
 ): Promise<User> {
-  const user = await em.findOneOrFail(User, input.userId, { populate: ['passwordHash'] });
+  const user = await op.em.findOneOrFail(User, input.userId, { populate: ['passwordHash'] });
   const check = user.passwordHash
-    ? await deps.passwords.verify(
+    ? await op.deps.passwords.verify(
         { hash: user.passwordHash, pepperId: user.passwordPepperId ?? null },
         input.password,
-        ctx.signal,
+        op.signal,
       )
-    : { ok: await deps.passwords.verifyDummy(input.password, ctx.signal) };
+    : { ok: await op.deps.passwords.verifyDummy(input.password, op.signal) };
   if (check.ok) return user;
-  await inTransaction(em, ctx, deps.clock, async (uow) => {
+  await inTransaction(op, async (uow) => {
     uow.record({ type: AuditEventType.reauthenticationFailed, subjectUserId: user.id, metadata: { operation: input.operation } });
   });
   throw new DomainError('invalid_argument', errorId, 'the current password is wrong', {
@@ -52,28 +50,23 @@ export async function verifyCurrentPassword(
  * session of the user ends (the calling one stays signed in).
  */
 export async function changePassword(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
+  op: Operation,
   input: { currentPassword: string; newPassword: string },
 ): Promise<{ sessionsRevoked: number }> {
-  const caller = signedInUser(ctx, 'PWCH-001');
+  const caller = signedInUser(op, 'PWCH-001');
   const violations = new Violations();
   const current = checkPresentedPassword('current_password', input.currentPassword, violations);
   violations.throwIfAny('PWCH-002');
-  const user = await verifyCurrentPassword(
-    deps,
-    em,
-    ctx,
+  const user = await verifyCurrentPassword(op,
     { userId: caller.userId, password: current, operation: 'change_password' },
     'PWCH-003',
   );
   const password = checkNewPassword('new_password', input.newPassword, violations, user.email);
   violations.throwIfAny('PWCH-004');
-  const stored = await deps.passwords.hash(password, ctx.signal);
+  const stored = await op.deps.passwords.hash(password, op.signal);
 
-  return inTransaction(em, ctx, deps.clock, async (uow) => {
-    const now = deps.clock.now();
+  return inTransaction(op, async (uow) => {
+    const now = op.clock.now();
     const locked = await uow.em.findOneOrFail(User, caller.userId, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
     locked.passwordHash = stored.hash;
     locked.passwordPepperId = stored.pepperId;
@@ -95,26 +88,21 @@ export async function changePassword(
  * audit event commits) whether or not the account exists; only a real
  * account's transaction also stores the token and queues the mail.
  */
-export async function requestPasswordReset(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
-  rawEmail: string,
-): Promise<void> {
+export async function requestPasswordReset(op: Operation, rawEmail: string): Promise<void> {
   const violations = new Violations();
   const email = checkEmail('email', rawEmail, violations);
   violations.throwIfAny('PWRS-001');
 
   const issued = newOneTimeToken('password_reset');
-  await inTransaction(em, ctx, deps.clock, async (uow) => {
+  await inTransaction(op, async (uow) => {
     const user = await uow.em.findOne(User, { email });
     if (!user || user.status !== 'active') {
       uow.record({ type: AuditEventType.passwordResetRequested, metadata: { account_found: false } });
       return;
     }
-    const ttlSeconds = deps.oneTimeTokens.passwordResetTtlSeconds;
-    await storeOneTimeToken(deps, uow, user, 'password_reset', { tokenHash: issued.tokenHash, email: user.email, ttlSeconds });
-    queueEmail(deps, uow, 'password_reset', { to: user.email, variables: { token: issued.token } });
+    const ttlSeconds = op.deps.oneTimeTokens.passwordResetTtlSeconds;
+    await storeOneTimeToken(uow, user, 'password_reset', { tokenHash: issued.tokenHash, email: user.email, ttlSeconds });
+    queueEmail(uow, 'password_reset', { to: user.email, variables: { token: issued.token } });
     uow.record({ type: AuditEventType.passwordResetRequested, subjectUserId: user.id, metadata: { account_found: true } });
   });
 }
@@ -125,31 +113,29 @@ export async function requestPasswordReset(
  * verified (the link proved control of it).
  */
 export async function resetPassword(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
+  op: Operation,
   input: { token: string; newPassword: string },
 ): Promise<{ sessionsRevoked: number }> {
   // The policy needs the account's email, and hashing is slow: look the token up before the transaction.
   if (!isOneTimeTokenShape(input.token)) throw invalidOneTimeToken('PWRS-002');
-  const pending = await em.findOne(
+  const pending = await op.em.findOne(
     OneTimeToken,
     { tokenHash: hashBearerSecret(input.token), purpose: 'password_reset' },
     { populate: ['user'] },
   );
-  if (!pending || pending.consumedAt || pending.expiresAt <= deps.clock.now() || pending.user.status !== 'active') {
+  if (!pending || pending.consumedAt || pending.expiresAt <= op.clock.now() || pending.user.status !== 'active') {
     throw invalidOneTimeToken('PWRS-003');
   }
   const violations = new Violations();
   const password = checkNewPassword('new_password', input.newPassword, violations, pending.user.email);
   violations.throwIfAny('PWRS-004');
-  const stored = await deps.passwords.hash(password, ctx.signal);
+  const stored = await op.deps.passwords.hash(password, op.signal);
 
-  return inTransaction(em, ctx, deps.clock, async (uow) => {
-    const token = await consumeOneTimeToken(deps, uow, input.token, ['password_reset'], 'PWRS-005');
+  return inTransaction(op, async (uow) => {
+    const token = await consumeOneTimeToken(uow, input.token, ['password_reset'], 'PWRS-005');
     const user = await uow.em.findOneOrFail(User, token.user.id, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
     if (user.status !== 'active') throw invalidOneTimeToken('PWRS-006');
-    const now = deps.clock.now();
+    const now = op.clock.now();
     user.passwordHash = stored.hash;
     user.passwordPepperId = stored.pepperId;
     if (token.email === user.email) user.emailVerifiedAt ??= now;

@@ -1,9 +1,8 @@
 import { v7 as uuidv7 } from 'uuid';
-import { UniqueConstraintViolationException, User, UserProfile, type EntityManager, type UserRole } from '../../db/index.js';
+import type { Operation } from '../kernel/operation.js';
+import { UniqueConstraintViolationException, User, UserProfile, type UserRole } from '../../db/index.js';
 import type { StoredPassword } from '../../crypto/passwords.js';
 import { AuditEventType } from '../kernel/audit-record.js';
-import type { RequestContext } from '../kernel/operation.js';
-import type { DomainDeps } from '../kernel/deps.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import { checkEmail, checkNewPassword, checkText } from '../kernel/validation.js';
@@ -22,19 +21,14 @@ export interface RegistrationInput {
  * Uniqueness is left to the database's unique index on the normalized email:
  * a prior SELECT would let two racing registrations both pass.
  */
-export async function registerUser(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
-  input: RegistrationInput,
-): Promise<User> {
+export async function registerUser(op: Operation, input: RegistrationInput): Promise<User> {
   const violations = new Violations();
   const email = checkEmail('email', input.email, violations);
   const password = checkNewPassword('password', input.password, violations, email);
   const fullName = checkText('full_name', input.fullName, FULL_NAME_MAX_LENGTH, violations);
   violations.throwIfAny('ACCT-001');
 
-  return createAccount(deps, em, ctx, { email, password, fullName, role: 'user', emailVerified: false });
+  return createAccount(op, { email, password, fullName, role: 'user', emailVerified: false });
 }
 
 interface NewAccount {
@@ -45,15 +39,15 @@ interface NewAccount {
   emailVerified: boolean;
 }
 
-async function createAccount(deps: DomainDeps, em: EntityManager, ctx: RequestContext, account: NewAccount): Promise<User> {
+async function createAccount(op: Operation, account: NewAccount): Promise<User> {
   // Hash before the transaction opens: it is the slow part and needs no lock.
-  const password = await deps.passwords.hash(account.password, ctx.signal);
+  const password = await op.deps.passwords.hash(account.password, op.signal);
   try {
-    return await inTransaction(em, ctx, deps.clock, async (uow) => {
-      const user = await insertAccount(deps, uow, { ...account, password });
+    return await inTransaction(op, async (uow) => {
+      const user = await insertAccount(uow, { ...account, password });
       const type = account.role === 'admin' ? AuditEventType.userBootstrapped : AuditEventType.userRegistered;
       // Self-registration: the new user is its own actor; otherwise the admin, CLI or system is.
-      const actor = ctx.principal.kind === 'anonymous' ? { type: 'user' as const, id: user.id } : undefined;
+      const actor = op.principal.kind === 'anonymous' ? { type: 'user' as const, id: user.id } : undefined;
       uow.record({ type, subjectUserId: user.id, actor, metadata: { role: account.role } });
       return user;
     });
@@ -68,11 +62,10 @@ async function createAccount(deps: DomainDeps, em: EntityManager, ctx: RequestCo
  * a provider. A taken email surfaces at commit (see emailTakenOr).
  */
 export async function insertAccount(
-  deps: DomainDeps,
   uow: UnitOfWork,
   account: { email: string; password: StoredPassword | null; fullName: string; role: UserRole; emailVerified: boolean },
 ): Promise<User> {
-  const now = deps.clock.now();
+  const now = uow.clock.now();
   const user = uow.em.create(User, {
     id: uuidv7(),
     email: account.email,
@@ -109,29 +102,19 @@ export function emailTakenOr(err: unknown, id: string): unknown {
  * Creates an administrator. Used by the bootstrap at start-up and by
  * `tessera create-admin`; a taken email fails with EMAIL_TAKEN.
  */
-export async function createAdmin(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
-  input: { email: string; password: string },
-): Promise<User> {
+export async function createAdmin(op: Operation, input: { email: string; password: string }): Promise<User> {
   const violations = new Violations();
   const email = checkEmail('email', input.email, violations);
   const password = checkNewPassword('password', input.password, violations, email);
   violations.throwIfAny('ACCT-003');
-  return createAccount(deps, em, ctx, { email, password, fullName: '', role: 'admin', emailVerified: true });
+  return createAccount(op, { email, password, fullName: '', role: 'admin', emailVerified: true });
 }
 
 /** Creates the configured first administrator unless an administrator already exists. */
-export async function ensureBootstrapAdmin(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
-  admin: { email: string; password: string },
-): Promise<User | null> {
-  if ((await em.count(User, { role: 'admin' })) > 0) return null;
+export async function ensureBootstrapAdmin(op: Operation, admin: { email: string; password: string }): Promise<User | null> {
+  if ((await op.em.count(User, { role: 'admin' })) > 0) return null;
   try {
-    return await createAdmin(deps, em, ctx, admin);
+    return await createAdmin(op, admin);
   } catch (err) {
     // Another instance bootstrapped the same admin at the same moment.
     if (err instanceof DomainError && err.reason === 'EMAIL_TAKEN') return null;

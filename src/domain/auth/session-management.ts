@@ -1,7 +1,7 @@
-import { Session, type EntityManager } from '../../db/index.js';
+import { Session } from '../../db/index.js';
+import type { Operation } from '../kernel/operation.js';
 import { AuditEventType } from '../kernel/audit-record.js';
-import { signedInUser, type RequestContext } from '../kernel/operation.js';
-import type { DomainDeps } from '../kernel/deps.js';
+import { signedInUser } from '../kernel/callers.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import { checkUuid, isUuid } from '../kernel/validation.js';
@@ -35,13 +35,8 @@ export type RevokeReason = 'user_revoked' | 'revoked_all' | 'password_reset' | '
  * Pages follow the session id (time-ordered UUIDv7), so a page token stays
  * valid while sessions come and go.
  */
-export async function listOwnSessions(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
-  page: { pageSize: number; pageToken: string },
-): Promise<SessionPage> {
-  const caller = signedInUser(ctx, 'SESM-001');
+export async function listOwnSessions(op: Operation, page: { pageSize: number; pageToken: string }): Promise<SessionPage> {
+  const caller = signedInUser(op, 'SESM-001');
   const violations = new Violations();
   if (page.pageSize < 0 || page.pageSize > SESSIONS_MAX_PAGE_SIZE) {
     violations.add('page_size', `must be between 0 and ${SESSIONS_MAX_PAGE_SIZE}`);
@@ -50,12 +45,12 @@ export async function listOwnSessions(
   violations.throwIfAny('SESM-002');
   const limit = page.pageSize || SESSIONS_DEFAULT_PAGE_SIZE;
 
-  const rows = await em.find(
+  const rows = await op.em.find(
     Session,
     {
       user: caller.userId,
       revokedAt: null,
-      expiresAt: { $gt: deps.clock.now() },
+      expiresAt: { $gt: op.clock.now() },
       ...(after ? { id: { $lt: after } } : {}),
     },
     { orderBy: { id: 'desc' }, limit: limit + 1 },
@@ -92,21 +87,16 @@ function decodePageToken(token: string, violations: Violations): string | undefi
  * someone else answers like a missing one, so ids cannot be probed. Ending a
  * session that already ended succeeds and records nothing.
  */
-export async function revokeOwnSession(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
-  rawSessionId: string,
-): Promise<void> {
-  const caller = signedInUser(ctx, 'SESM-003');
+export async function revokeOwnSession(op: Operation, rawSessionId: string): Promise<void> {
+  const caller = signedInUser(op, 'SESM-003');
   const violations = new Violations();
   const sessionId = checkUuid('session_id', rawSessionId, violations);
   violations.throwIfAny('SESM-004');
-  await inTransaction(em, ctx, deps.clock, async (uow) => {
+  await inTransaction(op, async (uow) => {
     const session = await uow.em.findOne(Session, { id: sessionId, user: caller.userId });
     if (!session) throw new DomainError('not_found', 'SESM-005', 'no such session', { reason: 'SESSION_NOT_FOUND' });
     if (session.revokedAt) return;
-    session.revokedAt = deps.clock.now();
+    session.revokedAt = op.clock.now();
     session.revokeReason = 'user_revoked' satisfies RevokeReason;
     session.successorCiphertext = null;
     uow.record({
@@ -118,16 +108,11 @@ export async function revokeOwnSession(
 }
 
 /** Signs the caller out everywhere; with `keepCurrent`, everywhere but here. Returns how many sessions ended. */
-export async function revokeAllOwnSessions(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
-  options: { keepCurrent: boolean },
-): Promise<number> {
-  const caller = signedInUser(ctx, 'SESM-006');
-  return inTransaction(em, ctx, deps.clock, async (uow) => {
+export async function revokeAllOwnSessions(op: Operation, options: { keepCurrent: boolean }): Promise<number> {
+  const caller = signedInUser(op, 'SESM-006');
+  return inTransaction(op, async (uow) => {
     const except = options.keepCurrent ? caller.sessionId : undefined;
-    const count = await revokeSessionsOfUser(uow, deps.clock.now(), caller.userId, 'revoked_all', except);
+    const count = await revokeSessionsOfUser(uow, op.clock.now(), caller.userId, 'revoked_all', except);
     uow.record({
       type: AuditEventType.sessionsRevokedAll,
       subjectUserId: caller.userId,

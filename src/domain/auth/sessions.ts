@@ -1,9 +1,9 @@
 import { v7 as uuidv7 } from 'uuid';
+import type { Operation } from '../kernel/operation.js';
 import { LockMode, Session, User, type EntityManager } from '../../db/index.js';
 import { generateOpaqueSecret, hashBearerSecret } from '../../crypto/random.js';
 import { signAccessToken } from '../../crypto/tokens.js';
 import { AuditEventType } from '../kernel/audit-record.js';
-import type { RequestContext } from '../kernel/operation.js';
 import type { DomainDeps } from '../kernel/deps.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
@@ -47,43 +47,38 @@ const invalidRefreshToken = (id: string) =>
  * failed or not, leaves an audit event. Account status is revealed only to
  * someone who knows the password.
  */
-export async function loginWithPassword(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
-  input: { email: string; password: string },
-): Promise<LoginResult> {
+export async function loginWithPassword(op: Operation, input: { email: string; password: string }): Promise<LoginResult> {
   const violations = new Violations();
   const email = checkEmail('email', input.email, violations);
   const password = checkPresentedPassword('password', input.password, violations);
   violations.throwIfAny('SESS-002');
 
-  const user = await em.findOne(User, { email }, { populate: ['passwordHash'] });
+  const user = await op.em.findOne(User, { email }, { populate: ['passwordHash'] });
   try {
-    await deps.loginThrottle.assertAllowed(email, ctx.ip);
+    await op.deps.loginThrottle.assertAllowed(email, op.ip);
   } catch (err) {
-    await recordLoginFailure(deps, em, ctx, user?.id ?? null, 'too_many_attempts');
+    await recordLoginFailure(op, user?.id ?? null, 'too_many_attempts');
     throw err;
   }
   const check = user?.passwordHash
-    ? await deps.passwords.verify({ hash: user.passwordHash, pepperId: user.passwordPepperId ?? null }, password, ctx.signal)
-    : { ok: await deps.passwords.verifyDummy(password, ctx.signal), needsRehash: false };
+    ? await op.deps.passwords.verify({ hash: user.passwordHash, pepperId: user.passwordPepperId ?? null }, password, op.signal)
+    : { ok: await op.deps.passwords.verifyDummy(password, op.signal), needsRehash: false };
 
   if (!user || !check.ok) {
-    await deps.loginThrottle.recordFailure(email, ctx.ip);
-    await recordLoginFailure(deps, em, ctx, user?.id ?? null, user ? 'wrong_password' : 'unknown_account');
+    await op.deps.loginThrottle.recordFailure(email, op.ip);
+    await recordLoginFailure(op, user?.id ?? null, user ? 'wrong_password' : 'unknown_account');
     throw invalidCredentials();
   }
-  await deps.loginThrottle.recordSuccess(email);
+  await op.deps.loginThrottle.recordSuccess(email);
   if (user.status !== 'active') {
-    await recordLoginFailure(deps, em, ctx, user.id, `account_${user.status}`);
+    await recordLoginFailure(op, user.id, `account_${user.status}`);
     throw accountInactive('SESS-003', user.status);
   }
 
   // Upgrade a legacy hash (imported scheme, older cost parameters or pepper) while we hold the plain password.
-  const upgradedHash = check.needsRehash ? await deps.passwords.hash(password, ctx.signal) : undefined;
+  const upgradedHash = check.needsRehash ? await op.deps.passwords.hash(password, op.signal) : undefined;
 
-  return inTransaction(em, ctx, deps.clock, async (uow) => {
+  return inTransaction(op, async (uow) => {
     // Re-read under a row lock: concurrent sign-ins of one account would otherwise
     // all write the version read before the password check, and all but one fail.
     const current = await uow.em.findOneOrFail(User, user.id, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
@@ -93,7 +88,7 @@ export async function loginWithPassword(
       current.passwordHash = upgradedHash.hash;
       current.passwordPepperId = upgradedHash.pepperId;
     }
-    const tokens = await signIn(deps, uow, ctx, current, 'password', { rehashed: Boolean(upgradedHash) });
+    const tokens = await signIn(uow, current, 'password', { rehashed: Boolean(upgradedHash) });
     return { user: current, tokens };
   });
 }
@@ -104,17 +99,15 @@ export async function loginWithPassword(
  * sign-in `method` ("password", "oidc:<provider>").
  */
 export async function signIn(
-  deps: DomainDeps,
   uow: UnitOfWork,
-  ctx: RequestContext,
   user: User,
   method: string,
   metadata: Record<string, unknown> = {},
 ): Promise<IssuedTokens> {
-  const now = deps.clock.now();
+  const now = uow.clock.now();
   user.lastLoginAt = now;
   user.updatedAt = now;
-  const { session, tokens } = await openSession(deps, uow, ctx, user);
+  const { session, tokens } = await openSession(uow, user);
   uow.record({
     type: AuditEventType.loginSucceeded,
     subjectUserId: user.id,
@@ -129,8 +122,8 @@ export async function signIn(
  * one session.revoked event naming them. Their access tokens fail on the
  * next call, their refresh tokens at once.
  */
-export async function revokeUserSessions(deps: DomainDeps, uow: UnitOfWork, userId: string, reason: string): Promise<number> {
-  const now = deps.clock.now();
+export async function revokeUserSessions(uow: UnitOfWork, userId: string, reason: string): Promise<number> {
+  const now = uow.clock.now();
   const open = await uow.em.find(Session, { user: userId, revokedAt: null }, { orderBy: { id: 'asc' } });
   for (const session of open) {
     session.revokedAt = now;
@@ -148,14 +141,12 @@ export async function revokeUserSessions(deps: DomainDeps, uow: UnitOfWork, user
 
 /** Records a refused sign-in in a transaction of its own (the refusal itself changes nothing). */
 export async function recordLoginFailure(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
+  op: Operation,
   userId: string | null,
   reason: string,
   method = 'password',
 ): Promise<void> {
-  await inTransaction(em, ctx, deps.clock, async (uow) => {
+  await inTransaction(op, async (uow) => {
     uow.record({ type: AuditEventType.loginFailed, subjectUserId: userId, metadata: { method, reason } });
   });
 }
@@ -171,13 +162,8 @@ function refreshExpiry(deps: DomainDeps, createdAt: Date, now: Date): Date {
 }
 
 /** Creates a session for `user` and issues its first token pair. */
-async function openSession(
-  deps: DomainDeps,
-  uow: UnitOfWork,
-  ctx: RequestContext,
-  user: User,
-): Promise<{ session: Session; tokens: IssuedTokens }> {
-  const now = deps.clock.now();
+async function openSession(uow: UnitOfWork, user: User): Promise<{ session: Session; tokens: IssuedTokens }> {
+  const now = uow.clock.now();
   const refreshToken = generateOpaqueSecret(REFRESH_TOKEN_PREFIX);
   const session = uow.em.create(Session, {
     id: uuidv7(),
@@ -187,14 +173,14 @@ async function openSession(
     rotatedAt: null,
     successorCiphertext: null,
     createdAt: now,
-    expiresAt: refreshExpiry(deps, now, now),
+    expiresAt: refreshExpiry(uow.deps, now, now),
     lastUsedAt: now,
     revokedAt: null,
     revokeReason: null,
-    ip: ctx.ip,
-    userAgent: ctx.userAgent,
+    ip: uow.ip,
+    userAgent: uow.userAgent,
   });
-  const tokens = await issueTokens(deps, user, session, refreshToken);
+  const tokens = await issueTokens(uow.deps, user, session, refreshToken);
   return { session, tokens };
 }
 
@@ -231,39 +217,34 @@ function checkRefreshTokenShape(raw: string): string {
  * after the window, it means two parties hold the session's tokens: the whole
  * session is revoked, access tokens included, and the event is audited.
  */
-export async function rotateRefreshToken(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
-  rawToken: string,
-): Promise<IssuedTokens> {
+export async function rotateRefreshToken(op: Operation, rawToken: string): Promise<IssuedTokens> {
   const presentedHash = hashBearerSecret(checkRefreshTokenShape(rawToken));
-  const outcome = await inTransaction(em, ctx, deps.clock, async (uow): Promise<IssuedTokens | 'reused'> => {
-    const now = deps.clock.now();
+  const outcome = await inTransaction(op, async (uow): Promise<IssuedTokens | 'reused'> => {
+    const now = op.clock.now();
     const session = await findSessionByRefreshHash(uow.em, presentedHash);
     if (!session || session.revokedAt || session.expiresAt <= now) throw invalidRefreshToken('SESS-005');
     const user = await uow.em.findOneOrFail(User, session.user.id);
     if (user.status !== 'active') throw invalidRefreshToken('SESS-006');
 
-    if (session.refreshTokenHash !== presentedHash) return replayRotatedToken(deps, uow, session, user, presentedHash);
+    if (session.refreshTokenHash !== presentedHash) return replayRotatedToken(uow, session, user, presentedHash);
 
     const refreshToken = generateOpaqueSecret(REFRESH_TOKEN_PREFIX);
     session.previousRefreshTokenHash = presentedHash;
     session.refreshTokenHash = hashBearerSecret(refreshToken);
     session.rotatedAt = now;
     session.successorCiphertext =
-      deps.tokens.refreshReuseGraceSeconds > 0
-        ? deps.refreshSuccessorBox.seal(refreshToken, successorContext(session.id, presentedHash))
+      op.deps.tokens.refreshReuseGraceSeconds > 0
+        ? op.deps.refreshSuccessorBox.seal(refreshToken, successorContext(session.id, presentedHash))
         : null;
     session.lastUsedAt = now;
-    session.expiresAt = refreshExpiry(deps, session.createdAt, now);
+    session.expiresAt = refreshExpiry(op.deps, session.createdAt, now);
     uow.record({
       type: AuditEventType.tokenRefreshed,
       subjectUserId: user.id,
       actor: { type: 'user', id: user.id },
       metadata: { session_id: session.id },
     });
-    return issueTokens(deps, user, session, refreshToken);
+    return issueTokens(op.deps, user, session, refreshToken);
   });
   if (outcome === 'reused') {
     throw new DomainError('unauthenticated', 'SESS-008', 'the refresh token was already used; the session has been ended', {
@@ -289,16 +270,15 @@ function successorContext(sessionId: string, previousHash: string): string {
 
 /** The rotated token came back: the same successor within the grace window, else the session ends. */
 async function replayRotatedToken(
-  deps: DomainDeps,
   uow: UnitOfWork,
   session: Session,
   user: User,
   presentedHash: string,
 ): Promise<IssuedTokens | 'reused'> {
-  const now = deps.clock.now();
+  const now = uow.clock.now();
   const age = now.getTime() - (session.rotatedAt?.getTime() ?? 0);
-  if (session.successorCiphertext && age <= deps.tokens.refreshReuseGraceSeconds * 1000) {
-    const successor = deps.refreshSuccessorBox.open(session.successorCiphertext, successorContext(session.id, presentedHash));
+  if (session.successorCiphertext && age <= uow.deps.tokens.refreshReuseGraceSeconds * 1000) {
+    const successor = uow.deps.refreshSuccessorBox.open(session.successorCiphertext, successorContext(session.id, presentedHash));
     session.lastUsedAt = now;
     uow.record({
       type: AuditEventType.tokenRefreshed,
@@ -306,7 +286,7 @@ async function replayRotatedToken(
       actor: { type: 'user', id: user.id },
       metadata: { session_id: session.id, replayed_within_grace: true },
     });
-    return issueTokens(deps, user, session, successor);
+    return issueTokens(uow.deps, user, session, successor);
   }
   session.revokedAt = now;
   session.revokeReason = 'refresh_token_reuse';
@@ -324,12 +304,12 @@ async function replayRotatedToken(
  * replaced). Idempotent: an unknown or already revoked token succeeds too, and
  * reveals nothing (as RFC 7009 revocation).
  */
-export async function logout(deps: DomainDeps, em: EntityManager, ctx: RequestContext, rawToken: string): Promise<void> {
+export async function logout(op: Operation, rawToken: string): Promise<void> {
   const presentedHash = hashBearerSecret(checkRefreshTokenShape(rawToken));
-  await inTransaction(em, ctx, deps.clock, async (uow) => {
+  await inTransaction(op, async (uow) => {
     const session = await findSessionByRefreshHash(uow.em, presentedHash);
     if (!session || session.revokedAt) return;
-    session.revokedAt = deps.clock.now();
+    session.revokedAt = op.clock.now();
     session.revokeReason = 'logout';
     session.successorCiphertext = null;
     uow.record({

@@ -11,7 +11,7 @@ import {
   type PublicJwk,
 } from '../../crypto/tokens.js';
 import { AuditEventType } from '../kernel/audit-record.js';
-import { systemContext, type RequestContext } from '../kernel/operation.js';
+import type { Operation } from '../kernel/operation.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 
 /** Arbitrary constant naming the lock that stops two instances creating the first key at once. */
@@ -63,9 +63,9 @@ export class SigningKeyRing {
   ) {}
 
   /** Loads the keys, creating the active one and a published next one when missing. */
-  async initialize(em: EntityManager): Promise<void> {
-    if (!(await this.hasActiveAndNextKeys(em))) await this.createMissingKeys(em);
-    await this.reload(em);
+  async initialize(op: Operation): Promise<void> {
+    if (!(await this.hasActiveAndNextKeys(op.em))) await this.createMissingKeys(op);
+    await this.reload(op.em);
   }
 
   /**
@@ -75,8 +75,8 @@ export class SigningKeyRing {
    * every token it signed has expired; a new next key is published. When the
    * next key is too young, nothing changes and `promotableAt` says when.
    */
-  async rotate(em: EntityManager, ctx: RequestContext, options: { immediate: boolean }): Promise<RotationResult> {
-    const result = await inTransaction(em, ctx, this.clock, async (uow) => {
+  async rotate(op: Operation, options: { immediate: boolean }): Promise<RotationResult> {
+    const result = await inTransaction(op, async (uow) => {
       await uow.em.execute('select pg_advisory_xact_lock(?)', [KEY_CREATION_LOCK]);
       const now = this.clock.now();
       const active = await uow.em.findOneOrFail(SigningKey, { state: 'active' }, { orderBy: { createdAt: 'desc' } });
@@ -105,7 +105,7 @@ export class SigningKeyRing {
       });
       return { promoted: true, activeKid: next.kid, nextKid: following.kid, retiredKid: active.kid, promotableAt: null };
     });
-    await this.reload(em);
+    await this.reload(op.em);
     return result;
   }
 
@@ -176,9 +176,8 @@ export class SigningKeyRing {
     return active > 0 && next > 0;
   }
 
-  private async createMissingKeys(em: EntityManager): Promise<void> {
-    const ctx = systemContext('startup');
-    await inTransaction(em, ctx, this.clock, async (uow) => {
+  private async createMissingKeys(op: Operation): Promise<void> {
+    await inTransaction(op, async (uow) => {
       await uow.em.execute('select pg_advisory_xact_lock(?)', [KEY_CREATION_LOCK]);
       if ((await uow.em.count(SigningKey, { state: 'active' })) === 0) await this.createKey(uow, 'active');
       if ((await uow.em.count(SigningKey, { state: 'next' })) === 0) await this.createKey(uow, 'next');

@@ -1,10 +1,10 @@
 import { v7 as uuidv7 } from 'uuid';
-import { LockMode, SocialLogin, UniqueConstraintViolationException, User, type EntityManager } from '../../db/index.js';
+import type { Operation } from '../kernel/operation.js';
+import { LockMode, SocialLogin, UniqueConstraintViolationException, User } from '../../db/index.js';
 import { InvalidIdTokenError, ProviderUnavailableError, type IdTokenClaims } from '../../crypto/oidc.js';
 import { emailTakenOr, FULL_NAME_MAX_LENGTH, insertAccount } from './registration.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { callerUserId, readableUserId } from '../kernel/callers.js';
-import type { RequestContext } from '../kernel/operation.js';
 import type { DomainDeps } from '../kernel/deps.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { accountInactive, recordLoginFailure, signIn, type IssuedTokens } from './sessions.js';
@@ -37,51 +37,45 @@ export interface ProviderLoginResult {
  * and with no such account a new one (without a password) is created.
  */
 export async function loginWithProvider(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
+  op: Operation,
   input: { provider: string; idToken: string },
 ): Promise<ProviderLoginResult> {
-  checkProviderRequest(deps, input, 'SOCL-001');
+  checkProviderRequest(op.deps, input, 'SOCL-001');
   const method = `oidc:${input.provider}`;
   let claims: IdTokenClaims;
   try {
-    claims = await verifyIdToken(deps, input);
+    claims = await verifyIdToken(op.deps, input);
   } catch (err) {
     if (err instanceof DomainError && err.reason === 'INVALID_ID_TOKEN')
-      await recordLoginFailure(deps, em, ctx, null, 'invalid_id_token', method);
+      await recordLoginFailure(op, null, 'invalid_id_token', method);
     throw err;
   }
   // One retry: a concurrent first sign-in of the same person may create the link or the account first.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await inTransaction(em, ctx, deps.clock, (uow) => signInWithClaims(deps, uow, ctx, input.provider, claims));
+      return await inTransaction(op, (uow) => signInWithClaims(uow, input.provider, claims));
     } catch (err) {
       if (attempt === 1 && err instanceof UniqueConstraintViolationException) continue;
       if (err instanceof DomainError && err.reason && RECORDED_REFUSALS.has(err.reason)) {
-        const [link] = await em.fork().find(SocialLogin, { provider: input.provider, providerSubject: claims.sub }, { limit: 1 });
-        await recordLoginFailure(deps, em, ctx, link?.user.id ?? null, err.reason.toLowerCase(), method);
+        const [link] = await op.em
+          .fork()
+          .find(SocialLogin, { provider: input.provider, providerSubject: claims.sub }, { limit: 1 });
+        await recordLoginFailure(op, link?.user.id ?? null, err.reason.toLowerCase(), method);
       }
       throw emailTakenOr(err, 'SOCL-009');
     }
   }
 }
 
-async function signInWithClaims(
-  deps: DomainDeps,
-  uow: UnitOfWork,
-  ctx: RequestContext,
-  provider: string,
-  claims: IdTokenClaims,
-): Promise<ProviderLoginResult> {
+async function signInWithClaims(uow: UnitOfWork, provider: string, claims: IdTokenClaims): Promise<ProviderLoginResult> {
   const method = `oidc:${provider}`;
-  const now = deps.clock.now();
+  const now = uow.clock.now();
   const link = await uow.em.findOne(SocialLogin, { provider, providerSubject: claims.sub });
   if (link) {
     const user = await uow.em.findOneOrFail(User, link.user.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (user.status !== 'active') throw accountInactive('SOCL-002', user.status);
     link.lastLoginAt = now;
-    return { user, tokens: await signIn(deps, uow, ctx, user, method), created: false };
+    return { user, tokens: await signIn(uow, user, method), created: false };
   }
 
   const violations = new Violations();
@@ -123,11 +117,11 @@ async function signInWithClaims(
     if (await uow.em.count(SocialLogin, { user: existing.id, provider })) {
       throw providerAlreadyLinked('SOCL-007');
     }
-    addLink(deps, uow, existing, provider, claims, 'verified_email');
-    return { user: existing, tokens: await signIn(deps, uow, ctx, existing, method), created: false };
+    addLink(uow, existing, provider, claims, 'verified_email');
+    return { user: existing, tokens: await signIn(uow, existing, method), created: false };
   }
 
-  const user = await insertAccount(deps, uow, {
+  const user = await insertAccount(uow, {
     email,
     password: null,
     fullName: displayName(claims.name),
@@ -135,31 +129,26 @@ async function signInWithClaims(
     emailVerified: claims.emailVerified,
   });
   uow.record({ type: AuditEventType.userRegistered, subjectUserId: user.id, metadata: { role: user.role, method } });
-  addLink(deps, uow, user, provider, claims, 'first_login');
-  return { user, tokens: await signIn(deps, uow, ctx, user, method), created: true };
+  addLink(uow, user, provider, claims, 'first_login');
+  return { user, tokens: await signIn(uow, user, method), created: true };
 }
 
 /** The user's links, oldest first. An empty `userId` means the caller's; anyone else's needs "users:read". */
-export async function listSocialLogins(em: EntityManager, ctx: RequestContext, requestedUserId: string): Promise<SocialLogin[]> {
-  const userId = readableUserId(ctx.principal, requestedUserId, { noUser: 'SOCL-010', invalid: 'SOCL-011', denied: 'SOCL-012' });
-  if ((await em.count(User, userId)) === 0) {
+export async function listSocialLogins(op: Operation, requestedUserId: string): Promise<SocialLogin[]> {
+  const userId = readableUserId(op.principal, requestedUserId, { noUser: 'SOCL-010', invalid: 'SOCL-011', denied: 'SOCL-012' });
+  if ((await op.em.count(User, userId)) === 0) {
     throw new DomainError('not_found', 'SOCL-013', 'no user with this id', { reason: 'USER_NOT_FOUND' });
   }
-  return em.find(SocialLogin, { user: userId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  return op.em.find(SocialLogin, { user: userId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
 }
 
 /** Links a provider account, proven by its ID token, to the signed-in user. */
-export async function linkSocialLogin(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
-  input: { provider: string; idToken: string },
-): Promise<SocialLogin> {
-  const userId = callerUserId(ctx.principal, 'SOCL-020');
-  checkProviderRequest(deps, input, 'SOCL-021');
+export async function linkSocialLogin(op: Operation, input: { provider: string; idToken: string }): Promise<SocialLogin> {
+  const userId = callerUserId(op.principal, 'SOCL-020');
+  checkProviderRequest(op.deps, input, 'SOCL-021');
   let claims: IdTokenClaims;
   try {
-    claims = await verifyIdToken(deps, input);
+    claims = await verifyIdToken(op.deps, input);
   } catch (err) {
     // The caller is signed in: a bad ID token is a bad argument, not a failed authentication of the call.
     if (err instanceof DomainError && err.reason === 'INVALID_ID_TOKEN') {
@@ -170,13 +159,13 @@ export async function linkSocialLogin(
     throw err;
   }
   try {
-    return await inTransaction(em, ctx, deps.clock, async (uow) => {
+    return await inTransaction(op, async (uow) => {
       const user = await uow.em.findOneOrFail(User, userId, { lockMode: LockMode.PESSIMISTIC_WRITE });
       const taken = await uow.em.findOne(SocialLogin, { provider: input.provider, providerSubject: claims.sub });
       if (taken && taken.user.id === user.id) return taken;
       if (taken) throw socialLoginTaken('SOCL-023');
       if (await uow.em.count(SocialLogin, { user: user.id, provider: input.provider })) throw providerAlreadyLinked('SOCL-024');
-      return addLink(deps, uow, user, input.provider, claims, 'user');
+      return addLink(uow, user, input.provider, claims, 'user');
     });
   } catch (err) {
     if (err instanceof UniqueConstraintViolationException) throw socialLoginTaken('SOCL-025');
@@ -188,19 +177,14 @@ export async function linkSocialLogin(
  * Removes the signed-in user's link to a provider, unless it is their last
  * way to sign in (no password and no other link).
  */
-export async function unlinkSocialLogin(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
-  provider: string,
-): Promise<void> {
-  const userId = callerUserId(ctx.principal, 'SOCL-030');
+export async function unlinkSocialLogin(op: Operation, provider: string): Promise<void> {
+  const userId = callerUserId(op.principal, 'SOCL-030');
   const violations = new Violations();
   if (provider === '') violations.add('provider', 'is required');
   else if (provider.length > PROVIDER_NAME_MAX_LENGTH)
     violations.add('provider', `must be at most ${PROVIDER_NAME_MAX_LENGTH} characters`);
   violations.throwIfAny('SOCL-031');
-  await inTransaction(em, ctx, deps.clock, async (uow) => {
+  await inTransaction(op, async (uow) => {
     // The row lock serializes two unlinks of the same user, which could otherwise each see the other link left.
     const user = await uow.em.findOneOrFail(User, userId, { lockMode: LockMode.PESSIMISTIC_WRITE, populate: ['passwordHash'] });
     const links = await uow.em.find(SocialLogin, { user: user.id });
@@ -265,22 +249,15 @@ async function verifyIdToken(deps: DomainDeps, input: { provider: string; idToke
   }
 }
 
-function addLink(
-  deps: DomainDeps,
-  uow: UnitOfWork,
-  user: User,
-  provider: string,
-  claims: IdTokenClaims,
-  via: string,
-): SocialLogin {
+function addLink(uow: UnitOfWork, user: User, provider: string, claims: IdTokenClaims, via: string): SocialLogin {
   const link = uow.em.create(SocialLogin, {
     id: uuidv7(),
     user,
     provider,
     providerSubject: claims.sub,
     email: claims.email?.slice(0, 254) ?? null,
-    createdAt: deps.clock.now(),
-    lastLoginAt: via === 'user' ? null : deps.clock.now(),
+    createdAt: uow.clock.now(),
+    lastLoginAt: via === 'user' ? null : uow.clock.now(),
   });
   uow.record({
     type: AuditEventType.socialLoginLinked,

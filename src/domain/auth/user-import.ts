@@ -1,11 +1,10 @@
 import { v7 as uuidv7 } from 'uuid';
-import { User, UserProfile, type EntityManager } from '../../db/index.js';
+import { User, UserProfile } from '../../db/index.js';
+import type { Operation } from '../kernel/operation.js';
 import { passwordSchemeOf } from '../../crypto/legacy-hashes.js';
 import { NO_PEPPER } from '../../crypto/passwords.js';
 import { FULL_NAME_MAX_LENGTH } from './registration.js';
 import { AuditEventType } from '../kernel/audit-record.js';
-import type { RequestContext } from '../kernel/operation.js';
-import type { DomainDeps } from '../kernel/deps.js';
 import { Violations } from '../kernel/errors.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkEmail, checkText } from '../kernel/validation.js';
@@ -41,12 +40,7 @@ interface ValidRecord {
  *
  * A line: {"email": "...", "password_hash": "...", "full_name"?: "...", "email_verified"?: true}
  */
-export async function importUsers(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
-  batch: ImportLine[],
-): Promise<ImportOutcome> {
+export async function importUsers(op: Operation, batch: ImportLine[]): Promise<ImportOutcome> {
   const outcome: ImportOutcome = { imported: 0, skipped: 0, problems: [] };
   const valid: ValidRecord[] = [];
   for (const { line, record } of batch) {
@@ -55,7 +49,7 @@ export async function importUsers(
     else valid.push({ line, ...checked });
   }
   const taken = new Set(
-    (await em.find(User, { email: { $in: valid.map((r) => r.email) } }, { fields: ['email'] })).map((u) => u.email),
+    (await op.em.find(User, { email: { $in: valid.map((r) => r.email) } }, { fields: ['email'] })).map((u) => u.email),
   );
   const fresh = valid.filter((r) => {
     if (taken.has(r.email)) return false;
@@ -65,8 +59,8 @@ export async function importUsers(
   outcome.skipped = valid.length - fresh.length;
   if (fresh.length === 0) return outcome;
 
-  await inTransaction(em, ctx, deps.clock, async (uow) => {
-    const now = deps.clock.now();
+  await inTransaction(op, async (uow) => {
+    const now = op.clock.now();
     const users = fresh.map((r) => {
       const scheme = passwordSchemeOf(r.passwordHash);
       const user = uow.em.create(User, {

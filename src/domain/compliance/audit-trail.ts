@@ -1,4 +1,5 @@
-import { readAuditEvents, type AuditEvent, type EntityManager } from '../../db/index.js';
+import { readAuditEvents, type AuditEvent } from '../../db/index.js';
+import type { Operation } from '../kernel/operation.js';
 import { auditFilterKey, checkAuditFilter, filterQuery, type AuditFilter } from './audit-filter.js';
 import { invalidArguments, Violations } from '../kernel/errors.js';
 import { checkPageSize, decodeOpaquePageToken, encodeOpaquePageToken, queryFingerprint } from '../kernel/page-token.js';
@@ -19,7 +20,7 @@ export interface AuditPage {
  * One page of the audit trail. Paging is by event id (the trail's total
  * order), so pages never overlap or skip, even while events are appended.
  */
-export async function listAuditEvents(em: EntityManager, request: AuditPageRequest): Promise<AuditPage> {
+export async function listAuditEvents(op: Operation, request: AuditPageRequest): Promise<AuditPage> {
   const violations = new Violations();
   const filter = checkAuditFilter('filter', request.filter, violations);
   const limit = checkPageSize(request.pageSize, violations, { default: 100, max: 1000 });
@@ -33,7 +34,7 @@ export async function listAuditEvents(em: EntityManager, request: AuditPageReque
   const ascending = request.order === 'oldest_first';
 
   // One extra row tells whether another page exists.
-  const rows = await readAuditEvents(em, {
+  const rows = await readAuditEvents(op.em, {
     ...filterQuery(filter),
     ...(position ? (ascending ? { afterId: position.id } : { beforeId: position.id }) : {}),
     order: ascending ? 'asc' : 'desc',

@@ -1,10 +1,9 @@
 import { v7 as uuidv7 } from 'uuid';
-import { ServiceAccount, UniqueConstraintViolationException, type EntityManager } from '../../db/index.js';
+import type { Operation } from '../kernel/operation.js';
+import { ServiceAccount, UniqueConstraintViolationException } from '../../db/index.js';
 import { generateOpaqueSecret, hashBearerSecret } from '../../crypto/random.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { API_KEY_PREFIX } from '../auth/authentication.js';
-import type { RequestContext } from '../kernel/operation.js';
-import type { DomainDeps } from '../kernel/deps.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { checkPageSize, decodePageToken, queryFingerprint, toPage } from '../kernel/page-token.js';
 import { roleWithinPrincipal } from '../kernel/permissions.js';
@@ -28,12 +27,7 @@ export interface CreatedServiceAccount {
  * than the caller's own. A live account with the same name fails with
  * ALREADY_EXISTS.
  */
-export async function createServiceAccount(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
-  input: { name: string; role: string },
-): Promise<CreatedServiceAccount> {
+export async function createServiceAccount(op: Operation, input: { name: string; role: string }): Promise<CreatedServiceAccount> {
   const violations = new Violations();
   const name = input.name.trim();
   if (!NAME.test(name)) {
@@ -43,7 +37,7 @@ export async function createServiceAccount(
   const role = SERVICE_ACCOUNT_ROLES.find((r) => r === (input.role || 'service'));
   if (!role) violations.add('role', 'must be ROLE_SERVICE, ROLE_AUDITOR or ROLE_ADMIN (or unset for ROLE_SERVICE)');
   violations.throwIfAny('SVC-001');
-  if (!roleWithinPrincipal(role!, ctx.principal)) {
+  if (!roleWithinPrincipal(role!, op.principal)) {
     throw new DomainError('permission_denied', 'SVC-002', 'a service account cannot get a role that grants more than yours', {
       reason: 'ROLE_TOO_HIGH',
     });
@@ -51,14 +45,14 @@ export async function createServiceAccount(
 
   const apiKey = generateOpaqueSecret(API_KEY_PREFIX);
   try {
-    return await inTransaction(em, ctx, deps.clock, async (uow) => {
+    return await inTransaction(op, async (uow) => {
       const serviceAccount = uow.em.create(ServiceAccount, {
         id: uuidv7(),
         name,
         role: role!,
         apiKeyHash: hashBearerSecret(apiKey),
         apiKeyPrefix: apiKey.slice(0, DISPLAY_PREFIX_LENGTH),
-        createdAt: deps.clock.now(),
+        createdAt: op.clock.now(),
         lastUsedAt: null,
         revokedAt: null,
       });
@@ -81,7 +75,7 @@ export async function createServiceAccount(
 
 /** A page of live service accounts, oldest first. */
 export async function listServiceAccounts(
-  em: EntityManager,
+  op: Operation,
   input: { pageSize: number; pageToken: string },
 ): Promise<{ serviceAccounts: ServiceAccount[]; nextPageToken: string }> {
   const violations = new Violations();
@@ -89,7 +83,7 @@ export async function listServiceAccounts(
   violations.throwIfAny('SVC-010');
   const fingerprint = queryFingerprint('service_accounts');
   const after = decodePageToken(input.pageToken, fingerprint, 'SVC-011');
-  const rows = await em.find(
+  const rows = await op.em.find(
     ServiceAccount,
     after
       ? { revokedAt: null, $or: [{ createdAt: { $gt: after.createdAt } }, { createdAt: after.createdAt, id: { $gt: after.id } }] }
@@ -101,24 +95,19 @@ export async function listServiceAccounts(
 }
 
 /** Revokes a service account: its key fails from the next call on. */
-export async function deleteServiceAccount(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
-  rawId: string,
-): Promise<void> {
+export async function deleteServiceAccount(op: Operation, rawId: string): Promise<void> {
   const violations = new Violations();
   const id = rawId === '' ? '' : checkUuid('service_account_id', rawId, violations);
   if (rawId === '') violations.add('service_account_id', 'is required');
   violations.throwIfAny('SVC-020');
-  await inTransaction(em, ctx, deps.clock, async (uow) => {
+  await inTransaction(op, async (uow) => {
     const account = await uow.em.findOne(ServiceAccount, { id, revokedAt: null });
     if (!account) {
       throw new DomainError('not_found', 'SVC-021', 'no live service account with this id', {
         reason: 'SERVICE_ACCOUNT_NOT_FOUND',
       });
     }
-    account.revokedAt = deps.clock.now();
+    account.revokedAt = op.clock.now();
     uow.record({
       type: AuditEventType.serviceAccountDeleted,
       metadata: { service_account_id: account.id, name: account.name, role: account.role, api_key_prefix: account.apiKeyPrefix },

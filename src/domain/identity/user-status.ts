@@ -1,7 +1,6 @@
-import { lockAdministrators, type EntityManager, type User } from '../../db/index.js';
+import { lockAdministrators, type User } from '../../db/index.js';
+import type { Operation } from '../kernel/operation.js';
 import { AuditEventType } from '../kernel/audit-record.js';
-import type { RequestContext } from '../kernel/operation.js';
-import type { DomainDeps } from '../kernel/deps.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { revokeUserSessions } from '../auth/sessions.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
@@ -18,18 +17,11 @@ const precondition = (id: string, reason: string, message: string) =>
  * Suspends an active account: sign-in is refused and its sessions are
  * revoked, so its access tokens fail on their next call.
  */
-export async function suspendUser(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
-  input: { userId: string; reason: string },
-): Promise<User> {
+export async function suspendUser(op: Operation, input: { userId: string; reason: string }): Promise<User> {
   const violations = new Violations();
   const reason = checkText('reason', input.reason, SUSPENSION_REASON_MAX_LENGTH, violations);
   return changeStatus(
-    deps,
-    em,
-    ctx,
+    op,
     input.userId,
     violations,
     { invalid: 'STAT-001', notFound: 'STAT-002', self: 'STAT-003', adminTarget: 'STAT-004' },
@@ -38,19 +30,17 @@ export async function suspendUser(
         throw precondition('STAT-005', 'USER_NOT_ACTIVE', `only an active account can be suspended; this one is ${user.status}`);
       if (user.role === 'admin') await ensureAnotherActiveAdmin(uow, user.id, 'STAT-006');
       user.status = 'suspended';
-      user.suspendedAt = deps.clock.now();
+      user.suspendedAt = op.clock.now();
       uow.record({ type: AuditEventType.userSuspended, subjectUserId: user.id, metadata: { reason } });
-      await revokeUserSessions(deps, uow, user.id, 'user_suspended');
+      await revokeUserSessions(uow, user.id, 'user_suspended');
     },
   );
 }
 
 /** Lets a suspended account sign in again. Sessions revoked by the suspension stay revoked. */
-export async function reactivateUser(deps: DomainDeps, em: EntityManager, ctx: RequestContext, userId: string): Promise<User> {
+export async function reactivateUser(op: Operation, userId: string): Promise<User> {
   return changeStatus(
-    deps,
-    em,
-    ctx,
+    op,
     userId,
     new Violations(),
     { invalid: 'STAT-011', notFound: 'STAT-012', self: 'STAT-013', adminTarget: 'STAT-014' },
@@ -73,11 +63,9 @@ export async function reactivateUser(deps: DomainDeps, em: EntityManager, ctx: R
  * revoked. Everything else stays, so UndeleteUser can restore it within the
  * retention window.
  */
-export async function deleteUser(deps: DomainDeps, em: EntityManager, ctx: RequestContext, userId: string): Promise<User> {
+export async function deleteUser(op: Operation, userId: string): Promise<User> {
   return changeStatus(
-    deps,
-    em,
-    ctx,
+    op,
     userId,
     new Violations(),
     { invalid: 'STAT-021', notFound: 'STAT-022', self: 'STAT-023', adminTarget: 'STAT-024' },
@@ -86,9 +74,9 @@ export async function deleteUser(deps: DomainDeps, em: EntityManager, ctx: Reque
       if (user.role === 'admin' && user.status === 'active') await ensureAnotherActiveAdmin(uow, user.id, 'STAT-026');
       const previous = user.status;
       user.status = 'deleted';
-      user.deletedAt = deps.clock.now();
+      user.deletedAt = op.clock.now();
       uow.record({ type: AuditEventType.userDeleted, subjectUserId: user.id, metadata: { previous_status: previous } });
-      await revokeUserSessions(deps, uow, user.id, 'user_deleted');
+      await revokeUserSessions(uow, user.id, 'user_deleted');
     },
   );
 }
@@ -97,23 +85,21 @@ export async function deleteUser(deps: DomainDeps, em: EntityManager, ctx: Reque
  * Restores a soft-deleted account to the status it had (a suspension
  * survives deletion), if the retention window has not passed.
  */
-export async function undeleteUser(deps: DomainDeps, em: EntityManager, ctx: RequestContext, userId: string): Promise<User> {
+export async function undeleteUser(op: Operation, userId: string): Promise<User> {
   return changeStatus(
-    deps,
-    em,
-    ctx,
+    op,
     userId,
     new Violations(),
     { invalid: 'STAT-031', notFound: 'STAT-032', self: 'STAT-033', adminTarget: 'STAT-034' },
     async (uow, user) => {
       if (user.status !== 'deleted')
         throw precondition('STAT-035', 'USER_NOT_DELETED', `only a deleted account can be undeleted; this one is ${user.status}`);
-      const expiresAt = user.deletedAt!.getTime() + deps.userDeleteRetentionDays * DAY_MS;
-      if (deps.clock.now().getTime() >= expiresAt) {
+      const expiresAt = user.deletedAt!.getTime() + op.deps.userDeleteRetentionDays * DAY_MS;
+      if (op.clock.now().getTime() >= expiresAt) {
         throw precondition(
           'STAT-036',
           'RETENTION_EXPIRED',
-          `the account was deleted more than ${deps.userDeleteRetentionDays} days ago and can no longer be restored`,
+          `the account was deleted more than ${op.deps.userDeleteRetentionDays} days ago and can no longer be restored`,
         );
       }
       user.status = user.suspendedAt ? 'suspended' : 'active';
@@ -129,9 +115,7 @@ export async function undeleteUser(deps: DomainDeps, em: EntityManager, ctx: Req
  * the transition with its audit events, all in one transaction.
  */
 async function changeStatus(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
+  op: Operation,
   rawUserId: string,
   violations: Violations,
   ids: TargetErrorIds & { invalid: string },
@@ -140,11 +124,11 @@ async function changeStatus(
   const userId = rawUserId === '' ? '' : checkUuid('user_id', rawUserId, violations);
   if (rawUserId === '') violations.add('user_id', 'is required');
   violations.throwIfAny(ids.invalid);
-  return inTransaction(em, ctx, deps.clock, async (uow) => {
+  return inTransaction(op, async (uow) => {
     await lockAdministrators(uow.em);
-    const user = await lockTargetUser(uow, ctx, userId, { forbidSelf: true, ids });
+    const user = await lockTargetUser(uow, userId, { forbidSelf: true, ids });
     await transition(uow, user);
-    user.updatedAt = deps.clock.now();
+    user.updatedAt = op.clock.now();
     return user;
   });
 }

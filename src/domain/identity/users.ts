@@ -1,9 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
-import { findUserPage, LockMode, lockAdministrators, User, type EntityManager, type UserRole } from '../../db/index.js';
+import type { Operation } from '../kernel/operation.js';
+import { findUserPage, LockMode, lockAdministrators, User, type UserRole } from '../../db/index.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { readableUserId } from '../kernel/callers.js';
-import type { RequestContext } from '../kernel/operation.js';
-import type { DomainDeps } from '../kernel/deps.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { checkPageSize, decodePageToken, queryFingerprint, toPage } from '../kernel/page-token.js';
 import { principalHasPermission } from '../kernel/permissions.js';
@@ -22,9 +21,9 @@ export const userNotFound = (id: string) =>
   new DomainError('not_found', id, 'no user with this id', { reason: 'USER_NOT_FOUND' });
 
 /** Reads an account. An empty `userId` means the caller's own; anyone else's needs "users:read". */
-export async function getUser(em: EntityManager, ctx: RequestContext, requestedUserId: string): Promise<User> {
-  const userId = readableUserId(ctx.principal, requestedUserId, { noUser: 'USER-001', invalid: 'USER-002', denied: 'USER-003' });
-  const user = await em.findOne(User, userId);
+export async function getUser(op: Operation, requestedUserId: string): Promise<User> {
+  const userId = readableUserId(op.principal, requestedUserId, { noUser: 'USER-001', invalid: 'USER-002', denied: 'USER-003' });
+  const user = await op.em.findOne(User, userId);
   if (!user) throw userNotFound('USER-004');
   return user;
 }
@@ -47,7 +46,7 @@ export interface UserPage {
  * position and a fingerprint of the filter, so it cannot be replayed with
  * another one.
  */
-export async function listUsers(em: EntityManager, input: ListUsersInput): Promise<UserPage> {
+export async function listUsers(op: Operation, input: ListUsersInput): Promise<UserPage> {
   const violations = new Violations();
   const pageSize = checkPageSize(input.pageSize, violations);
   violations.throwIfAny('USER-010');
@@ -58,7 +57,7 @@ export async function listUsers(em: EntityManager, input: ListUsersInput): Promi
   const fingerprint = queryFingerprint('users', input.filter.trim(), input.showDeleted);
   const after = decodePageToken(input.pageToken, fingerprint, 'USER-013');
 
-  const { users, total } = await findUserPage(em, {
+  const { users, total } = await findUserPage(op.em, {
     conditions,
     includeDeleted: input.showDeleted,
     after,
@@ -81,29 +80,23 @@ export interface UserUpdate {
  * metadata. Records user.role_changed for a role change and user.updated
  * (field names only) for the rest.
  */
-export async function updateUser(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
-  update: UserUpdate,
-  mask: string[],
-): Promise<User> {
+export async function updateUser(op: Operation, update: UserUpdate, mask: string[]): Promise<User> {
   const { userId, paths } = checkUpdate(update, mask);
-  if (paths.includes('role') && !principalHasPermission(ctx.principal, 'roles:assign')) {
+  if (paths.includes('role') && !principalHasPermission(op.principal, 'roles:assign')) {
     throw new DomainError('permission_denied', 'USER-022', 'changing a role needs an administrator', {
       reason: 'PERMISSION_DENIED',
     });
   }
-  return inTransaction(em, ctx, deps.clock, async (uow) => {
+  return inTransaction(op, async (uow) => {
     const demoting = paths.includes('role') && update.role !== 'admin';
     if (demoting) await lockAdministrators(uow.em);
-    const user = await lockTargetUser(uow, ctx, userId, { forbidSelf: paths.includes('role'), ids: USER_UPDATE_IDS });
+    const user = await lockTargetUser(uow, userId, { forbidSelf: paths.includes('role'), ids: USER_UPDATE_IDS });
     if (user.status === 'deleted') {
       throw new DomainError('failed_precondition', 'USER-023', 'the user is deleted; undelete it first', {
         reason: 'USER_DELETED',
       });
     }
-    const now = deps.clock.now();
+    const now = op.clock.now();
     const changed: string[] = [];
     const roleChanges = paths.includes('role') && update.role !== user.role;
     if (roleChanges) {
@@ -162,18 +155,17 @@ export interface TargetErrorIds {
  */
 export async function lockTargetUser(
   uow: UnitOfWork,
-  ctx: RequestContext,
   userId: string,
   options: { forbidSelf: boolean; ids: TargetErrorIds },
 ): Promise<User> {
   const user = await uow.em.findOne(User, userId, { lockMode: LockMode.PESSIMISTIC_WRITE });
   if (!user) throw userNotFound(options.ids.notFound);
-  if (options.forbidSelf && ctx.principal.kind === 'user' && ctx.principal.userId === user.id) {
+  if (options.forbidSelf && uow.principal.kind === 'user' && uow.principal.userId === user.id) {
     throw new DomainError('permission_denied', options.ids.self, 'nobody changes their own role or status', {
       reason: 'SELF_CHANGE_FORBIDDEN',
     });
   }
-  if (user.role === 'admin' && !principalHasPermission(ctx.principal, 'roles:assign')) {
+  if (user.role === 'admin' && !principalHasPermission(uow.principal, 'roles:assign')) {
     throw new DomainError(
       'permission_denied',
       options.ids.adminTarget,

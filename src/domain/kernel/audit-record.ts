@@ -1,6 +1,6 @@
 import type { NewAuditEvent } from '../../db/index.js';
-import type { Clock } from '../../clock.js';
-import type { RequestContext } from './operation.js';
+import type { Operation } from './operation.js';
+import type { Principal } from './principal.js';
 
 /**
  * The audit event catalogue, mirrored one to one by the AuditEventType enum of
@@ -59,27 +59,27 @@ export interface AuditRecord {
 }
 
 /** Completes an AuditRecord with the facts of the call that caused it. */
-export function toAuditRow(record: AuditRecord, ctx: RequestContext, clock: Clock): NewAuditEvent {
-  const actor = record.actor ?? actorOf(ctx);
+export function toAuditRow(record: AuditRecord, op: Operation): NewAuditEvent {
+  const actor = record.actor ?? actorOf(op.principal);
   return {
-    occurredAt: clock.now(),
+    occurredAt: op.clock.now(),
     type: record.type,
     actorType: actor.type,
     actorId: actor.id,
     subjectUserId: record.subjectUserId ?? null,
-    ip: ctx.ip,
-    userAgent: ctx.userAgent,
-    requestId: ctx.requestId,
+    ip: op.ip,
+    userAgent: op.userAgent,
+    requestId: op.requestId,
     metadata: record.metadata ?? {},
   };
 }
 
-function actorOf(ctx: RequestContext): AuditActor {
-  switch (ctx.principal.kind) {
+function actorOf(principal: Principal): AuditActor {
+  switch (principal.kind) {
     case 'user':
-      return { type: 'user', id: ctx.principal.userId };
+      return { type: 'user', id: principal.userId };
     case 'service_account':
-      return { type: 'service_account', id: ctx.principal.serviceAccountId };
+      return { type: 'service_account', id: principal.serviceAccountId };
     case 'system':
       return { type: 'system', id: null };
     default:

@@ -1,4 +1,5 @@
-import type { Principal } from './operation.js';
+import type { Operation } from './operation.js';
+import type { Principal, UserPrincipal } from './principal.js';
 import { DomainError, Violations } from './errors.js';
 import { principalHasPermission } from './permissions.js';
 import { checkUuid } from './validation.js';
@@ -19,7 +20,7 @@ export function callerUserId(principal: Principal, id: string): string {
 }
 
 /** The signed-in user behind a call; `id` names the raising site when there is none. */
-export function signedInPrincipal(principal: Principal, id: string): Extract<Principal, { kind: 'user' }> {
+export function signedInPrincipal(principal: Principal, id: string): UserPrincipal {
   if (principal.kind === 'user') return principal;
   if (principal.kind === 'service_account') {
     throw new DomainError('permission_denied', id, 'this call acts on the signed-in user; a service account has none', {
@@ -49,4 +50,9 @@ export function readableUserId(principal: Principal, requested: string, ids: Cal
   throw new DomainError('permission_denied', ids.denied, "reading another user's data needs the users:read permission", {
     reason: 'PERMISSION_DENIED',
   });
+}
+
+/** The signed-in user behind an operation; `id` names the raising site when there is none. */
+export function signedInUser(op: Operation, id: string): UserPrincipal {
+  return signedInPrincipal(op.principal, id);
 }

@@ -1,6 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
 import { EmailOutbox } from '../../db/index.js';
-import type { DomainDeps } from './deps.js';
 import type { UnitOfWork } from './unit-of-work.js';
 
 /** The messages Tessera sends; each has a plain-text and an HTML template (src/mail/templates.ts). */
@@ -19,13 +18,13 @@ export interface MailPayload {
  * sent after commit by the outbox worker, never for a change that rolled back,
  * and survives an SMTP outage. The payload is encrypted and bound to the row.
  */
-export function queueEmail(deps: DomainDeps, uow: UnitOfWork, template: MailTemplate, payload: MailPayload): void {
+export function queueEmail(uow: UnitOfWork, template: MailTemplate, payload: MailPayload): void {
   const id = uuidv7();
-  const now = deps.clock.now();
+  const now = uow.clock.now();
   uow.em.create(EmailOutbox, {
     id,
     template,
-    payloadCiphertext: deps.outboxBox.seal(JSON.stringify(payload), id),
+    payloadCiphertext: uow.deps.outboxBox.seal(JSON.stringify(payload), id),
     status: 'pending',
     attempts: 0,
     nextAttemptAt: now,

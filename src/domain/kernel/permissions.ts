@@ -1,5 +1,5 @@
 import type { UserRole } from '../../db/index.js';
-import type { Principal } from './operation.js';
+import type { Principal } from './principal.js';
 
 /**
  * Role -> permission matrix. RPCs declare the permission they need in the

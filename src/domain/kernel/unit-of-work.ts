@@ -1,11 +1,9 @@
-import { appendAuditEvents, type EntityManager } from '../../db/index.js';
-import type { Clock } from '../../clock.js';
+import { appendAuditEvents } from '../../db/index.js';
 import { toAuditRow, type AuditRecord } from './audit-record.js';
-import type { RequestContext } from './operation.js';
+import type { Operation } from './operation.js';
 
-/** The transaction an operation works in, and where it states its audit events. */
-export interface UnitOfWork {
-  em: EntityManager;
+/** An operation inside its transaction (`em` is the transaction's), and where it states its audit events. */
+export interface UnitOfWork extends Operation {
   /** Queues an audit event; it is written in this transaction, after every other change. */
   record(event: AuditRecord): void;
 }
@@ -15,19 +13,14 @@ export interface UnitOfWork {
  * together or not at all. Audit rows go last so the append lock (see
  * db/audit-log.ts) is held only for the final statements.
  */
-export async function inTransaction<T>(
-  em: EntityManager,
-  ctx: RequestContext,
-  clock: Clock,
-  work: (uow: UnitOfWork) => Promise<T>,
-): Promise<T> {
-  return em.transactional(async (tx) => {
+export async function inTransaction<T>(op: Operation, work: (uow: UnitOfWork) => Promise<T>): Promise<T> {
+  return op.em.transactional(async (tx) => {
     const events: AuditRecord[] = [];
-    const result = await work({ em: tx, record: (event) => events.push(event) });
+    const result = await work({ ...op, em: tx, record: (event) => events.push(event) });
     await tx.flush();
     await appendAuditEvents(
       tx,
-      events.map((e) => toAuditRow(e, ctx, clock)),
+      events.map((e) => toAuditRow(e, op)),
     );
     return result;
   });

@@ -1,8 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
-import { UserProfile, type EntityManager } from '../../db/index.js';
+import type { Operation } from '../kernel/operation.js';
+import { UserProfile } from '../../db/index.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { callerUserId, readableUserId } from '../kernel/callers.js';
-import type { RequestContext } from '../kernel/operation.js';
 import type { DomainDeps } from '../kernel/deps.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
@@ -36,16 +36,11 @@ export type ProfilePatch = Omit<ProfileView, 'userId' | 'createdAt' | 'updatedAt
  * Reads a profile. An empty `userId` means the caller's own; anyone else's
  * needs the "users:read" permission.
  */
-export async function getProfile(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
-  requestedUserId: string,
-): Promise<ProfileView> {
-  const userId = readableUserId(ctx.principal, requestedUserId, { noUser: 'PROF-001', invalid: 'PROF-002', denied: 'PROF-004' });
-  const profile = await em.findOne(UserProfile, { user: userId });
+export async function getProfile(op: Operation, requestedUserId: string): Promise<ProfileView> {
+  const userId = readableUserId(op.principal, requestedUserId, { noUser: 'PROF-001', invalid: 'PROF-002', denied: 'PROF-004' });
+  const profile = await op.em.findOne(UserProfile, { user: userId });
   if (!profile) throw new DomainError('not_found', 'PROF-003', 'no profile for this user', { reason: 'USER_NOT_FOUND' });
-  return toView(deps, profile);
+  return toView(op.deps, profile);
 }
 
 /**
@@ -53,26 +48,20 @@ export async function getProfile(
  * field with an empty value is cleared. Writes a profile.updated event naming
  * the changed fields, never their values.
  */
-export async function updateOwnProfile(
-  deps: DomainDeps,
-  em: EntityManager,
-  ctx: RequestContext,
-  patch: ProfilePatch,
-  mask: string[],
-): Promise<ProfileView> {
-  const userId = callerUserId(ctx.principal, 'PROF-005');
+export async function updateOwnProfile(op: Operation, patch: ProfilePatch, mask: string[]): Promise<ProfileView> {
+  const userId = callerUserId(op.principal, 'PROF-005');
   const paths = checkMask(mask);
   const values = checkPatch(patch, paths);
 
-  return inTransaction(em, ctx, deps.clock, async (uow) => {
+  return inTransaction(op, async (uow) => {
     const profile = await uow.em.findOne(UserProfile, { user: userId });
     if (!profile) throw new DomainError('not_found', 'PROF-006', 'no profile for this user', { reason: 'USER_NOT_FOUND' });
-    const changed = applyPatch(deps, profile, userId, values, paths);
+    const changed = applyPatch(op.deps, profile, userId, values, paths);
     if (changed.length > 0) {
-      profile.updatedAt = deps.clock.now();
+      profile.updatedAt = op.clock.now();
       uow.record({ type: AuditEventType.profileUpdated, subjectUserId: userId, metadata: { fields: changed } });
     }
-    return toView(deps, profile);
+    return toView(op.deps, profile);
   });
 }
 

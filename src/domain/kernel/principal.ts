@@ -1,0 +1,11 @@
+import type { UserRole } from '../../db/index.js';
+
+/** Who is calling. Anonymous callers reach only public RPCs. */
+export type Principal =
+  | { kind: 'anonymous' }
+  | { kind: 'user'; userId: string; sessionId: string; role: UserRole }
+  | { kind: 'service_account'; serviceAccountId: string; name: string; role: UserRole }
+  | { kind: 'system' };
+
+/** A signed-in person. */
+export type UserPrincipal = Extract<Principal, { kind: 'user' }>;

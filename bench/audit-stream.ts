@@ -3,8 +3,7 @@
 // commit to a live stream. Bounded in time; loopback only.
 import { Metadata } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
-import { systemClock } from '../src/clock.js';
-import { systemContext } from '../src/domain/kernel/operation.js';
+import { systemOperation } from '../src/domain/kernel/operation.js';
 import { inTransaction } from '../src/domain/kernel/unit-of-work.js';
 import { runBench } from './bench-server.js';
 import { BOOTSTRAP_ADMIN, call } from '../test/helpers/server.js';
@@ -37,7 +36,7 @@ runBench('audit stream bench', async (server) => {
       const worker = async () => {
         while (Date.now() < deadline) {
           const n = seq++;
-          await inTransaction(server.tessera.orm.em.fork(), systemContext('bench'), systemClock, async (uow) => {
+          await inTransaction(systemOperation(server.tessera.deps, server.tessera.orm.em.fork(), 'bench'), async (uow) => {
             uow.record({ type: 'email_verification.requested', subjectUserId: subject, metadata: { n, concurrency } });
           });
           committedAt.set(n, performance.now());
@@ -57,7 +56,7 @@ runBench('audit stream bench', async (server) => {
     for (let i = 0; i < 50; i++) {
       const before = stream.events.length;
       const t0 = performance.now();
-      await inTransaction(server.tessera.orm.em.fork(), systemContext('bench'), systemClock, async (uow) => {
+      await inTransaction(systemOperation(server.tessera.deps, server.tessera.orm.em.fork(), 'bench'), async (uow) => {
         uow.record({ type: 'email_verification.requested', subjectUserId: subject, metadata: { latency: i } });
       });
       await stream.waitForCount(before + 1);

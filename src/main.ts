@@ -6,7 +6,7 @@ import { startEmbeddedPostgres } from './db/embedded.js';
 import { connectOrm, migrateToLatest, type Orm } from './db/index.js';
 import { createAdmin } from './domain/auth/registration.js';
 import { createServiceAccount, SERVICE_ACCOUNT_ROLES } from './domain/identity/service-accounts.js';
-import { systemContext } from './domain/kernel/operation.js';
+import { systemOperation } from './domain/kernel/operation.js';
 import type { DomainDeps } from './domain/kernel/deps.js';
 import { DomainError } from './domain/kernel/errors.js';
 import { createLogger, type Logger } from './logger.js';
@@ -108,7 +108,7 @@ async function createAdminCommand(config: Config, log: Logger, args: string[]): 
   }
   const password = (await readStdin()).replace(/\r?\n$/, '');
   return withDomain(config, log, 'create-admin', async (deps, orm) => {
-    const user = await createAdmin(deps, orm.em.fork(), systemContext('cli'), { email: values.email!, password });
+    const user = await createAdmin(systemOperation(deps, orm.em.fork(), 'cli'), { email: values.email!, password });
     log.info({ userId: user.id, email: user.email }, 'administrator created');
   });
 }
@@ -121,7 +121,7 @@ async function createServiceAccountCommand(config: Config, log: Logger, args: st
   }
   return withDomain(config, log, 'create-service-account', async (deps, orm) => {
     const input = { name: values.name!, role: values.role! };
-    const { serviceAccount, apiKey } = await createServiceAccount(deps, orm.em.fork(), systemContext('cli'), input);
+    const { serviceAccount, apiKey } = await createServiceAccount(systemOperation(deps, orm.em.fork(), 'cli'), input);
     log.info(
       {
         serviceAccountId: serviceAccount.id,
@@ -168,7 +168,7 @@ async function importUsersCommand(config: Config, log: Logger, args: string[]): 
   }
   return withDatabase(config, log, async (orm) => {
     const deps = await buildDomain(config, orm, systemClock);
-    const outcome = await importUsersFromFile(deps, () => orm.em.fork(), systemContext('cli'), file, process);
+    const outcome = await importUsersFromFile(() => systemOperation(deps, orm.em.fork(), 'cli'), file, process);
     log.info({ imported: outcome.imported, skipped: outcome.skipped, failed: outcome.problems.length }, 'import finished');
     return outcome.problems.length > 0 ? 1 : 0;
   });
@@ -178,7 +178,7 @@ async function rotateSigningKeyCommand(config: Config, log: Logger, args: string
   const { values } = parseArgs({ args, options: { now: { type: 'boolean', default: false } } });
   return withDatabase(config, log, async (orm) => {
     const deps = await buildDomain(config, orm, systemClock);
-    const result = await deps.signingKeys.rotate(orm.em.fork(), systemContext('cli'), { immediate: values.now === true });
+    const result = await deps.signingKeys.rotate(systemOperation(deps, orm.em.fork(), 'cli'), { immediate: values.now === true });
     if (result.promoted) {
       log.info({ activeKid: result.activeKid, retiredKid: result.retiredKid, nextKid: result.nextKid }, 'signing key rotated');
       process.stdout.write(`active ${result.activeKid}\nretired ${result.retiredKid}\nnext ${result.nextKid}\n`);

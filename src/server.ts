@@ -19,7 +19,7 @@ import {
 import { AuditStreamHub } from './jobs/audit-stream-hub.js';
 import { createAuditRetention } from './jobs/audit-retention.js';
 import { ensureBootstrapAdmin } from './domain/auth/registration.js';
-import { systemContext } from './domain/kernel/operation.js';
+import { systemOperation } from './domain/kernel/operation.js';
 import type { DomainDeps } from './domain/kernel/deps.js';
 import { LoginThrottle } from './domain/auth/login-throttle.js';
 import { SigningKeyRing } from './domain/auth/signing-keys.js';
@@ -36,7 +36,7 @@ import { readAccessPolicies } from './rpc/access-policy.js';
 import { authService } from './rpc/auth-service.js';
 import { complianceService } from './rpc/compliance-service.js';
 import { ProxyTrust } from './rpc/metadata.js';
-import type { RpcRuntime } from './rpc/handler.js';
+import type { RpcRuntime } from './rpc/call-context.js';
 import { identityService } from './rpc/identity-service.js';
 import { profileService } from './rpc/profile-service.js';
 import { addReflection } from './rpc/reflection.js';
@@ -108,7 +108,7 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
 
     const deps = await buildDomain(config, orm, clock);
     if (config.bootstrapAdmin) {
-      const admin = await ensureBootstrapAdmin(deps, orm.em.fork(), systemContext('bootstrap'), config.bootstrapAdmin);
+      const admin = await ensureBootstrapAdmin(systemOperation(deps, orm.em.fork(), 'bootstrap'), config.bootstrapAdmin);
       if (admin) log.info({ userId: admin.id }, 'bootstrap administrator created');
     }
 

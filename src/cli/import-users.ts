@@ -1,8 +1,6 @@
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { EntityManager } from '../db/index.js';
-import type { RequestContext } from '../domain/kernel/operation.js';
-import type { DomainDeps } from '../domain/kernel/deps.js';
+import type { Operation } from '../domain/kernel/operation.js';
 import { importUsers, type ImportLine, type ImportOutcome } from '../domain/auth/user-import.js';
 
 /** Lines per transaction. */
@@ -15,9 +13,7 @@ const MAX_PROBLEMS_SHOWN = 20;
  * progress bar on stderr (a line every 10% when stderr is not a terminal).
  */
 export async function importUsersFromFile(
-  deps: DomainDeps,
-  em: () => EntityManager,
-  ctx: RequestContext,
+  newOperation: () => Operation,
   file: string,
   out: { stdout: NodeJS.WritableStream; stderr: NodeJS.WriteStream | NodeJS.WritableStream },
 ): Promise<ImportOutcome> {
@@ -29,7 +25,7 @@ export async function importUsersFromFile(
   let line = 0;
 
   const flush = async () => {
-    const outcome = await importUsers(deps, em(), ctx, batch);
+    const outcome = await importUsers(newOperation(), batch);
     total.imported += outcome.imported;
     total.skipped += outcome.skipped;
     total.problems.push(...outcome.problems);

@@ -7,7 +7,8 @@ import { loginWithPassword, logout, rotateRefreshToken } from '../domain/auth/se
 import { loginWithProvider } from '../domain/auth/social-logins.js';
 import { AuthServiceService } from '../gen/tessera/v1/auth_service.js';
 import { toIntrospection, toSessionMessage, toTokenPair, toUserMessage } from './convert.js';
-import { implementService, type RpcRuntime } from './handler.js';
+import type { RpcRuntime } from './call-context.js';
+import { implementService } from './implement-service.js';
 
 /** tessera.v1.AuthService: decode -> one domain call -> encode. */
 export function authService(rt: RpcRuntime) {
@@ -26,72 +27,72 @@ export function authService(rt: RpcRuntime) {
 
   return implementService(rt, AuthServiceService, {
     register: async (req, ctx) => {
-      const user = await registerUser(rt.deps, ctx.em, ctx, req);
+      const user = await registerUser(ctx.op, req);
       return { user: toUserMessage(user) };
     },
 
     login: async (req, ctx) => {
-      const result = await countLoginAttempt(loginWithPassword(rt.deps, ctx.em, ctx, req));
+      const result = await countLoginAttempt(loginWithPassword(ctx.op, req));
       return { user: toUserMessage(result.user), tokens: toTokenPair(result.tokens) };
     },
 
     refreshToken: async (req, ctx) => {
-      const tokens = await rotateRefreshToken(rt.deps, ctx.em, ctx, req.refreshToken);
+      const tokens = await rotateRefreshToken(ctx.op, req.refreshToken);
       return { tokens: toTokenPair(tokens) };
     },
 
     logout: async (req, ctx) => {
-      await logout(rt.deps, ctx.em, ctx, req.refreshToken);
+      await logout(ctx.op, req.refreshToken);
       return {};
     },
 
     getJwks: async () => ({ keys: rt.deps.signingKeys.jwks() }),
 
-    introspectToken: async (req, ctx) => toIntrospection(await introspectAccessToken(rt.deps, ctx.em, req.token)),
+    introspectToken: async (req, ctx) => toIntrospection(await introspectAccessToken(ctx.op, req.token)),
 
     listSessions: async (req, ctx) => {
-      const page = await listOwnSessions(rt.deps, ctx.em, ctx, req);
+      const page = await listOwnSessions(ctx.op, req);
       return { sessions: page.sessions.map(toSessionMessage), nextPageToken: page.nextPageToken };
     },
 
     revokeSession: async (req, ctx) => {
-      await revokeOwnSession(rt.deps, ctx.em, ctx, req.sessionId);
+      await revokeOwnSession(ctx.op, req.sessionId);
       return {};
     },
 
     revokeAllSessions: async (req, ctx) => {
-      const sessionsRevoked = await revokeAllOwnSessions(rt.deps, ctx.em, ctx, { keepCurrent: req.keepCurrent });
+      const sessionsRevoked = await revokeAllOwnSessions(ctx.op, { keepCurrent: req.keepCurrent });
       return { sessionsRevoked };
     },
 
     requestEmailVerification: async (_req, ctx) => {
-      await requestEmailVerification(rt.deps, ctx.em, ctx);
+      await requestEmailVerification(ctx.op);
       return {};
     },
 
-    verifyEmail: async (req, ctx) => ({ user: toUserMessage(await verifyEmail(rt.deps, ctx.em, ctx, req.token)) }),
+    verifyEmail: async (req, ctx) => ({ user: toUserMessage(await verifyEmail(ctx.op, req.token)) }),
 
     requestEmailChange: async (req, ctx) => {
-      await requestEmailChange(rt.deps, ctx.em, ctx, req);
+      await requestEmailChange(ctx.op, req);
       return {};
     },
 
     requestPasswordReset: async (req, ctx) => {
-      await requestPasswordReset(rt.deps, ctx.em, ctx, req.email);
+      await requestPasswordReset(ctx.op, req.email);
       return {};
     },
 
-    resetPassword: async (req, ctx) => resetPassword(rt.deps, ctx.em, ctx, req),
+    resetPassword: async (req, ctx) => resetPassword(ctx.op, req),
 
-    changePassword: async (req, ctx) => changePassword(rt.deps, ctx.em, ctx, req),
+    changePassword: async (req, ctx) => changePassword(ctx.op, req),
 
     rotateSigningKey: async (req, ctx) => {
-      const result = await rt.deps.signingKeys.rotate(ctx.em, ctx, { immediate: req.immediate });
+      const result = await rt.deps.signingKeys.rotate(ctx.op, { immediate: req.immediate });
       return { ...result, retiredKid: result.retiredKid ?? '', promotableAt: result.promotableAt ?? undefined };
     },
 
     loginWithProvider: async (req, ctx) => {
-      const result = await countLoginAttempt(loginWithProvider(rt.deps, ctx.em, ctx, req));
+      const result = await countLoginAttempt(loginWithProvider(ctx.op, req));
       return { user: toUserMessage(result.user), tokens: toTokenPair(result.tokens), created: result.created };
     },
   });

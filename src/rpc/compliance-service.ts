@@ -6,7 +6,8 @@ import { invalidArguments } from '../domain/kernel/errors.js';
 import { AuditEventOrder } from '../gen/tessera/v1/compliance_service.js';
 import { ComplianceServiceService, type AuditEventFilter } from '../gen/tessera/v1/compliance_service.js';
 import { auditTypeFromProto, toAuditEventMessage } from './audit-convert.js';
-import { implementService, type RpcRuntime } from './handler.js';
+import type { RpcRuntime } from './call-context.js';
+import { implementService } from './implement-service.js';
 
 /** Proto filter -> domain filter; unknown enum values are refused, naming the field. */
 function toAuditFilter(filter: AuditEventFilter | undefined): AuditFilter {
@@ -29,7 +30,7 @@ function toAuditFilter(filter: AuditEventFilter | undefined): AuditFilter {
 export function complianceService(rt: RpcRuntime, hub: AuditStreamHub) {
   return implementService(rt, ComplianceServiceService, {
     listAuditEvents: async (req, ctx) => {
-      const page = await listAuditEvents(ctx.em, {
+      const page = await listAuditEvents(ctx.op, {
         filter: toAuditFilter(req.filter),
         pageSize: req.pageSize,
         pageToken: req.pageToken,
@@ -39,7 +40,7 @@ export function complianceService(rt: RpcRuntime, hub: AuditStreamHub) {
     },
 
     streamAuditEvents: async (req, ctx, sink) => {
-      const subscription = openAuditStream(hub, toAuditFilter(req.filter), req.afterEventId, ctx.signal);
+      const subscription = openAuditStream(hub, toAuditFilter(req.filter), req.afterEventId, ctx.op.signal);
       for await (const event of subscription) {
         await sink.send({ event: toAuditEventMessage(event) });
       }

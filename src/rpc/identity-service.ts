@@ -4,16 +4,16 @@ import { deleteUser, reactivateUser, suspendUser, undeleteUser } from '../domain
 import { getUser, listUsers, updateUser } from '../domain/identity/users.js';
 import { IdentityServiceService } from '../gen/tessera/v1/identity_service.js';
 import { fromRoleMessage, toServiceAccountMessage, toSocialLoginMessage, toUserMessage } from './convert.js';
-import { implementService, type RpcRuntime } from './handler.js';
+import type { RpcRuntime } from './call-context.js';
+import { implementService } from './implement-service.js';
 
 /** tessera.v1.IdentityService: decode -> one domain call -> encode. */
 export function identityService(rt: RpcRuntime) {
-  const { deps } = rt;
   return implementService(rt, IdentityServiceService, {
-    getUser: async (req, ctx) => ({ user: toUserMessage(await getUser(ctx.em, ctx, req.userId)) }),
+    getUser: async (req, ctx) => ({ user: toUserMessage(await getUser(ctx.op, req.userId)) }),
 
     listUsers: async (req, ctx) => {
-      const page = await listUsers(ctx.em, req);
+      const page = await listUsers(ctx.op, req);
       return { users: page.users.map(toUserMessage), nextPageToken: page.nextPageToken, totalSize: page.totalSize };
     },
 
@@ -25,39 +25,39 @@ export function identityService(rt: RpcRuntime) {
         emailVerified: u?.emailVerified ?? false,
         appMetadata: u?.appMetadata ?? {},
       };
-      return { user: toUserMessage(await updateUser(deps, ctx.em, ctx, update, req.updateMask ?? [])) };
+      return { user: toUserMessage(await updateUser(ctx.op, update, req.updateMask ?? [])) };
     },
 
-    suspendUser: async (req, ctx) => ({ user: toUserMessage(await suspendUser(deps, ctx.em, ctx, req)) }),
-    reactivateUser: async (req, ctx) => ({ user: toUserMessage(await reactivateUser(deps, ctx.em, ctx, req.userId)) }),
-    deleteUser: async (req, ctx) => ({ user: toUserMessage(await deleteUser(deps, ctx.em, ctx, req.userId)) }),
-    undeleteUser: async (req, ctx) => ({ user: toUserMessage(await undeleteUser(deps, ctx.em, ctx, req.userId)) }),
+    suspendUser: async (req, ctx) => ({ user: toUserMessage(await suspendUser(ctx.op, req)) }),
+    reactivateUser: async (req, ctx) => ({ user: toUserMessage(await reactivateUser(ctx.op, req.userId)) }),
+    deleteUser: async (req, ctx) => ({ user: toUserMessage(await deleteUser(ctx.op, req.userId)) }),
+    undeleteUser: async (req, ctx) => ({ user: toUserMessage(await undeleteUser(ctx.op, req.userId)) }),
 
     createServiceAccount: async (req, ctx) => {
-      const created = await createServiceAccount(deps, ctx.em, ctx, { name: req.name, role: fromRoleMessage(req.role) });
+      const created = await createServiceAccount(ctx.op, { name: req.name, role: fromRoleMessage(req.role) });
       return { serviceAccount: toServiceAccountMessage(created.serviceAccount), apiKey: created.apiKey };
     },
 
     listServiceAccounts: async (req, ctx) => {
-      const page = await listServiceAccounts(ctx.em, req);
+      const page = await listServiceAccounts(ctx.op, req);
       return { serviceAccounts: page.serviceAccounts.map(toServiceAccountMessage), nextPageToken: page.nextPageToken };
     },
 
     deleteServiceAccount: async (req, ctx) => {
-      await deleteServiceAccount(deps, ctx.em, ctx, req.serviceAccountId);
+      await deleteServiceAccount(ctx.op, req.serviceAccountId);
       return {};
     },
 
     listSocialLogins: async (req, ctx) => ({
-      socialLogins: (await listSocialLogins(ctx.em, ctx, req.userId)).map(toSocialLoginMessage),
+      socialLogins: (await listSocialLogins(ctx.op, req.userId)).map(toSocialLoginMessage),
     }),
 
     linkSocialLogin: async (req, ctx) => ({
-      socialLogin: toSocialLoginMessage(await linkSocialLogin(deps, ctx.em, ctx, req)),
+      socialLogin: toSocialLoginMessage(await linkSocialLogin(ctx.op, req)),
     }),
 
     unlinkSocialLogin: async (req, ctx) => {
-      await unlinkSocialLogin(deps, ctx.em, ctx, req.provider);
+      await unlinkSocialLogin(ctx.op, req.provider);
       return {};
     },
   });

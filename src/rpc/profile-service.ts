@@ -1,13 +1,14 @@
 import { getProfile, updateOwnProfile } from '../domain/profile/profiles.js';
 import { ProfileServiceService } from '../gen/tessera/v1/profile_service.js';
 import { toProfileMessage } from './convert.js';
-import { implementService, type RpcRuntime } from './handler.js';
+import type { RpcRuntime } from './call-context.js';
+import { implementService } from './implement-service.js';
 
 /** tessera.v1.ProfileService: decode -> one domain call -> encode. */
 export function profileService(rt: RpcRuntime) {
   return implementService(rt, ProfileServiceService, {
     getProfile: async (req, ctx) => {
-      const profile = await getProfile(rt.deps, ctx.em, ctx, req.userId);
+      const profile = await getProfile(ctx.op, req.userId);
       return { profile: toProfileMessage(profile) };
     },
 
@@ -21,7 +22,7 @@ export function profileService(rt: RpcRuntime) {
         phoneNumber: p?.phoneNumber ?? '',
         preferences: p?.preferences ?? {},
       };
-      const profile = await updateOwnProfile(rt.deps, ctx.em, ctx, patch, req.updateMask ?? []);
+      const profile = await updateOwnProfile(ctx.op, patch, req.updateMask ?? []);
       return { profile: toProfileMessage(profile) };
     },
   });

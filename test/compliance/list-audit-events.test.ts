@@ -2,10 +2,8 @@ import { Metadata, status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { decodeJwt } from 'jose';
 import { randomUUID } from 'node:crypto';
-import { systemClock } from '../../src/clock.js';
 import { AuditEventType as DomainType } from '../../src/domain/kernel/audit-record.js';
 import { auditFilterKey } from '../../src/domain/compliance/audit-filter.js';
-import { systemContext } from '../../src/domain/kernel/operation.js';
 import { encodeOpaquePageToken, queryFingerprint } from '../../src/domain/kernel/page-token.js';
 import { inTransaction } from '../../src/domain/kernel/unit-of-work.js';
 import { ActorType, AuditEventType, type AuditEvent } from '../../src/gen/tessera/v1/audit_event.js';
@@ -17,7 +15,7 @@ import {
   type ListAuditEventsResponse,
 } from '../../src/gen/tessera/v1/compliance_service.js';
 import { Profile } from '../../src/gen/tessera/v1/profile.js';
-import { complianceClient, writeEvents } from '../helpers/audit.js';
+import { complianceClient, testOperation, writeEvents } from '../helpers/audit.js';
 import { adminToken, DEFAULT_PASSWORD, registerUser, signedInUser, sql, uniqueEmail } from '../helpers/fixtures.js';
 import { harness } from '../helpers/harness.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
@@ -69,7 +67,7 @@ async function walk(
   throw new Error('paging did not end');
 }
 
-const newEm = () => harness().server.tessera.orm.em.fork();
+const tessera = () => harness().server.tessera;
 
 /** A registered, signed-in user who then changed their profile: user.registered, login.succeeded, profile.updated. */
 async function activeUser() {
@@ -92,7 +90,7 @@ async function userWithRole(role: 'auditor' | 'user') {
 
 /** Writes `count` events about `subjectUserId` in one transaction (fast, for big pages). */
 async function writeManyEvents(subjectUserId: string, count: number): Promise<void> {
-  await inTransaction(newEm(), systemContext(`bulk-${randomUUID()}`), systemClock, async (uow) => {
+  await inTransaction(testOperation(tessera(), `bulk-${randomUUID()}`), async (uow) => {
     for (let seq = 0; seq < count; seq++) {
       uow.record({ type: DomainType.emailVerificationRequested, subjectUserId, metadata: { seq } });
     }
@@ -267,7 +265,7 @@ describe('ComplianceService.ListAuditEvents', () => {
   describe('paging', () => {
     it('walks every event exactly once, oldest first, with page_size 2', async () => {
       const subject = randomUUID();
-      await writeEvents(newEm, subject, 5);
+      await writeEvents(tessera(), subject, 5);
       const all = (await listAll({ subjectUserId: subject })).map((e) => e.id);
       expect(all).to.have.length(5);
 
@@ -279,7 +277,7 @@ describe('ComplianceService.ListAuditEvents', () => {
 
     it('walks every event exactly once, newest first, with page_size 2', async () => {
       const subject = randomUUID();
-      await writeEvents(newEm, subject, 5);
+      await writeEvents(tessera(), subject, 5);
       const all = (await listAll({ subjectUserId: subject })).map((e) => e.id);
 
       const walked = await walk({ subjectUserId: subject }, NEWEST, 2);
@@ -290,17 +288,17 @@ describe('ComplianceService.ListAuditEvents', () => {
 
     it('gives an empty next_page_token on a full last page', async () => {
       const subject = randomUUID();
-      await writeEvents(newEm, subject, 4);
+      await writeEvents(tessera(), subject, 4);
       const walked = await walk({ subjectUserId: subject }, OLDEST, 2);
       expect(walked.pageSizes).to.deep.equal([2, 2]);
     });
 
     it('oldest first: events appended between pages appear at the end, nothing repeats or is skipped', async () => {
       const subject = randomUUID();
-      await writeEvents(newEm, subject, 5);
+      await writeEvents(tessera(), subject, 5);
 
       const walked = await walk({ subjectUserId: subject }, OLDEST, 2, async (page) => {
-        if (page < 2) await writeEvents(newEm, subject, 2);
+        if (page < 2) await writeEvents(tessera(), subject, 2);
       });
 
       const all = (await listAll({ subjectUserId: subject })).map((e) => e.id);
@@ -311,11 +309,11 @@ describe('ComplianceService.ListAuditEvents', () => {
 
     it('newest first: events appended between pages do not appear in later pages, nothing repeats or is skipped', async () => {
       const subject = randomUUID();
-      await writeEvents(newEm, subject, 5);
+      await writeEvents(tessera(), subject, 5);
       const before = (await listAll({ subjectUserId: subject })).map((e) => e.id);
 
       const walked = await walk({ subjectUserId: subject }, NEWEST, 2, async () => {
-        await writeEvents(newEm, subject, 2);
+        await writeEvents(tessera(), subject, 2);
       });
 
       expect(walked.ids).to.deep.equal([...before].reverse());
@@ -343,7 +341,7 @@ describe('ComplianceService.ListAuditEvents', () => {
 
     it('accepts the token with a different page_size and with the same types in another order', async () => {
       const subject = randomUUID();
-      await writeEvents(newEm, subject, 5);
+      await writeEvents(tessera(), subject, 5);
       const types = [AuditEventType.AUDIT_EVENT_TYPE_EMAIL_VERIFICATION_REQUESTED, AuditEventType.AUDIT_EVENT_TYPE_LOGIN_FAILED];
       const first = await list(admin, { filter: { subjectUserId: subject, types }, pageSize: 2 });
 
@@ -364,7 +362,7 @@ describe('ComplianceService.ListAuditEvents', () => {
 
       before(async () => {
         subject = randomUUID();
-        await writeEvents(newEm, subject, 3);
+        await writeEvents(tessera(), subject, 3);
         filter = { subjectUserId: subject };
         token = (await list(admin, { filter, pageSize: 1, order: OLDEST })).nextPageToken;
         expect(token).to.not.equal('');
@@ -544,7 +542,7 @@ describe('ComplianceService.ListAuditEvents', () => {
 
     it('email_verification.requested (no typed details) carries its metadata as a Struct', async () => {
       const subject = randomUUID();
-      await writeEvents(newEm, subject, 1);
+      await writeEvents(tessera(), subject, 1);
       const [event] = (await list(admin, { filter: { subjectUserId: subject } })).events;
       expect(event.details).to.equal(undefined);
       expect(event.metadata).to.deep.equal({ seq: 0 });

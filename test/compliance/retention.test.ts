@@ -4,8 +4,8 @@ import pg from 'pg';
 import type { Clock } from '../../src/clock.js';
 import { AuditEventType } from '../../src/domain/kernel/audit-record.js';
 import { createAuditRetention } from '../../src/jobs/audit-retention.js';
-import { systemContext } from '../../src/domain/kernel/operation.js';
 import { inTransaction } from '../../src/domain/kernel/unit-of-work.js';
+import { testOperation } from '../helpers/audit.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { DEFAULT_PASSWORD, uniqueEmail } from '../helpers/fixtures.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
@@ -37,7 +37,7 @@ describe('Audit retention', () => {
 
   /** Writes one event about `subject`, stamped by `clock`, through the domain's unit of work. */
   async function writeEventAt(clock: Clock, subject: string): Promise<void> {
-    await inTransaction(server.tessera.orm.em.fork(), systemContext(`retention-${randomUUID()}`), clock, async (uow) => {
+    await inTransaction({ ...testOperation(server.tessera, `retention-${randomUUID()}`), clock }, async (uow) => {
       uow.record({ type: AuditEventType.emailVerificationRequested, subjectUserId: subject });
     });
   }

@@ -49,7 +49,7 @@ describe('ComplianceService.StreamAuditEvents: access and lifecycle', () => {
     const subject = randomUUID();
     const { stream, client } = await openStream({ filter: bySubject(subject) }, { token: auditor.accessToken });
     try {
-      await writeEvents(() => harness().server.tessera.orm.em.fork(), subject, 1);
+      await writeEvents(harness().server.tessera, subject, 1);
       await stream.waitForCount(1);
     } finally {
       stream.cancel();

@@ -11,7 +11,7 @@ describe('ComplianceService.StreamAuditEvents: live delivery', () => {
       filter: { subjectUserId: subject, actorId: '', types: [], startTime: undefined, endTime: undefined },
     });
     try {
-      await writeEvents(() => harness().server.tessera.orm.em.fork(), subject, 1000, 25);
+      await writeEvents(harness().server.tessera, subject, 1000, 25);
       await stream.waitForCount(1000, 30_000);
       // Nothing more arrives: no duplicates trickling in late.
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -28,12 +28,12 @@ describe('ComplianceService.StreamAuditEvents: live delivery', () => {
 
   it('starts at the live edge when no cursor is given: earlier events are not replayed', async () => {
     const subject = randomUUID();
-    await writeEvents(() => harness().server.tessera.orm.em.fork(), subject, 3);
+    await writeEvents(harness().server.tessera, subject, 3);
     const { stream, client } = await openStream({
       filter: { subjectUserId: subject, actorId: '', types: [], startTime: undefined, endTime: undefined },
     });
     try {
-      await writeEvents(() => harness().server.tessera.orm.em.fork(), subject, 2);
+      await writeEvents(harness().server.tessera, subject, 2);
       await stream.waitForCount(2);
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(sequenceOf(stream.events)).to.deep.equal([0, 1]);
@@ -45,14 +45,14 @@ describe('ComplianceService.StreamAuditEvents: live delivery', () => {
 
   it('replays the whole retained trail from cursor 0 and then goes live', async () => {
     const subject = randomUUID();
-    await writeEvents(() => harness().server.tessera.orm.em.fork(), subject, 5);
+    await writeEvents(harness().server.tessera, subject, 5);
     const { stream, client } = await openStream({
       afterEventId: '0',
       filter: { subjectUserId: subject, actorId: '', types: [], startTime: undefined, endTime: undefined },
     });
     try {
       await stream.waitForCount(5);
-      await writeEvents(() => harness().server.tessera.orm.em.fork(), subject, 2);
+      await writeEvents(harness().server.tessera, subject, 2);
       await stream.waitForCount(7);
       expect(sequenceOf(stream.events)).to.deep.equal([0, 1, 2, 3, 4, 0, 1]);
     } finally {

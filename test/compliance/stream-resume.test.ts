@@ -14,8 +14,8 @@ const bySubject = (subjectUserId: string) => ({
 describe('ComplianceService.StreamAuditEvents: resuming', () => {
   it('a client that reconnects with its last id gets exactly what it missed', async () => {
     const subject = randomUUID();
-    const newEm = () => harness().server.tessera.orm.em.fork();
-    await writeEvents(newEm, subject, 10);
+    const tessera = harness().server.tessera;
+    await writeEvents(tessera, subject, 10);
 
     const first = await openStream({ afterEventId: '0', filter: bySubject(subject) });
     await first.stream.waitForCount(4);
@@ -25,7 +25,7 @@ describe('ComplianceService.StreamAuditEvents: resuming', () => {
     const processed = first.stream.events;
     const cursor = processed[processed.length - 1].id;
 
-    await writeEvents(newEm, subject, 5);
+    await writeEvents(tessera, subject, 5);
     const second = await openStream({ afterEventId: cursor, filter: bySubject(subject) });
     try {
       const expected = 15 - processed.length;
@@ -44,10 +44,10 @@ describe('ComplianceService.StreamAuditEvents: resuming', () => {
   it('filtered-out events still advance the cursor: resuming after the last delivered id skips nothing', async () => {
     const subject = randomUUID();
     const other = randomUUID();
-    const newEm = () => harness().server.tessera.orm.em.fork();
-    await writeEvents(newEm, subject, 2);
-    await writeEvents(newEm, other, 3);
-    await writeEvents(newEm, subject, 2);
+    const tessera = harness().server.tessera;
+    await writeEvents(tessera, subject, 2);
+    await writeEvents(tessera, other, 3);
+    await writeEvents(tessera, subject, 2);
     const { stream, client } = await openStream({ afterEventId: '0', filter: bySubject(subject) });
     try {
       await stream.waitForCount(4);
@@ -61,10 +61,10 @@ describe('ComplianceService.StreamAuditEvents: resuming', () => {
 
   it('a cursor ahead of everything written waits for new events', async () => {
     const subject = randomUUID();
-    const newEm = () => harness().server.tessera.orm.em.fork();
+    const tessera = harness().server.tessera;
     const { stream, client } = await openStream({ afterEventId: '9223372036854775000', filter: bySubject(subject) });
     try {
-      await writeEvents(newEm, subject, 1);
+      await writeEvents(tessera, subject, 1);
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(stream.events).to.have.length(0);
       expect(stream.error).to.equal(undefined);

@@ -25,7 +25,7 @@ describe('ComplianceService.StreamAuditEvents: a slow subscriber', () => {
     slow.stream.call.pause();
     try {
       const total = 800;
-      await writeEvents(() => server.tessera.orm.em.fork(), subject, total, 8);
+      await writeEvents(server.tessera, subject, total, 8);
       await fast.stream.waitForCount(total, 30_000);
 
       const stats = server.tessera.auditStream.stats();

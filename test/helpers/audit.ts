@@ -1,9 +1,8 @@
 import { credentials, Metadata, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from '../../src/db/index.js';
-import { systemContext } from '../../src/domain/kernel/operation.js';
+import type { Tessera } from '../../src/server.js';
+import { systemOperation, type Operation } from '../../src/domain/kernel/operation.js';
 import { inTransaction } from '../../src/domain/kernel/unit-of-work.js';
-import { systemClock } from '../../src/clock.js';
 import type { AuditEvent } from '../../src/gen/tessera/v1/audit_event.js';
 import {
   ComplianceServiceClient,
@@ -102,17 +101,12 @@ export async function openStream(
  * Writes `count` audit events about `subjectUserId` through the domain's unit
  * of work (one transaction each), `concurrency` transactions at a time.
  */
-export async function writeEvents(
-  newEm: () => EntityManager,
-  subjectUserId: string,
-  count: number,
-  concurrency = 1,
-): Promise<void> {
+export async function writeEvents(tessera: Tessera, subjectUserId: string, count: number, concurrency = 1): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < count) {
       const seq = next++;
-      await inTransaction(newEm(), systemContext(`test-${randomUUID()}`), systemClock, async (uow) => {
+      await inTransaction(testOperation(tessera, `test-${randomUUID()}`), async (uow) => {
         uow.record({ type: 'email_verification.requested', subjectUserId, metadata: { seq } });
       });
     }
@@ -123,4 +117,9 @@ export async function writeEvents(
 /** Asserts-friendly view: the sequence numbers recorded by writeEvents. */
 export function sequenceOf(events: AuditEvent[]): number[] {
   return events.map((e) => Number((e.metadata as Record<string, unknown> | undefined)?.seq ?? NaN));
+}
+
+/** An operation of the system on `tessera`'s database, for writing audit events the way the service does. */
+export function testOperation(tessera: Tessera, requestId: string): Operation {
+  return systemOperation(tessera.deps, tessera.orm.em.fork(), requestId);
 }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { Principal } from '../../src/domain/kernel/operation.js';
+import type { Principal } from '../../src/domain/kernel/principal.js';
 import { principalHasPermission, roleWithinPrincipal } from '../../src/domain/kernel/permissions.js';
 
 const user = (role: 'user' | 'admin' | 'auditor' | 'service'): Principal => ({ kind: 'user', userId: 'u', sessionId: 's', role });

@@ -1,12 +1,6 @@
 import { decodeProtectedHeader } from 'jose';
 import type { Operation } from '../kernel/operation.js';
-import {
-  findServiceAccountByKeyHash,
-  findSessionState,
-  touchServiceAccount,
-  USER_ROLES,
-  type UserRole,
-} from '../../db/index.js';
+import { findServiceAccountByKeyHash, findSessionState, touchServiceAccount, USER_ROLES, type UserRole } from '../../db/index.js';
 import { hashBearerSecret } from '../../crypto/random.js';
 import { InvalidTokenError, verifyAccessToken, type VerifiedAccessToken } from '../../crypto/tokens.js';
 import type { Principal } from '../kernel/principal.js';

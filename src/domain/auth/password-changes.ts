@@ -57,7 +57,8 @@ export async function changePassword(
   const violations = new Violations();
   const current = checkPresentedPassword('current_password', input.currentPassword, violations);
   violations.throwIfAny('PWCH-002');
-  const user = await verifyCurrentPassword(op,
+  const user = await verifyCurrentPassword(
+    op,
     { userId: caller.userId, password: current, operation: 'change_password' },
     'PWCH-003',
   );

@@ -1,5 +1,6 @@
 import {
   calculateJwkThumbprint,
+  decodeProtectedHeader,
   createLocalJWKSet,
   exportJWK,
   generateKeyPair,
@@ -133,5 +134,14 @@ export async function verifyAccessToken(
   } catch (err) {
     if (err instanceof InvalidTokenError) throw err;
     throw new InvalidTokenError((err as Error).message);
+  }
+}
+
+/** The `kid` of a compact JWS's protected header, without verifying anything; undefined when unreadable. */
+export function accessTokenKid(token: string): string | undefined {
+  try {
+    return decodeProtectedHeader(token).kid;
+  } catch {
+    return undefined;
   }
 }

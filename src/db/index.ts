@@ -1,5 +1,7 @@
 // The storage layer's public face: the domain imports from here, never from @mikro-orm directly.
-export { type EntityManager, LockMode, UniqueConstraintViolationException, ref } from '@mikro-orm/postgresql';
+export { type EntityManager, LockMode, ref } from '@mikro-orm/postgresql';
+export { isUniqueViolation, violatedUniqueRule, type UniqueRule } from './unique-violations.js';
+export { lockUser, lockUserByEmail, lockUserIfExists } from './locks.js';
 export * from './entities/index.js';
 export {
   appendAuditEvents,
@@ -18,3 +20,4 @@ export { connectOrm, migrateToLatest, ormOptions, type Orm } from './orm.js';
 export { countLegacyPasswordHashes } from './password-hashes.js';
 export { findUserPage, type UserCondition, type PageCursor, type UserPageQuery } from './user-query.js';
 export { lockAdministrators } from './admin-lock.js';
+export { findPublishedSigningKeys, findServiceAccountPage, lockOneTimeToken, lockSessionByRefreshHash } from './queries.js';

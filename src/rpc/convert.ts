@@ -10,7 +10,7 @@ import type { ProfileView } from '../domain/profile/profiles.js';
 import type { SessionView } from '../domain/auth/session-management.js';
 import type { IntrospectTokenResponse } from '../gen/tessera/v1/auth_service.js';
 import type { Session } from '../gen/tessera/v1/session.js';
-import type { IssuedTokens } from '../domain/auth/sessions.js';
+import type { IssuedTokens } from '../domain/auth/sign-in.js';
 import type { Profile } from '../gen/tessera/v1/profile.js';
 import type { ServiceAccount } from '../gen/tessera/v1/service_account.js';
 import type { SocialLogin } from '../gen/tessera/v1/social_login.js';

@@ -1,8 +1,7 @@
-import { decodeProtectedHeader } from 'jose';
 import type { Operation } from '../kernel/operation.js';
 import { findServiceAccountByKeyHash, findSessionState, touchServiceAccount, USER_ROLES, type UserRole } from '../../db/index.js';
 import { hashBearerSecret } from '../../crypto/random.js';
-import { InvalidTokenError, verifyAccessToken, type VerifiedAccessToken } from '../../crypto/tokens.js';
+import { accessTokenKid, InvalidTokenError, verifyAccessToken, type VerifiedAccessToken } from '../../crypto/tokens.js';
 import type { Principal } from '../kernel/principal.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { isUuid } from '../kernel/validation.js';
@@ -113,7 +112,7 @@ async function verifyWithKeyReload(op: Operation, token: string) {
   } catch (err) {
     if (!(err instanceof InvalidTokenError)) throw err;
     // A kid we have not seen may come from a key another instance just rotated in.
-    if (await op.deps.signingKeys.reloadForUnknownKid(op.em, kidOf(token))) {
+    if (await op.deps.signingKeys.reloadForUnknownKid(op.em, accessTokenKid(token))) {
       try {
         return await verifyAccessToken(token, op.deps.signingKeys.keyResolver(), { ...settings, now: op.clock.now() });
       } catch (retryErr) {
@@ -121,13 +120,5 @@ async function verifyWithKeyReload(op: Operation, token: string) {
       }
     }
     throw invalidToken('AUTHN-001', err);
-  }
-}
-
-function kidOf(token: string): string | undefined {
-  try {
-    return decodeProtectedHeader(token).kid;
-  } catch {
-    return undefined;
   }
 }

@@ -1,4 +1,4 @@
-import { LockMode, UniqueConstraintViolationException, User } from '../../db/index.js';
+import { isUniqueViolation, User, lockUser } from '../../db/index.js';
 import type { Operation } from '../kernel/operation.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { signedInUser } from '../kernel/callers.js';
@@ -82,7 +82,7 @@ export async function verifyEmail(op: Operation, rawToken: string): Promise<User
   try {
     return await inTransaction(op, async (uow) => {
       const token = await consumeOneTimeToken(uow, rawToken, ['email_verification', 'email_change'], 'EMLV-008');
-      const user = await uow.em.findOneOrFail(User, token.user.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      const user = await lockUser(uow.em, token.user.id);
       if (user.status !== 'active') throw invalidOneTimeToken('EMLV-009');
       const now = op.clock.now();
       if (token.purpose === 'email_verification') {
@@ -102,7 +102,7 @@ export async function verifyEmail(op: Operation, rawToken: string): Promise<User
       return user;
     });
   } catch (err) {
-    if (err instanceof UniqueConstraintViolationException && String(err.message).includes('users_email_unique')) {
+    if (isUniqueViolation(err, 'user_email')) {
       throw emailTaken('EMLV-011', err);
     }
     throw err;

@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
-import { LockMode, OneTimeToken, type OneTimeTokenPurpose, type User } from '../../db/index.js';
+import { lockOneTimeToken, OneTimeToken, type OneTimeTokenPurpose, type User } from '../../db/index.js';
 import { generateOpaqueSecret, hashBearerSecret } from '../../crypto/random.js';
 import { DomainError } from '../kernel/errors.js';
 import type { UnitOfWork } from '../kernel/unit-of-work.js';
@@ -69,11 +69,7 @@ export async function consumeOneTimeToken(
 ): Promise<OneTimeToken> {
   if (!isOneTimeTokenShape(rawToken)) throw invalidOneTimeToken(errorId);
   const now = uow.clock.now();
-  const row = await uow.em.findOne(
-    OneTimeToken,
-    { tokenHash: hashBearerSecret(rawToken), purpose: { $in: purposes } },
-    { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
-  );
+  const row = await lockOneTimeToken(uow.em, hashBearerSecret(rawToken), purposes);
   if (!row || row.consumedAt || row.expiresAt <= now) throw invalidOneTimeToken(errorId);
   row.consumedAt = now;
   return row;

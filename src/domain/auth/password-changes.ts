@@ -1,4 +1,4 @@
-import { LockMode, OneTimeToken, User } from '../../db/index.js';
+import { OneTimeToken, User, lockUser } from '../../db/index.js';
 import type { Operation } from '../kernel/operation.js';
 import { hashBearerSecret } from '../../crypto/random.js';
 import { AuditEventType } from '../kernel/audit-record.js';
@@ -68,7 +68,7 @@ export async function changePassword(
 
   return inTransaction(op, async (uow) => {
     const now = op.clock.now();
-    const locked = await uow.em.findOneOrFail(User, caller.userId, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+    const locked = await lockUser(uow.em, caller.userId);
     locked.passwordHash = stored.hash;
     locked.passwordPepperId = stored.pepperId;
     locked.updatedAt = now;
@@ -134,7 +134,7 @@ export async function resetPassword(
 
   return inTransaction(op, async (uow) => {
     const token = await consumeOneTimeToken(uow, input.token, ['password_reset'], 'PWRS-005');
-    const user = await uow.em.findOneOrFail(User, token.user.id, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+    const user = await lockUser(uow.em, token.user.id);
     if (user.status !== 'active') throw invalidOneTimeToken('PWRS-006');
     const now = op.clock.now();
     user.passwordHash = stored.hash;

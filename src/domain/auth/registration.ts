@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Operation } from '../kernel/operation.js';
-import { UniqueConstraintViolationException, User, UserProfile, type UserRole } from '../../db/index.js';
+import { isUniqueViolation, User, UserProfile, type UserRole } from '../../db/index.js';
 import type { StoredPassword } from '../../crypto/passwords.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { DomainError, Violations } from '../kernel/errors.js';
@@ -89,7 +89,7 @@ export async function insertAccount(
 
 /** ALREADY_EXISTS (EMAIL_TAKEN) for a violation of the unique email index; any other error unchanged. */
 export function emailTakenOr(err: unknown, id: string): unknown {
-  if (err instanceof UniqueConstraintViolationException && String(err.message).includes('users_email_unique')) {
+  if (isUniqueViolation(err, 'user_email')) {
     return new DomainError('already_exists', id, 'an account with this email already exists', {
       reason: 'EMAIL_TAKEN',
       cause: err,

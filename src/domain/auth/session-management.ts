@@ -136,3 +136,25 @@ export async function revokeSessionsOfUser(
     { revokedAt: now, revokeReason: reason, successorCiphertext: null },
   );
 }
+
+/**
+ * Revokes every open session of a user (suspension, deletion) and records
+ * one session.revoked event naming them. Their access tokens fail on the
+ * next call, their refresh tokens at once.
+ */
+export async function revokeUserSessions(uow: UnitOfWork, userId: string, reason: string): Promise<number> {
+  const now = uow.clock.now();
+  const open = await uow.em.find(Session, { user: userId, revokedAt: null }, { orderBy: { id: 'asc' } });
+  for (const session of open) {
+    session.revokedAt = now;
+    session.revokeReason = reason;
+  }
+  if (open.length > 0) {
+    uow.record({
+      type: AuditEventType.sessionRevoked,
+      subjectUserId: userId,
+      metadata: { reason, count: open.length, session_ids: open.map((s) => s.id) },
+    });
+  }
+  return open.length;
+}

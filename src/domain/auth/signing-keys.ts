@@ -1,5 +1,5 @@
 import type { CryptoKey, JWK } from 'jose';
-import { SigningKey, type EntityManager } from '../../db/index.js';
+import { findPublishedSigningKeys, SigningKey, type EntityManager } from '../../db/index.js';
 import type { Clock } from '../../clock.js';
 import type { SecretBox } from '../../crypto/secret-box.js';
 import {
@@ -121,13 +121,7 @@ export class SigningKeyRing {
   /** Re-reads the keys from the database. */
   async reload(em: EntityManager): Promise<void> {
     const now = this.clock.now();
-    const rows = await em.find(
-      SigningKey,
-      {
-        $or: [{ state: { $in: ['next', 'active'] } }, { state: 'retired', publishUntil: { $gt: now } }],
-      },
-      { orderBy: { createdAt: 'asc' } },
-    );
+    const rows = await findPublishedSigningKeys(em, now);
     const activeRow = rows.filter((r) => r.state === 'active').at(-1);
     if (!activeRow) throw new Error('no active signing key');
     const privateJwk = JSON.parse(this.box.open(activeRow.privateJwkCiphertext, activeRow.kid)) as JWK;

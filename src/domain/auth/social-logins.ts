@@ -1,13 +1,13 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Operation } from '../kernel/operation.js';
-import { LockMode, SocialLogin, UniqueConstraintViolationException, User } from '../../db/index.js';
+import { SocialLogin, User, violatedUniqueRule, lockUser, lockUserByEmail } from '../../db/index.js';
 import { InvalidIdTokenError, ProviderUnavailableError, type IdTokenClaims } from '../../crypto/oidc.js';
 import { emailTakenOr, FULL_NAME_MAX_LENGTH, insertAccount } from './registration.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { callerUserId, readableUserId } from '../kernel/callers.js';
 import type { DomainDeps } from '../kernel/deps.js';
 import { DomainError, Violations } from '../kernel/errors.js';
-import { accountInactive, recordLoginFailure, signIn, type IssuedTokens } from './sessions.js';
+import { accountInactive, recordLoginFailure, signIn, type IssuedTokens } from './sign-in.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import { checkEmail, checkText } from '../kernel/validation.js';
 
@@ -55,7 +55,7 @@ export async function loginWithProvider(
     try {
       return await inTransaction(op, (uow) => signInWithClaims(uow, input.provider, claims));
     } catch (err) {
-      if (attempt === 1 && err instanceof UniqueConstraintViolationException) continue;
+      if (attempt === 1 && violatedUniqueRule(err) !== undefined) continue;
       if (err instanceof DomainError && err.reason && RECORDED_REFUSALS.has(err.reason)) {
         const [link] = await op.em
           .fork()
@@ -72,7 +72,7 @@ async function signInWithClaims(uow: UnitOfWork, provider: string, claims: IdTok
   const now = uow.clock.now();
   const link = await uow.em.findOne(SocialLogin, { provider, providerSubject: claims.sub });
   if (link) {
-    const user = await uow.em.findOneOrFail(User, link.user.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    const user = await lockUser(uow.em, link.user.id);
     if (user.status !== 'active') throw accountInactive('SOCL-002', user.status);
     link.lastLoginAt = now;
     return { user, tokens: await signIn(uow, user, method), created: false };
@@ -90,7 +90,7 @@ async function signInWithClaims(uow: UnitOfWork, provider: string, claims: IdTok
       },
     );
   }
-  const existing = await uow.em.findOne(User, { email }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  const existing = await lockUserByEmail(uow.em, email);
   if (existing) {
     // Never take over an account on the strength of an address nobody proved.
     if (!claims.emailVerified) {
@@ -160,7 +160,7 @@ export async function linkSocialLogin(op: Operation, input: { provider: string; 
   }
   try {
     return await inTransaction(op, async (uow) => {
-      const user = await uow.em.findOneOrFail(User, userId, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      const user = await lockUser(uow.em, userId);
       const taken = await uow.em.findOne(SocialLogin, { provider: input.provider, providerSubject: claims.sub });
       if (taken && taken.user.id === user.id) return taken;
       if (taken) throw socialLoginTaken('SOCL-023');
@@ -168,7 +168,7 @@ export async function linkSocialLogin(op: Operation, input: { provider: string; 
       return addLink(uow, user, input.provider, claims, 'user');
     });
   } catch (err) {
-    if (err instanceof UniqueConstraintViolationException) throw socialLoginTaken('SOCL-025');
+    if (violatedUniqueRule(err) !== undefined) throw socialLoginTaken('SOCL-025');
     throw err;
   }
 }
@@ -186,7 +186,7 @@ export async function unlinkSocialLogin(op: Operation, provider: string): Promis
   violations.throwIfAny('SOCL-031');
   await inTransaction(op, async (uow) => {
     // The row lock serializes two unlinks of the same user, which could otherwise each see the other link left.
-    const user = await uow.em.findOneOrFail(User, userId, { lockMode: LockMode.PESSIMISTIC_WRITE, populate: ['passwordHash'] });
+    const user = await lockUser(uow.em, userId, { withPasswordHash: true });
     const links = await uow.em.find(SocialLogin, { user: user.id });
     const link = links.find((l) => l.provider === provider);
     if (!link) {

@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Operation } from '../kernel/operation.js';
-import { ServiceAccount, UniqueConstraintViolationException } from '../../db/index.js';
+import { findServiceAccountPage, isUniqueViolation, ServiceAccount } from '../../db/index.js';
 import { generateOpaqueSecret, hashBearerSecret } from '../../crypto/random.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { API_KEY_PREFIX } from '../auth/authentication.js';
@@ -63,7 +63,7 @@ export async function createServiceAccount(op: Operation, input: { name: string;
       return { serviceAccount, apiKey };
     });
   } catch (err) {
-    if (err instanceof UniqueConstraintViolationException && String(err.message).includes('service_accounts_live_name_unique')) {
+    if (isUniqueViolation(err, 'service_account_live_name')) {
       throw new DomainError('already_exists', 'SVC-003', 'a service account with this name exists', {
         reason: 'SERVICE_ACCOUNT_NAME_TAKEN',
         cause: err,
@@ -83,13 +83,7 @@ export async function listServiceAccounts(
   violations.throwIfAny('SVC-010');
   const fingerprint = queryFingerprint('service_accounts');
   const after = decodePageToken(input.pageToken, fingerprint, 'SVC-011');
-  const rows = await op.em.find(
-    ServiceAccount,
-    after
-      ? { revokedAt: null, $or: [{ createdAt: { $gt: after.createdAt } }, { createdAt: after.createdAt, id: { $gt: after.id } }] }
-      : { revokedAt: null },
-    { orderBy: { createdAt: 'asc', id: 'asc' }, limit: pageSize + 1 },
-  );
+  const rows = await findServiceAccountPage(op.em, after, pageSize + 1);
   const { items, nextPageToken } = toPage(rows, pageSize, fingerprint);
   return { serviceAccounts: items, nextPageToken };
 }

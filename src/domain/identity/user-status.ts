@@ -2,7 +2,7 @@ import { lockAdministrators, type User } from '../../db/index.js';
 import type { Operation } from '../kernel/operation.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { DomainError, Violations } from '../kernel/errors.js';
-import { revokeUserSessions } from '../auth/sessions.js';
+import { revokeUserSessions } from '../auth/session-management.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import { ensureAnotherActiveAdmin, lockTargetUser, type TargetErrorIds } from './users.js';
 import { checkText, checkUuid } from '../kernel/validation.js';

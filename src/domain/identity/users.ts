@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Operation } from '../kernel/operation.js';
-import { findUserPage, LockMode, lockAdministrators, User, type UserRole } from '../../db/index.js';
+import { findUserPage, lockAdministrators, User, type UserRole, lockUserIfExists } from '../../db/index.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { readableUserId } from '../kernel/callers.js';
 import { DomainError, Violations } from '../kernel/errors.js';
@@ -158,7 +158,7 @@ export async function lockTargetUser(
   userId: string,
   options: { forbidSelf: boolean; ids: TargetErrorIds },
 ): Promise<User> {
-  const user = await uow.em.findOne(User, userId, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  const user = await lockUserIfExists(uow.em, userId);
   if (!user) throw userNotFound(options.ids.notFound);
   if (options.forbidSelf && uow.principal.kind === 'user' && uow.principal.userId === user.id) {
     throw new DomainError('permission_denied', options.ids.self, 'nobody changes their own role or status', {

@@ -1,0 +1,20 @@
+import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import { User } from './entities/user.js';
+
+/** Row-lock options for reading a user for update: the row is re-read, not taken from the identity map. */
+const FOR_UPDATE = { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true } as const;
+
+/** The user row, locked until the transaction ends; throws when it does not exist. */
+export function lockUser(em: EntityManager, userId: string, options: { withPasswordHash?: boolean } = {}): Promise<User> {
+  return em.findOneOrFail(User, userId, { ...FOR_UPDATE, populate: options.withPasswordHash ? ['passwordHash'] : [] });
+}
+
+/** The user row, locked until the transaction ends, or null. */
+export function lockUserIfExists(em: EntityManager, userId: string): Promise<User | null> {
+  return em.findOne(User, userId, FOR_UPDATE);
+}
+
+/** The user with this normalized email, locked until the transaction ends, or null. */
+export function lockUserByEmail(em: EntityManager, email: string): Promise<User | null> {
+  return em.findOne(User, { email }, FOR_UPDATE);
+}

@@ -1,0 +1,114 @@
+// Opening a session once the credentials were checked, shared by password and provider sign-in.
+import { v7 as uuidv7 } from 'uuid';
+import { Session, User } from '../../db/index.js';
+import { generateOpaqueSecret, hashBearerSecret } from '../../crypto/random.js';
+import { signAccessToken } from '../../crypto/tokens.js';
+import { AuditEventType } from '../kernel/audit-record.js';
+import type { DomainDeps } from '../kernel/deps.js';
+import { DomainError } from '../kernel/errors.js';
+import type { Operation } from '../kernel/operation.js';
+import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
+
+/** Refresh tokens carry a prefix so secret scanners and humans recognise them. */
+export const REFRESH_TOKEN_PREFIX = 'tsr_';
+
+export interface IssuedTokens {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken: string;
+  refreshTokenExpiresAt: Date;
+}
+
+export interface LoginResult {
+  user: User;
+  tokens: IssuedTokens;
+}
+
+/** PERMISSION_DENIED for signing in to a suspended or deleted account; given only after the credentials were right. */
+export const accountInactive = (id: string, status: string) =>
+  new DomainError('permission_denied', id, `the account is ${status}`, {
+    reason: status === 'suspended' ? 'ACCOUNT_SUSPENDED' : 'ACCOUNT_DELETED',
+  });
+
+/**
+ * Completes a sign-in of an active user whose credentials were checked:
+ * opens a session, sets last_login_at and records login.succeeded with the
+ * sign-in `method` ("password", "oidc:<provider>").
+ */
+export async function signIn(
+  uow: UnitOfWork,
+  user: User,
+  method: string,
+  metadata: Record<string, unknown> = {},
+): Promise<IssuedTokens> {
+  const now = uow.clock.now();
+  user.lastLoginAt = now;
+  user.updatedAt = now;
+  const { session, tokens } = await openSession(uow, user);
+  uow.record({
+    type: AuditEventType.loginSucceeded,
+    subjectUserId: user.id,
+    actor: { type: 'user', id: user.id },
+    metadata: { method, session_id: session.id, ...metadata },
+  });
+  return tokens;
+}
+
+/** Records a refused sign-in in a transaction of its own (the refusal itself changes nothing). */
+export async function recordLoginFailure(
+  op: Operation,
+  userId: string | null,
+  reason: string,
+  method = 'password',
+): Promise<void> {
+  await inTransaction(op, async (uow) => {
+    uow.record({ type: AuditEventType.loginFailed, subjectUserId: userId, metadata: { method, reason } });
+  });
+}
+
+/**
+ * When a session's refresh token lapses if it is refreshed at `now`: after the
+ * idle timeout, but never past the session's absolute lifetime.
+ */
+export function refreshExpiry(deps: DomainDeps, createdAt: Date, now: Date): Date {
+  const idle = now.getTime() + deps.tokens.sessionIdleTimeoutSeconds * 1000;
+  const absolute = createdAt.getTime() + deps.tokens.sessionAbsoluteLifetimeSeconds * 1000;
+  return new Date(Math.min(idle, absolute));
+}
+
+/** Creates a session for `user` and issues its first token pair. */
+async function openSession(uow: UnitOfWork, user: User): Promise<{ session: Session; tokens: IssuedTokens }> {
+  const now = uow.clock.now();
+  const refreshToken = generateOpaqueSecret(REFRESH_TOKEN_PREFIX);
+  const session = uow.em.create(Session, {
+    id: uuidv7(),
+    user,
+    refreshTokenHash: hashBearerSecret(refreshToken),
+    previousRefreshTokenHash: null,
+    rotatedAt: null,
+    successorCiphertext: null,
+    createdAt: now,
+    expiresAt: refreshExpiry(uow.deps, now, now),
+    lastUsedAt: now,
+    revokedAt: null,
+    revokeReason: null,
+    ip: uow.ip,
+    userAgent: uow.userAgent,
+  });
+  const tokens = await issueTokens(uow.deps, user, session, refreshToken);
+  return { session, tokens };
+}
+
+export async function issueTokens(deps: DomainDeps, user: User, session: Session, refreshToken: string): Promise<IssuedTokens> {
+  const access = await signAccessToken(
+    deps.signingKeys.signer(),
+    { sub: user.id, sid: session.id, role: user.role },
+    { ...deps.tokens, now: deps.clock.now(), ttlSeconds: deps.tokens.accessTtlSeconds },
+  );
+  return {
+    accessToken: access.token,
+    accessTokenExpiresAt: access.expiresAt,
+    refreshToken,
+    refreshTokenExpiresAt: session.expiresAt,
+  };
+}

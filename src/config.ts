@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { LoginThrottleSettings } from './domain/auth/login-throttle.js';
-import type { OneTimeTokenPolicy, TokenPolicy } from './domain/kernel/deps.js';
+import type { OneTimeTokenPolicy, TokenPolicy } from './domain/kernel/operation.js';
 
 /** Typed, validated settings. The only module that reads `process.env`. */
 export interface Config {
@@ -38,7 +38,7 @@ export interface Config {
 }
 
 /** An OpenID Connect provider whose ID tokens sign users in (AuthService.LoginWithProvider). */
-export interface OidcProviderConfig {
+interface OidcProviderConfig {
   /** What clients pass as `provider`, e.g. "google". */
   name: string;
   /** The exact "iss" of its ID tokens. */
@@ -182,6 +182,15 @@ export class ConfigError extends Error {}
  * In development, missing secrets are generated once into `<dataDir>/secrets.json`
  * (with a warning through `warn`); in production their absence is fatal.
  */
+/**
+ * The log level for start-up, before the whole configuration is validated (so
+ * that its errors can be logged): LOG_LEVEL when valid, otherwise "info".
+ */
+export function startupLogLevel(env: NodeJS.ProcessEnv = process.env): string {
+  const parsed = EnvSchema.shape.LOG_LEVEL.safeParse(env.LOG_LEVEL);
+  return parsed.success ? parsed.data : 'info';
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: string) => void = () => {}): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {

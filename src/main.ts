@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { importUsersFromFile } from './cli/import-users.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, startupLogLevel, type Config } from './config.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import { connectOrm, migrateToLatest, type Orm } from './db/index.js';
 import { createAdmin } from './domain/auth/registration.js';
 import { createServiceAccount, SERVICE_ACCOUNT_ROLES } from './domain/identity/service-accounts.js';
 import { systemOperation } from './domain/kernel/operation.js';
-import type { DomainDeps } from './domain/kernel/deps.js';
+import type { DomainDeps } from './domain/kernel/operation.js';
 import { DomainError } from './domain/kernel/errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { buildDomain, startTessera } from './server.js';
@@ -28,10 +28,10 @@ commands:
 
 async function main(argv: string[]): Promise<number> {
   const [command = 'start', ...rest] = argv;
-  const log = createLogger(process.env.LOG_LEVEL ?? 'info');
+  const log = createLogger(startupLogLevel());
   let config: Config;
   try {
-    config = loadConfig(process.env, (msg) => log.warn(msg));
+    config = loadConfig(undefined, (msg) => log.warn(msg));
   } catch (err) {
     if (err instanceof ConfigError) {
       log.fatal(err.message);

@@ -20,7 +20,7 @@ import { AuditStreamHub } from './jobs/audit-stream-hub.js';
 import { createAuditRetention } from './jobs/audit-retention.js';
 import { ensureBootstrapAdmin } from './domain/auth/registration.js';
 import { systemOperation } from './domain/kernel/operation.js';
-import type { DomainDeps } from './domain/kernel/deps.js';
+import type { DomainDeps } from './domain/kernel/operation.js';
 import { LoginThrottle } from './domain/auth/login-throttle.js';
 import { SigningKeyRing } from './domain/auth/signing-keys.js';
 import { AuthServiceService } from './gen/tessera/v1/auth_service.js';
@@ -216,12 +216,15 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
 }
 
 /** The domain's dependencies for a configuration: hashing, keys, encryption, clock. */
-export async function buildDomain(config: Config, orm: Orm, clock: Clock): Promise<DomainDeps> {
+/** The domain's dependencies, with the concrete signing key ring (the server also schedules its reloads). */
+export type BuiltDomain = DomainDeps & { signingKeys: SigningKeyRing };
+
+export async function buildDomain(config: Config, orm: Orm, clock: Clock): Promise<BuiltDomain> {
   const signingKeys = new SigningKeyRing(new SecretBox(config.secrets.masterKey, 'signing-keys'), clock, {
     ...config.signingKeys,
     accessTtlSeconds: config.tokens.accessTtlSeconds,
   });
-  const deps: DomainDeps = {
+  const deps: BuiltDomain = {
     clock,
     signingKeys,
     passwords: new PasswordHasher({

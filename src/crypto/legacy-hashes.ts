@@ -8,7 +8,7 @@ const pbkdf2Async = promisify(pbkdf2);
 export type PasswordScheme = 'argon2' | 'bcrypt' | 'pbkdf2';
 
 /** More iterations than this would let one imported hash tie up a CPU for seconds per sign-in. */
-export const PBKDF2_MAX_ITERATIONS = 5_000_000;
+const PBKDF2_MAX_ITERATIONS = 5_000_000;
 
 const BCRYPT = /^\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}$/;
 const ARGON2 = /^\$argon2(id|i|d)\$(v=\d+\$)?m=\d+,t=\d+,p=\d+(,[a-z]+=[^$,]*)*\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/;

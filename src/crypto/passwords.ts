@@ -4,7 +4,7 @@ import { passwordSchemeOf, verifyBcrypt, verifyPbkdf2 } from './legacy-hashes.js
 import { Semaphore } from './semaphore.js';
 
 /** argon2id cost parameters (OWASP defaults: 19 MiB, 2 passes, 1 lane). */
-export interface Argon2Params {
+interface Argon2Params {
   memoryKib: number;
   timeCost: number;
   parallelism: number;

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /** The one source of randomness for secrets: 256 bits, base64url, with a readable prefix. */
 export function generateOpaqueSecret(prefix: string, bytes = 32): string {
@@ -8,11 +8,4 @@ export function generateOpaqueSecret(prefix: string, bytes = 32): string {
 /** SHA-256 of a bearer secret, hex. Only this is stored; the secret itself never is. */
 export function hashBearerSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
-}
-
-/** Compares two strings without leaking where they differ. */
-export function constantTimeEqual(a: string, b: string): boolean {
-  const left = createHash('sha256').update(a).digest();
-  const right = createHash('sha256').update(b).digest();
-  return timingSafeEqual(left, right);
 }

@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 /** The only algorithm Tessera signs with and accepts. */
 export const ACCESS_TOKEN_ALG = 'EdDSA';
 /** RFC 9068 media type of access tokens; checked on verification. */
-export const ACCESS_TOKEN_TYP = 'at+jwt';
+const ACCESS_TOKEN_TYP = 'at+jwt';
 
 /** A public key as published in the JWKS (RFC 7517 members). */
 export interface PublicJwk {

@@ -1,11 +1,10 @@
 // The storage layer's public face: the domain imports from here, never from @mikro-orm directly.
-export { type EntityManager, LockMode, ref } from '@mikro-orm/postgresql';
-export { isUniqueViolation, violatedUniqueRule, type UniqueRule } from './unique-violations.js';
+export { type EntityManager, LockMode } from '@mikro-orm/postgresql';
+export { isUniqueViolation, violatedUniqueRule } from './unique-violations.js';
 export { lockUser, lockUserByEmail, lockUserIfExists } from './locks.js';
 export * from './entities/index.js';
 export {
   appendAuditEvents,
-  AUDIT_CHANNEL,
   deleteAuditEventsBefore,
   latestAuditEventId,
   readAuditEvents,
@@ -13,11 +12,11 @@ export {
   type NewAuditEvent,
 } from './audit-log.js';
 export { AuditNotificationListener } from './audit-listener.js';
-export { findSessionState, type SessionState } from './session-state.js';
-export { findServiceAccountByKeyHash, touchServiceAccount, type ServiceAccountState } from './service-account-state.js';
+export { findSessionState } from './session-state.js';
+export { findServiceAccountByKeyHash, touchServiceAccount } from './service-account-state.js';
 export { isDatabaseUnavailable, pingDatabase } from './health.js';
-export { connectOrm, migrateToLatest, ormOptions, type Orm } from './orm.js';
+export { connectOrm, migrateToLatest, type Orm } from './orm.js';
 export { countLegacyPasswordHashes } from './password-hashes.js';
-export { findUserPage, type UserCondition, type PageCursor, type UserPageQuery } from './user-query.js';
+export { findUserPage, type UserCondition, type PageCursor } from './user-query.js';
 export { lockAdministrators } from './admin-lock.js';
 export { findPublishedSigningKeys, findServiceAccountPage, lockOneTimeToken, lockSessionByRefreshHash } from './queries.js';

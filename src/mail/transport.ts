@@ -4,7 +4,7 @@ import nodemailer from 'nodemailer';
 import type { Logger } from '../logger.js';
 
 /** One message on its way out. */
-export interface OutgoingMail {
+interface OutgoingMail {
   from: string;
   to: string;
   subject: string;

@@ -20,11 +20,6 @@ const DOTTED_NAMES = new Map<string, string>(
   Object.values(DomainAuditEventType).map((name) => [AuditEventType[auditTypeToProto(name)] as string, name]),
 );
 
-/** Every dotted name the proto catalogue knows. */
-export function catalogueTypeNames(): string[] {
-  return [...DOTTED_NAMES.values()];
-}
-
 const ACTOR_TYPES: Record<string, ActorType> = {
   user: ActorType.ACTOR_TYPE_USER,
   service_account: ActorType.ACTOR_TYPE_SERVICE_ACCOUNT,

@@ -1,7 +1,7 @@
 import { Metadata } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { Orm } from '../db/index.js';
-import type { DomainDeps } from '../domain/kernel/deps.js';
+import type { DomainDeps } from '../domain/kernel/operation.js';
 import type { Operation } from '../domain/kernel/operation.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';

@@ -1,6 +1,5 @@
 import type { AuditFilter } from '../domain/compliance/audit-filter.js';
-import type { AuditStreamHub } from '../jobs/audit-stream-hub.js';
-import { openAuditStream } from '../domain/compliance/audit-stream-access.js';
+import { openAuditStream, type AuditEventFeed } from '../domain/compliance/audit-stream-access.js';
 import { listAuditEvents } from '../domain/compliance/audit-trail.js';
 import { invalidArguments } from '../domain/kernel/errors.js';
 import { AuditEventOrder } from '../gen/tessera/v1/compliance_service.js';
@@ -27,7 +26,7 @@ function toAuditFilter(filter: AuditEventFilter | undefined): AuditFilter {
 }
 
 /** tessera.v1.ComplianceService: decode -> one domain call -> encode. */
-export function complianceService(rt: RpcRuntime, hub: AuditStreamHub) {
+export function complianceService(rt: RpcRuntime, feed: AuditEventFeed) {
   return implementService(rt, ComplianceServiceService, {
     listAuditEvents: async (req, ctx) => {
       const page = await listAuditEvents(ctx.op, {
@@ -40,7 +39,7 @@ export function complianceService(rt: RpcRuntime, hub: AuditStreamHub) {
     },
 
     streamAuditEvents: async (req, ctx, sink) => {
-      const subscription = openAuditStream(hub, toAuditFilter(req.filter), req.afterEventId, ctx.op.signal);
+      const subscription = openAuditStream(feed, toAuditFilter(req.filter), req.afterEventId, ctx.op.signal);
       for await (const event of subscription) {
         await sink.send({ event: toAuditEventMessage(event) });
       }

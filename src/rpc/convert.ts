@@ -30,7 +30,7 @@ const STATUSES: Record<StatusName, UserStatus> = {
   deleted: UserStatus.USER_STATUS_DELETED,
 };
 
-export function toRole(role: UserRole): Role {
+function toRole(role: UserRole): Role {
   return ROLES[role];
 }
 

@@ -7,7 +7,7 @@ import { BadRequest, ErrorInfo, RetryInfo } from '../gen/google/rpc/error_detail
 import { Status } from '../gen/google/rpc/status.js';
 
 /** ErrorInfo.domain of every Tessera error. */
-export const ERROR_DOMAIN = 'tessera.dev';
+const ERROR_DOMAIN = 'tessera.dev';
 
 const CODES: Record<ErrorKind, status> = {
   invalid_argument: status.INVALID_ARGUMENT,

@@ -12,7 +12,7 @@ import { createCallSignal, type AnyCall } from './call-signal.js';
 import { toServiceError } from './errors.js';
 
 /** Where a server-streaming handler sends its messages; resolves once the transport can take more. */
-export interface StreamSink<T> {
+interface StreamSink<T> {
   send(message: T): Promise<void>;
 }
 

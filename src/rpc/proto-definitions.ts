@@ -2,10 +2,10 @@ import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 
 /** Where the .proto files live: they ship with the service and are its contract. */
-export const PROTO_ROOT = fileURLToPath(new URL('../../proto', import.meta.url));
+const PROTO_ROOT = fileURLToPath(new URL('../../proto', import.meta.url));
 
 /** The service files of package tessera.v1. */
-export const SERVICE_PROTO_FILES = [
+const SERVICE_PROTO_FILES = [
   'tessera/v1/auth_service.proto',
   'tessera/v1/profile_service.proto',
   'tessera/v1/identity_service.proto',

@@ -1,4 +1,4 @@
-import { loadPackageDefinition, status, type Server, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
+import { status, type Server, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { readFileSync } from 'node:fs';
@@ -138,8 +138,10 @@ function reflectionServiceDefinition(version: 'v1' | 'v1alpha'): ServiceDefiniti
   // The reflection protos ship inside @grpc/reflection.
   const packageRoot = dirname(createRequire(import.meta.url).resolve('@grpc/reflection/package.json'));
   const protoFile = join(packageRoot, 'build', 'proto', 'grpc', 'reflection', version, 'reflection.proto');
-  const loaded = loadPackageDefinition(loadSync(protoFile, { oneofs: true, longs: Number })) as any;
-  return loaded.grpc.reflection[version].ServerReflection.service as ServiceDefinition;
+  const packageDefinition = loadSync(protoFile, { oneofs: true, longs: Number });
+  const definition = packageDefinition[`grpc.reflection.${version}.ServerReflection`];
+  if (!definition) throw new Error(`reflection.proto (${version}) has no ServerReflection service`);
+  return definition as unknown as ServiceDefinition;
 }
 
 /** Adds server reflection (v1 and v1alpha) for Tessera's services, so buf curl and grpcurl need no .proto files. */

@@ -17,7 +17,7 @@ interface ProviderKey {
  * JWKS served over HTTP on 127.0.0.1, ID tokens signed on demand. Counts the
  * JWKS fetches so tests can see the cache at work.
  */
-export class TestOidcProvider {
+class TestOidcProvider {
   jwksFetches = 0;
   private keys: ProviderKey[] = [];
 
@@ -29,8 +29,10 @@ export class TestOidcProvider {
   ) {}
 
   static async start(options: { audience?: string } = {}): Promise<TestOidcProvider> {
-    let provider: TestOidcProvider | undefined;
+    // The request handler needs the provider, which needs the listening server's address.
+    const started: { provider?: TestOidcProvider } = {};
     const server = createServer((req, res) => {
+      const provider = started.provider;
       if (req.url !== '/jwks.json' || !provider) {
         res.writeHead(404).end();
         return;
@@ -42,12 +44,13 @@ export class TestOidcProvider {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
     const base = `http://127.0.0.1:${port}`;
-    provider = new TestOidcProvider(
+    const provider = new TestOidcProvider(
       server,
       base,
       `${base}/jwks.json`,
       options.audience ?? `client-${randomBytes(4).toString('hex')}`,
     );
+    started.provider = provider;
     await provider.rotateKey();
     return provider;
   }

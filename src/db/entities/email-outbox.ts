@@ -1,7 +1,6 @@
 import { defineEntity, type InferEntity } from '@mikro-orm/core';
 
-export const EMAIL_OUTBOX_STATUSES = ['pending', 'sent', 'failed'] as const;
-export type EmailOutboxStatus = (typeof EMAIL_OUTBOX_STATUSES)[number];
+const EMAIL_OUTBOX_STATUSES = ['pending', 'sent', 'failed'] as const;
 
 /**
  * A mail to send, written in the transaction of the change that causes it, so

@@ -1,9 +1,9 @@
 export { AuditEvent } from './audit-event.js';
-export { EmailOutbox, EMAIL_OUTBOX_STATUSES, type EmailOutboxStatus } from './email-outbox.js';
-export { OneTimeToken, ONE_TIME_TOKEN_PURPOSES, type OneTimeTokenPurpose } from './one-time-token.js';
+export { EmailOutbox } from './email-outbox.js';
+export { OneTimeToken, type OneTimeTokenPurpose } from './one-time-token.js';
 export { ServiceAccount } from './service-account.js';
 export { Session } from './session.js';
-export { SigningKey, SIGNING_KEY_STATES, type SigningKeyState } from './signing-key.js';
+export { SigningKey } from './signing-key.js';
 export { SocialLogin } from './social-login.js';
 export { User, USER_ROLES, USER_STATUSES, type UserRole, type UserStatus } from './user.js';
 export { UserProfile } from './user-profile.js';

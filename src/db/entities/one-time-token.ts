@@ -1,7 +1,7 @@
 import { defineEntity, type InferEntity } from '@mikro-orm/core';
 import { User } from './user.js';
 
-export const ONE_TIME_TOKEN_PURPOSES = ['email_verification', 'email_change', 'password_reset'] as const;
+const ONE_TIME_TOKEN_PURPOSES = ['email_verification', 'email_change', 'password_reset'] as const;
 export type OneTimeTokenPurpose = (typeof ONE_TIME_TOKEN_PURPOSES)[number];
 
 /**

@@ -1,7 +1,6 @@
 import { defineEntity, type InferEntity } from '@mikro-orm/core';
 
-export const SIGNING_KEY_STATES = ['next', 'active', 'retired'] as const;
-export type SigningKeyState = (typeof SIGNING_KEY_STATES)[number];
+const SIGNING_KEY_STATES = ['next', 'active', 'retired'] as const;
 
 /** A token signing key. The private half is stored encrypted under the master key. */
 export const SigningKey = defineEntity({

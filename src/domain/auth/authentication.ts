@@ -32,7 +32,7 @@ export type Introspection =
   | { active: false }
   | { active: true; subject: string; sessionId: string; role: UserRole; tokenId: string; issuedAt: Date; expiresAt: Date };
 
-export const INTROSPECTED_TOKEN_MAX_LENGTH = 8192;
+const INTROSPECTED_TOKEN_MAX_LENGTH = 8192;
 
 /**
  * Checks an access token the way authenticated calls do: signature, claims,

@@ -24,8 +24,8 @@ export interface SessionPage {
   nextPageToken: string;
 }
 
-export const SESSIONS_DEFAULT_PAGE_SIZE = 50;
-export const SESSIONS_MAX_PAGE_SIZE = 100;
+const SESSIONS_DEFAULT_PAGE_SIZE = 50;
+const SESSIONS_MAX_PAGE_SIZE = 100;
 
 /** Why a session ended, as stored in sessions.revoke_reason. */
 export type RevokeReason = 'user_revoked' | 'revoked_all' | 'password_reset' | 'password_changed';

@@ -4,7 +4,7 @@ import { Session, User } from '../../db/index.js';
 import { generateOpaqueSecret, hashBearerSecret } from '../../crypto/random.js';
 import { signAccessToken } from '../../crypto/tokens.js';
 import { AuditEventType } from '../kernel/audit-record.js';
-import type { DomainDeps } from '../kernel/deps.js';
+import type { DomainDeps } from '../kernel/operation.js';
 import { DomainError } from '../kernel/errors.js';
 import type { Operation } from '../kernel/operation.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';

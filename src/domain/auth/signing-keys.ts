@@ -1,4 +1,4 @@
-import type { CryptoKey, JWK } from 'jose';
+import type { JWK } from 'jose';
 import { findPublishedSigningKeys, SigningKey, type EntityManager } from '../../db/index.js';
 import type { Clock } from '../../clock.js';
 import type { SecretBox } from '../../crypto/secret-box.js';
@@ -11,16 +11,11 @@ import {
   type PublicJwk,
 } from '../../crypto/tokens.js';
 import { AuditEventType } from '../kernel/audit-record.js';
-import type { Operation } from '../kernel/operation.js';
+import type { ActiveSigningKey, Operation, RotationResult, SigningKeys } from '../kernel/operation.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 
 /** Arbitrary constant naming the lock that stops two instances creating the first key at once. */
 const KEY_CREATION_LOCK = 0x7e55e7b;
-
-interface ActiveKey {
-  kid: string;
-  privateKey: CryptoKey;
-}
 
 /** How rotation is timed. */
 export interface KeyRotationPolicy {
@@ -32,26 +27,14 @@ export interface KeyRotationPolicy {
   accessTtlSeconds: number;
 }
 
-/** What a rotation did. */
-export interface RotationResult {
-  /** Whether the next key was promoted to sign (false: it was published too recently). */
-  promoted: boolean;
-  activeKid: string;
-  nextKid: string;
-  /** The key that stopped signing, when promoted. */
-  retiredKid: string | null;
-  /** When a promotion becomes possible without `immediate`, when not promoted. */
-  promotableAt: Date | null;
-}
-
 /**
  * The signing keys, loaded from the database: the active key signs, every
  * published key (next, active, retired until its publishUntil) verifies.
  * Reloaded periodically (`startReloading`) and when a token names an unknown
  * kid, so rotation done by another instance is picked up.
  */
-export class SigningKeyRing {
-  private active: ActiveKey | undefined;
+export class SigningKeyRing implements SigningKeys {
+  private active: ActiveSigningKey | undefined;
   private published: PublicJwk[] = [];
   private resolver: KeyResolver = buildKeyResolver({ keys: [] });
   private lastReload = 0;
@@ -147,7 +130,7 @@ export class SigningKeyRing {
   }
 
   /** The key that signs new tokens. */
-  signer(): ActiveKey {
+  signer(): ActiveSigningKey {
     if (!this.active) throw new Error('signing keys not loaded');
     return this.active;
   }

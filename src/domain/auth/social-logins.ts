@@ -5,7 +5,7 @@ import { InvalidIdTokenError, ProviderUnavailableError, type IdTokenClaims } fro
 import { emailTakenOr, FULL_NAME_MAX_LENGTH, insertAccount } from './registration.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { callerUserId, readableUserId } from '../kernel/callers.js';
-import type { DomainDeps } from '../kernel/deps.js';
+import type { DomainDeps } from '../kernel/operation.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { accountInactive, recordLoginFailure, signIn, type IssuedTokens } from './sign-in.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';

@@ -14,7 +14,7 @@ import { normalizeEmail } from '../kernel/validation.js';
  *
  * OR, NOT and parentheses are not supported; an empty filter matches everyone.
  */
-export const FILTER_MAX_LENGTH = 2000;
+const FILTER_MAX_LENGTH = 2000;
 const MAX_COMPARISONS = 20;
 const MAX_PATH_DEPTH = 8;
 const KEY = /^[A-Za-z0-9_-]{1,64}$/;
@@ -104,7 +104,7 @@ function tokenize(filter: string): Token[] {
     } else if (ch === '*') {
       tokens.push({ kind: 'star', at: i++ });
     } else {
-      const match = /^[A-Za-z0-9_.+\-]+/.exec(filter.slice(i));
+      const match = /^[A-Za-z0-9_.+-]+/.exec(filter.slice(i));
       if (!match) throw new FilterError(`at position ${i + 1}: unexpected character "${ch}"`);
       const text = match[0];
       const number = /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : undefined;

@@ -7,7 +7,7 @@ import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import { ensureAnotherActiveAdmin, lockTargetUser, type TargetErrorIds } from './users.js';
 import { checkText, checkUuid } from '../kernel/validation.js';
 
-export const SUSPENSION_REASON_MAX_LENGTH = 500;
+const SUSPENSION_REASON_MAX_LENGTH = 500;
 const DAY_MS = 24 * 3600 * 1000;
 
 const precondition = (id: string, reason: string, message: string) =>

@@ -11,14 +11,13 @@ import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import { checkUpdateMask, checkUuid } from '../kernel/validation.js';
 
 /** Roles a person's account may have; "service" belongs to service accounts. */
-export const ASSIGNABLE_USER_ROLES = ['user', 'admin', 'auditor'] as const;
+const ASSIGNABLE_USER_ROLES = ['user', 'admin', 'auditor'] as const;
 /** The fields UpdateUser's mask may name, in proto (snake_case) form. */
-export const USER_MASK_PATHS = ['role', 'email_verified', 'app_metadata'] as const;
+const USER_MASK_PATHS = ['role', 'email_verified', 'app_metadata'] as const;
 type UserPath = (typeof USER_MASK_PATHS)[number];
-export const APP_METADATA_MAX_BYTES = 16 * 1024;
+const APP_METADATA_MAX_BYTES = 16 * 1024;
 
-export const userNotFound = (id: string) =>
-  new DomainError('not_found', id, 'no user with this id', { reason: 'USER_NOT_FOUND' });
+const userNotFound = (id: string) => new DomainError('not_found', id, 'no user with this id', { reason: 'USER_NOT_FOUND' });
 
 /** Reads an account. An empty `userId` means the caller's own; anyone else's needs "users:read". */
 export async function getUser(op: Operation, requestedUserId: string): Promise<User> {

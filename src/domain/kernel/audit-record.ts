@@ -44,7 +44,7 @@ export const AuditEventType = {
 export type AuditEventType = (typeof AuditEventType)[keyof typeof AuditEventType];
 
 /** Who caused an event: a user, a service account (by id), the system, or nobody known. */
-export interface AuditActor {
+interface AuditActor {
   type: 'user' | 'service_account' | 'system' | 'anonymous';
   id: string | null;
 }

@@ -20,7 +20,7 @@ export function callerUserId(principal: Principal, id: string): string {
 }
 
 /** The signed-in user behind a call; `id` names the raising site when there is none. */
-export function signedInPrincipal(principal: Principal, id: string): UserPrincipal {
+function signedInPrincipal(principal: Principal, id: string): UserPrincipal {
   if (principal.kind === 'user') return principal;
   if (principal.kind === 'service_account') {
     throw new DomainError('permission_denied', id, 'this call acts on the signed-in user; a service account has none', {

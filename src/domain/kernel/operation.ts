@@ -1,10 +1,87 @@
+import type { LoginThrottle } from '../auth/login-throttle.js';
 import type { Clock } from '../../clock.js';
+import type { OidcVerifier } from '../../crypto/oidc.js';
+import type { PasswordHasher } from '../../crypto/passwords.js';
+import type { SecretBox } from '../../crypto/secret-box.js';
 import type { EntityManager } from '../../db/index.js';
-import type { DomainDeps } from './deps.js';
 import type { Principal } from './principal.js';
+import type { CryptoKey } from 'jose';
+import type { KeyResolver, PublicJwk } from '../../crypto/tokens.js';
+
+/** Token and session settings the domain needs. */
+export interface TokenPolicy {
+  issuer: string;
+  audience: string;
+  accessTtlSeconds: number;
+  /** A refresh token lapses after this long unused (each refresh renews it). */
+  sessionIdleTimeoutSeconds: number;
+  /** No refresh extends a session past its creation plus this. */
+  sessionAbsoluteLifetimeSeconds: number;
+  /** How long a just-rotated refresh token still yields the same successor (concurrent refreshes). */
+  refreshReuseGraceSeconds: number;
+}
+
+/** Lifetimes of the single-use tokens sent by mail. */
+export interface OneTimeTokenPolicy {
+  passwordResetTtlSeconds: number;
+  emailVerificationTtlSeconds: number;
+}
+
+/** What domain operations depend on, built once by the composition root. */
+export interface DomainDeps {
+  clock: Clock;
+  passwords: PasswordHasher;
+  signingKeys: SigningKeys;
+  /** Encrypts sensitive profile fields at rest. */
+  profileBox: SecretBox;
+  /** Encrypts the successor of a rotated refresh token for the reuse grace window. */
+  refreshSuccessorBox: SecretBox;
+  /** Encrypts queued mail (addresses, links with tokens) until it is delivered. */
+  outboxBox: SecretBox;
+  tokens: TokenPolicy;
+  oneTimeTokens: OneTimeTokenPolicy;
+  /** Verifies ID tokens of the configured OpenID Connect providers. */
+  oidc: OidcVerifier;
+  /** Soft-deleted accounts can be restored for this many days. */
+  userDeleteRetentionDays: number;
+  /** Refuses password sign-ins after too many failures for an account or an IP. */
+  loginThrottle: LoginThrottle;
+}
+
+/** The key that signs new access tokens. */
+export interface ActiveSigningKey {
+  kid: string;
+  privateKey: CryptoKey;
+}
+
+/** What a rotation did. */
+export interface RotationResult {
+  /** Whether the next key was promoted to sign (false: it was published too recently). */
+  promoted: boolean;
+  activeKid: string;
+  nextKid: string;
+  /** The key that stopped signing, when promoted. */
+  retiredKid: string | null;
+  /** When a promotion becomes possible without `immediate`, when not promoted. */
+  promotableAt: Date | null;
+}
+
+/** The service's token signing keys, as operations use them (auth/signing-keys.ts's SigningKeyRing). */
+export interface SigningKeys {
+  /** The key that signs new tokens. */
+  signer(): ActiveSigningKey;
+  /** The public keys to publish (RFC 7517). */
+  jwks(): PublicJwk[];
+  /** The verification key resolver for the published keys. */
+  keyResolver(): KeyResolver;
+  /** Reloads when a kid is unknown (another instance may just have rotated); returns whether it reloaded. */
+  reloadForUnknownKid(em: EntityManager, kid: string | undefined): Promise<boolean>;
+  /** Rotates without downtime: publish first, sign later, keep retired keys published until their tokens expire. */
+  rotate(op: Operation, options: { immediate: boolean }): Promise<RotationResult>;
+}
 
 /** Facts about the request that audit events record. Built by the transport layer. */
-export interface RequestFacts {
+interface RequestFacts {
   requestId: string;
   ip: string | null;
   userAgent: string | null;

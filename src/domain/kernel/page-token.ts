@@ -4,8 +4,8 @@ import { invalidArguments, type Violations } from './errors.js';
 import { isUuid } from './validation.js';
 
 /** AIP-158 sizes: 0 means the default; larger than the maximum is lowered to it. */
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 1000;
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 1000;
 
 /** Checks page_size and returns the size to use. */
 export function checkPageSize(

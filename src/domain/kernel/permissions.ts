@@ -26,7 +26,7 @@ const SELF_SERVICE = [
   'social_logins:write',
 ] as const;
 
-export const ROLE_PERMISSIONS: Record<UserRole, readonly string[]> = {
+const ROLE_PERMISSIONS: Record<UserRole, readonly string[]> = {
   user: [...SELF_SERVICE],
   admin: [...SELF_SERVICE, 'users:read', 'users:write', 'roles:assign', 'service_accounts:manage', 'keys:rotate', 'audit:read'],
   auditor: [...SELF_SERVICE, 'users:read', 'audit:read'],
@@ -41,7 +41,7 @@ export function roleHasPermission(role: UserRole, permission: string): boolean {
 }
 
 /** The role a principal acts with; the system (start-up, CLI) and anonymous callers have none. */
-export function roleOf(principal: Principal): UserRole | undefined {
+function roleOf(principal: Principal): UserRole | undefined {
   return principal.kind === 'user' || principal.kind === 'service_account' ? principal.role : undefined;
 }
 

@@ -5,8 +5,8 @@ import type { Violations } from './errors.js';
 export const EMAIL_MAX_LENGTH = 254;
 export const EMAIL_LOCAL_PART_MAX_LENGTH = 64;
 /** Password length bounds, counted in code points after NFKC normalization. */
-export const PASSWORD_MIN_LENGTH = 8;
-export const PASSWORD_MAX_LENGTH = 256;
+const PASSWORD_MIN_LENGTH = 8;
+const PASSWORD_MAX_LENGTH = 256;
 
 // Deliberately permissive on the local part (quoted forms aside); strict on what breaks mail routing.
 const EMAIL_SHAPE = /^[^\s@"<>()[\]\\,;:]+@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/u;
@@ -42,7 +42,7 @@ export function checkEmail(field: string, raw: string, violations: Violations): 
 }
 
 /** NFKC-normalizes a password, so the same characters typed on any keyboard hash alike (NIST SP 800-63B). */
-export function normalizePassword(raw: string): string {
+function normalizePassword(raw: string): string {
   return raw.normalize('NFKC');
 }
 

@@ -3,7 +3,7 @@ import type { Operation } from '../kernel/operation.js';
 import { UserProfile } from '../../db/index.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { callerUserId, readableUserId } from '../kernel/callers.js';
-import type { DomainDeps } from '../kernel/deps.js';
+import type { DomainDeps } from '../kernel/operation.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkText, checkUpdateMask } from '../kernel/validation.js';
@@ -22,7 +22,7 @@ export interface ProfileView {
 }
 
 /** The fields an update mask may name, in proto (snake_case) form. */
-export const PROFILE_MASK_PATHS = ['full_name', 'avatar_url', 'bio', 'location', 'phone_number', 'preferences'] as const;
+const PROFILE_MASK_PATHS = ['full_name', 'avatar_url', 'bio', 'location', 'phone_number', 'preferences'] as const;
 type ProfilePath = (typeof PROFILE_MASK_PATHS)[number];
 
 /** Paths whose values are sensitive: audit events name them but never carry their values. */

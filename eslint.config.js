@@ -24,6 +24,11 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS configuration files of the tools.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
     // Tests, benchmarks and tools may read the environment and print.
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'examples/**/*.ts', 'src/config.ts', 'mikro-orm.config.ts'],
     rules: { 'no-restricted-syntax': 'off', 'no-console': 'off' },

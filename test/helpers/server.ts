@@ -1,4 +1,4 @@
-import { credentials, Metadata, type CallOptions, type Client, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata } from '@grpc/grpc-js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,33 +101,11 @@ export async function startTestServer(db: TestDatabase, env: Record<string, stri
   };
 }
 
-type Callback<Res> = (error: ServiceError | null, response: Res) => void;
-/** The last overload of a generated unary method: (request, metadata, options, callback). */
-type UnaryMethod<Req, Res> = (
-  request: Req,
-  metadata: Metadata,
-  options: Partial<CallOptions>,
-  callback: Callback<Res>,
-) => unknown;
-type RequestOf<M> = M extends UnaryMethod<infer R, any> ? R : never;
-type ResponseOf<M> = M extends UnaryMethod<any, infer S> ? S : never;
-
 /**
  * Calls a unary method of a generated client as a promise:
  * `await call(server.auth, 'login', { email, password })`.
  */
-export function call<C extends Client, K extends keyof C>(
-  client: C,
-  method: K,
-  request: RequestOf<C[K]>,
-  metadata: Metadata = new Metadata(),
-  options: Partial<CallOptions> = {},
-): Promise<ResponseOf<C[K]>> {
-  return new Promise((resolve, reject) => {
-    const fn = client[method] as unknown as UnaryMethod<RequestOf<C[K]>, ResponseOf<C[K]>>;
-    fn.call(client, request, metadata, options, (err, res) => (err ? reject(err) : resolve(res)));
-  });
-}
+export { callUnary as call } from '../../src/client/call-unary.js';
 
 /** Metadata carrying `authorization: Bearer <token>`. */
 export function bearer(token: string): Metadata {

@@ -98,6 +98,16 @@ describe('grpc.reflection.v1.ServerReflection', () => {
     expect(byMessage[0].name).to.equal('tessera/v1/profile.proto');
   });
 
+  it('serves the google.rpc error detail types, so tools resolving Any by reflection can decode error details', async () => {
+    for (const symbol of ['google.rpc.ErrorInfo', 'google.rpc.BadRequest', 'google.rpc.RetryInfo', 'google.rpc.Status']) {
+      const [file, ...imports] = decodeFiles(await reflect(client, { fileContainingSymbol: symbol }));
+      expect(file.package, symbol).to.equal('google.rpc');
+      expect(file.messageType.map((m) => `google.rpc.${m.name}`)).to.include(symbol);
+      // Every import comes along, so the file links on its own (RetryInfo needs google.protobuf.Duration).
+      expect(imports.map((f) => f.name)).to.have.members(file.dependency);
+    }
+  });
+
   it('serves a file by name', async () => {
     const files = decodeFiles(await reflect(client, { fileByFilename: 'tessera/v1/options.proto' }));
     expect(files.map((f) => f.name)).to.deep.equal(['tessera/v1/options.proto', 'google/protobuf/descriptor.proto']);

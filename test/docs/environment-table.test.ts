@@ -1,0 +1,31 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../helpers/process.js';
+
+/** The variables src/config.ts's schema reads (its `NAME: z....` lines). */
+function configVariables(): string[] {
+  const source = readFileSync(join(PROJECT_ROOT, 'src', 'config.ts'), 'utf8');
+  return [...source.matchAll(/^\s+([A-Z][A-Z0-9_]+): /gm)].map((m) => m[1]);
+}
+
+/** The variables named in Markdown table rows (`| \`A\` / \`B\` | ... |`; an older name may be in the meaning). */
+function documentedVariables(file: string): Set<string> {
+  const rows = readFileSync(join(PROJECT_ROOT, file), 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('| '));
+  return new Set(rows.flatMap((row) => [...row.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1])));
+}
+
+describe('the environment tables (README and docs/deploy.md)', () => {
+  it('finds the variables of src/config.ts', () => {
+    expect(configVariables()).to.include.members(['DATABASE_URL', 'TESSERA_PEPPER', 'GRPC_PORT']);
+  });
+
+  for (const file of ['README.md', 'docs/deploy.md']) {
+    it(`${file} documents every variable src/config.ts reads`, () => {
+      const documented = documentedVariables(file);
+      expect(configVariables().filter((name) => !documented.has(name))).to.deep.equal([]);
+    });
+  }
+});

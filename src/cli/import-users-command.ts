@@ -1,13 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { statSync } from 'node:fs';
-import type { Orm } from '../db/index.js';
-import { systemContext } from '../domain/context.js';
-import type { DomainDeps } from '../domain/deps.js';
-import { importUsers, type ImportLine } from '../domain/user-import.js';
 import type { CliContext, RunCommand } from './cli-context.js';
-import { loadCliConfig, withDomain } from './command-runtime.js';
-import { ExitCode } from './exit-codes.js';
-import { importUsersFromFile } from './import-users.js';
 
 /** `tessera import-users FILE.jsonl`: imports accounts with their existing password hashes. */
 export function addImportUsersCommand(program: Command, run: RunCommand, context: CliContext) {
@@ -30,7 +23,7 @@ Examples:
   tessera import-users users.jsonl
   tessera import-users users.jsonl 2> import-problems.txt`,
     )
-    .action((file: string) => run(() => importFromCli(context, file)));
+    .action((file: string) => run(async () => (await import('./run-import-users.js')).runImportUsers(context, file)));
 }
 
 /** Commander argument parser: the file must exist, or it is a usage error. */
@@ -43,21 +36,4 @@ function existingFile(path: string): string {
   }
   if (!isFile) throw new InvalidArgumentError('not a file');
   return path;
-}
-
-async function importFromCli(context: CliContext, file: string): Promise<ExitCode> {
-  const config = loadCliConfig(context);
-  return withDomain(config, context, async (deps, orm) => {
-    const outcome = await importUsersFromFile(file, (lines) => importBatch(deps, orm, lines), context.io);
-    context.log.info(
-      { imported: outcome.imported, skipped: outcome.skipped, failed: outcome.problems.length },
-      'import finished',
-    );
-    return outcome.problems.length > 0 ? ExitCode.failure : ExitCode.ok;
-  });
-}
-
-/** The domain call, kept alone so it follows the domain's signature in one line. */
-function importBatch(deps: DomainDeps, orm: Orm, lines: ImportLine[]) {
-  return importUsers(deps, orm.em.fork(), systemContext('cli'), lines);
 }

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import type { CliContext, RunCommand } from './cli-context.js';
-import { loadCliConfig, withDatabase } from './command-runtime.js';
-import { ExitCode } from './exit-codes.js';
 
 /** `tessera migrate`: applies pending migrations and exits. */
 export function addMigrateCommand(program: Command, run: RunCommand, context: CliContext) {
@@ -18,13 +16,5 @@ instances start at once.
 Examples:
   DATABASE_URL=postgres://tessera@db:5432/tessera tessera migrate`,
     )
-    .action(() => run(() => migrate(context)));
-}
-
-async function migrate(context: CliContext): Promise<ExitCode> {
-  const config = loadCliConfig(context);
-  return withDatabase(config, context, async (_orm, applied) => {
-    context.log.info({ migrations: applied }, applied.length ? 'migrations applied' : 'database already up to date');
-    return ExitCode.ok;
-  });
+    .action(() => run(async () => (await import('./run-migrate.js')).runMigrate(context)));
 }

@@ -16,7 +16,9 @@ const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.me
 
 /**
  * Parses `argv` (without node and the script) and runs the command it names;
- * resolves to the process's exit code (see {@link ExitCode}).
+ * resolves to the process's exit code (see {@link ExitCode}). Each command's
+ * work (run-*.ts) is imported only when it runs, so `--help` and usage errors
+ * answer without loading the ORM and gRPC.
  */
 export async function runCli(argv: string[], io: CliIo): Promise<ExitCode> {
   const context: CliContext = { io, log: createLogger(io.env.LOG_LEVEL ?? 'info') };
@@ -74,9 +76,9 @@ function reportFailure(err: unknown, { io, log }: CliContext): ExitCode {
     io.stderr.write(`tessera: ${err.message}${detail ? ` (${detail})` : ''}\n`);
     return ExitCode.failure;
   }
-  // The log line keeps the (scrubbed) stack; the terminal gets the message.
+  // The log line keeps the (scrubbed) stack; the terminal gets the message's first line.
   log.error({ err }, 'command failed');
   const { message } = (serializeError(err) as { message?: string }) ?? {};
-  io.stderr.write(`tessera: ${message ?? String(err)}\n`);
+  io.stderr.write(`tessera: ${(message ?? String(err)).split('\n')[0]}\n`);
   return ExitCode.failure;
 }

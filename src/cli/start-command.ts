@@ -1,10 +1,5 @@
 import type { Command } from 'commander';
-import { startTessera } from '../server.js';
 import type { CliContext, RunCommand } from './cli-context.js';
-import { loadCliConfig, unreachableOr } from './command-runtime.js';
-import { ExitCode } from './exit-codes.js';
-
-const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 /** `tessera start`: serves until SIGTERM or SIGINT, then drains in-flight calls and exits 0. */
 export function addStartCommand(program: Command, run: RunCommand, context: CliContext) {
@@ -26,22 +21,5 @@ Examples:
   DATABASE_URL=postgres://tessera@db:5432/tessera tessera start
   GRPC_PORT=50051 HTTP_PORT=8080 node dist/main.js start`,
     )
-    .action(() => run(() => serve(context)));
-}
-
-async function serve(context: CliContext): Promise<ExitCode> {
-  const { log } = context;
-  const config = loadCliConfig(context);
-  // Listening before start-up, so a signal during start-up stops the server once it is up
-  // (as PID 1 an unhandled SIGTERM would be ignored, not fatal).
-  const stopRequested = new Promise<string>((resolve) => {
-    for (const signal of STOP_SIGNALS) process.once(signal, () => resolve(signal));
-  });
-  const tessera = await startTessera(config, { log, processMetrics: true }).catch((err: unknown) => {
-    throw unreachableOr(err, config.databaseUrl);
-  });
-  const signal = await stopRequested;
-  log.info({ signal }, 'shutting down: draining in-flight calls');
-  await tessera.shutdown();
-  return ExitCode.ok;
+    .action(() => run(async () => (await import('./run-start.js')).runStart(context)));
 }

@@ -9,6 +9,7 @@ import { AuthServiceClient, type LoginResponse } from '../../src/gen/tessera/v1/
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { registerUser } from '../helpers/fixtures.js';
 import {
+  beforeBuildingTessera,
   freePort,
   PROJECT_ROOT,
   spawnTessera,
@@ -91,6 +92,7 @@ describe('graceful shutdown (real process)', function () {
   let db: TestDatabase;
   const children: ChildProcess[] = [];
   const dataDirs: string[] = [];
+  beforeBuildingTessera();
 
   before(async () => {
     db = await createTestDatabase();

@@ -22,8 +22,9 @@ export async function readAdminPassword(io: CliIo): Promise<string> {
 
 /** Reads one line from a terminal without echoing it. */
 function readHiddenLine(input: NodeJS.ReadStream, output: NodeJS.WritableStream, prompt: string): Promise<string> {
-  output.write(prompt);
+  // Echo off before the prompt shows: typing that follows the prompt must never be echoed.
   input.setRawMode(true);
+  output.write(prompt);
   input.setEncoding('utf8');
   input.resume();
   return new Promise((resolve, reject) => {

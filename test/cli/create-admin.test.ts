@@ -1,8 +1,9 @@
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { Role } from '../../src/gen/tessera/v1/user.js';
 import { useCliSandbox } from '../helpers/cli-sandbox.js';
 import { sql, uniqueEmail } from '../helpers/fixtures.js';
-import { runTessera } from '../helpers/process.js';
+import { PROJECT_ROOT, runTessera, TESSERA_MAIN, waitForExit, waitForLine } from '../helpers/process.js';
 import { call, startTestServer } from '../helpers/server.js';
 import type { TestDatabase } from '../helpers/database.js';
 
@@ -55,6 +56,28 @@ describe('tessera create-admin', function () {
     expect(result.code, result.stderr + result.stdout).to.equal(0);
     expect(result.stdout + result.stderr).to.not.contain(password);
 
+    expect((await signIn(db, env, email, password)).role).to.equal(Role.ROLE_ADMIN);
+  });
+
+  it('asks for the password at a prompt that does not echo it, on a terminal', async () => {
+    const { db, env } = await sandbox.fresh();
+    const email = uniqueEmail('cli-tty-admin');
+    const password = 'administrator passphrase typed at a prompt';
+    // util-linux `script` runs the command on a pseudo-terminal, whose echo would show what is typed.
+    const child = spawn('script', ['-qefc', `${process.execPath} ${TESSERA_MAIN} create-admin --email ${email}`, '/dev/null'], {
+      cwd: PROJECT_ROOT,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const exited = waitForExit(child, 25_000);
+    await waitForLine(child, 'Password for the new administrator: ', 20_000);
+    child.stdin!.write(`${password}\r`);
+    const result = await exited;
+    child.stdin!.end();
+
+    expect(result.code, result.stdout).to.equal(0);
+    expect(result.stdout).to.contain('administrator created');
+    expect(result.stdout).to.not.contain(password);
     expect((await signIn(db, env, email, password)).role).to.equal(Role.ROLE_ADMIN);
   });
 

@@ -35,8 +35,13 @@ export default tseslint.config(
   },
   {
     // Chai's property assertions (`expect(x).to.be.true`) are expressions by design.
-    // Tests load proto packages dynamically, where `any` is the honest type.
+    // Tests load proto packages dynamically, where `any` is the honest type, and read raw terminal output.
     files: ['test/**/*.ts'],
-    rules: { '@typescript-eslint/no-unused-expressions': 'off', '@typescript-eslint/no-explicit-any': 'off' },
+    rules: {
+      '@typescript-eslint/no-unused-expressions': 'off',
+      '@typescript-eslint/no-explicit-any': 'off',
+      // Terminal tests match escape sequences on purpose.
+      'no-control-regex': 'off',
+    },
   },
 );

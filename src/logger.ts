@@ -34,7 +34,7 @@ function scrub(text: string): string {
 }
 
 /** pino's error serializer with statements and value-bearing fields removed, recursively through causes. */
-function serializeError(err: unknown): unknown {
+export function serializeError(err: unknown): unknown {
   if (!(err instanceof Error)) return err;
   const serialized = stdSerializers.err(err) as unknown as Record<string, unknown>;
   const out: Record<string, unknown> = {};

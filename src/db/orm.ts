@@ -1,5 +1,6 @@
 import { MikroORM, PostgreSqlDriver, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
+import pg from 'pg';
 import { ALL_ENTITIES } from './entities/index.js';
 import { MIGRATIONS } from './migrations/index.js';
 
@@ -37,8 +38,24 @@ export async function connectOrm(databaseUrl: string): Promise<Orm> {
   return MikroORM.init(ormOptions(databaseUrl));
 }
 
-/** Applies pending migrations; returns the names applied. */
+/** Arbitrary constant naming the advisory lock that lets one process at a time migrate. */
+const MIGRATIONS_LOCK = 0x7e55d0b;
+
+/**
+ * Applies pending migrations; returns the names applied. Instances starting
+ * together (or `tessera migrate` beside `tessera start`) would race to create
+ * the same tables, so they take turns under a session advisory lock, held on a
+ * connection of its own because the ORM's pool may run each statement on another.
+ */
 export async function migrateToLatest(orm: Orm): Promise<string[]> {
-  const applied = await orm.getMigrator().up();
-  return applied.map((m) => m.name);
+  const lock = new pg.Client({ connectionString: orm.config.get('clientUrl'), connectionTimeoutMillis: 5000 });
+  await lock.connect();
+  try {
+    await lock.query('select pg_advisory_lock($1)', [MIGRATIONS_LOCK]);
+    const applied = await orm.getMigrator().up();
+    return applied.map((m) => m.name);
+  } finally {
+    // Ending the session releases the lock.
+    await lock.end();
+  }
 }

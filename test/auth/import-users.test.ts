@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pepperIdOf } from '../../src/crypto/passwords.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { registerUser, sql, uniqueEmail } from '../helpers/fixtures.js';
-import { runTessera, tesseraEnv } from '../helpers/process.js';
+import { beforeBuildingTessera, runTessera, tesseraEnv } from '../helpers/process.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -35,6 +35,7 @@ describe('tessera import-users', function () {
     passlib: uniqueEmail('passlib'),
   };
   let result: Awaited<ReturnType<typeof runTessera>>;
+  beforeBuildingTessera();
 
   before(async () => {
     db = await createTestDatabase();

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { decodeProtectedHeader } from 'jose';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { signedInUser, sql } from '../helpers/fixtures.js';
-import { runTessera, tesseraEnv } from '../helpers/process.js';
+import { beforeBuildingTessera, runTessera, tesseraEnv } from '../helpers/process.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { BOOTSTRAP_ADMIN, bearer, call, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -14,6 +14,7 @@ describe('Signing key rotation', function () {
   let db: TestDatabase;
   let server: TestServer;
   let adminToken: string;
+  beforeBuildingTessera();
 
   before(async () => {
     db = await createTestDatabase();

@@ -5,13 +5,14 @@ import { AuthServiceClient } from '../../src/gen/tessera/v1/auth_service.js';
 import { AuditEventType } from '../../src/gen/tessera/v1/audit_event.js';
 import { harness } from '../helpers/harness.js';
 import { registerUser } from '../helpers/fixtures.js';
-import { freePort, spawnTessera, tesseraEnv, waitForExit, waitForLine } from '../helpers/process.js';
+import { beforeBuildingTessera, freePort, spawnTessera, tesseraEnv, waitForExit, waitForLine } from '../helpers/process.js';
 import { call } from '../helpers/server.js';
 import { openStream } from '../helpers/audit.js';
 
 describe('ComplianceService.StreamAuditEvents: across instances', () => {
   let other: ChildProcess;
   let otherAddress: string;
+  beforeBuildingTessera();
 
   before(async function () {
     this.timeout(30_000);

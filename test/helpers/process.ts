@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -6,8 +6,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The project root, where `node --import tsx src/main.ts` runs. */
+/** The project root, where `node dist/main.js` runs. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The compiled command line, as production runs it (`node dist/main.js`). */
+export const TESSERA_MAIN = join(PROJECT_ROOT, 'dist', 'main.js');
+
+let build: Promise<void> | undefined;
+let built = false;
+
+/**
+ * Compiles src/ into dist/ (`npm run compile`: incremental tsc plus the descriptor
+ * set) once per test run, so process tests exercise what production runs.
+ * Call it from a `before` hook with a generous timeout.
+ */
+function buildTessera(): Promise<void> {
+  build ??= new Promise<void>((resolve, reject) => {
+    execFile('npm', ['run', 'compile', '--silent'], { cwd: PROJECT_ROOT }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`npm run compile failed:\n${stdout}${stderr}`));
+      else {
+        built = true;
+        resolve();
+      }
+    });
+  });
+  return build;
+}
 
 /** A TCP port that was free on 127.0.0.1 a moment ago. */
 export function freePort(): Promise<number> {
@@ -40,9 +64,10 @@ export function tesseraEnv(databaseUrl: string, extra: Record<string, string | u
   return env;
 }
 
-/** Starts `node --import tsx src/main.ts <args>` in the project root. */
+/** Starts `node dist/main.js <args>` in the project root; {@link buildTessera} must have finished. */
 export function spawnTessera(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+  if (!built) throw new Error('dist/ is not built in this run: await buildTessera() in a before hook');
+  return spawn(process.execPath, [TESSERA_MAIN, ...args], {
     cwd: PROJECT_ROOT,
     env,
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -81,6 +106,7 @@ export async function runTessera(
   env: NodeJS.ProcessEnv,
   options: { stdin?: string; timeoutMs?: number } = {},
 ): Promise<ProcessResult> {
+  await buildTessera();
   const child = spawnTessera(args, env);
   const result = waitForExit(child, options.timeoutMs ?? 20_000);
   child.stdin!.end(options.stdin ?? '');
@@ -105,5 +131,13 @@ export function waitForLine(child: ChildProcess, text: string, timeoutMs: number
       clearTimeout(timer);
       reject(new Error(`exited with ${code} before "${text}":\n${seen}`));
     });
+  });
+}
+
+/** Inside a `describe`: builds dist/ before its tests run (once per test run, see {@link buildTessera}). */
+export function beforeBuildingTessera(): void {
+  before(async function () {
+    this.timeout(180_000);
+    await buildTessera();
   });
 }

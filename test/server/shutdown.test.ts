@@ -1,7 +1,7 @@
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { expect } from 'chai';
-import type { ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { connect } from 'node:net';
@@ -9,9 +9,11 @@ import { AuthServiceClient, type LoginResponse } from '../../src/gen/tessera/v1/
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { registerUser } from '../helpers/fixtures.js';
 import {
+  beforeBuildingTessera,
   freePort,
   PROJECT_ROOT,
   spawnTessera,
+  TESSERA_MAIN,
   tesseraEnv,
   waitForExit,
   waitForLine,
@@ -91,6 +93,7 @@ describe('graceful shutdown (real process)', function () {
   let db: TestDatabase;
   const children: ChildProcess[] = [];
   const dataDirs: string[] = [];
+  beforeBuildingTessera();
 
   before(async () => {
     db = await createTestDatabase();
@@ -140,6 +143,55 @@ describe('graceful shutdown (real process)', function () {
       client.close();
     }
   });
+
+  it('drains on SIGTERM and exits 0 as PID 1 of its own PID namespace, like a container entry point', async () => {
+    // A database of its own: the other tests' signing keys are sealed with their own master keys.
+    const own = await createTestDatabase();
+    try {
+      await drainAsPid1(own);
+    } finally {
+      await own.drop();
+    }
+  });
+
+  async function drainAsPid1(own: TestDatabase) {
+    const grpcPort = await freePort();
+    const env = tesseraEnv(own.url, { GRPC_PORT: String(grpcPort), HTTP_PORT: String(await freePort()) });
+    dataDirs.push(env.TESSERA_DATA_DIR!);
+    // As PID 1 the kernel drops signals the process has no handler for: an unhandled SIGTERM would be ignored.
+    const wrapper = spawn('unshare', ['--pid', '--fork', process.execPath, TESSERA_MAIN, 'start'], {
+      cwd: PROJECT_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(wrapper);
+    const exited = waitForExit(wrapper, 25_000);
+    exited.catch(() => {});
+    await waitForLine(wrapper, 'tessera listening', 20_000);
+    const pid = Number(readFileSync(`/proc/${wrapper.pid}/task/${wrapper.pid}/children`, 'utf8').trim());
+    const namespacePids = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .match(/^NSpid:\s+(.+)$/m)![1]
+      .split(/\s+/);
+    expect(namespacePids.at(-1), 'PID inside its namespace').to.equal('1');
+
+    const client = new AuthServiceClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
+    try {
+      const email = `pid1-${Date.now()}@example.com`;
+      const password = 'container entry point passphrase';
+      await call(client, 'register', { email, password, fullName: 'Entry Point' });
+      const login = trackedLogin(client, email, password);
+      await login.started;
+      process.kill(pid, 'SIGTERM');
+
+      const result = await login.finished;
+      expect(result.err?.details, 'in-flight login').to.equal(undefined);
+      const { code, stdout } = await exited;
+      expect(code, stdout).to.equal(0);
+      expect(stdout).to.contain('"signal":"SIGTERM"').and.to.contain('tessera stopped');
+    } finally {
+      client.close();
+    }
+  }
 
   it('stops the embedded PostgreSQL and exits with code 0 on SIGTERM when DATABASE_URL is unset', async function () {
     if (!postgresUserCanReach(PROJECT_ROOT)) {

@@ -11,7 +11,7 @@ import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkUuid } from '../kernel/validation.js';
 
 /** Roles a service account may have: it acts for a backend, never as an end user. */
-export const SERVICE_ACCOUNT_ROLES = ['service', 'auditor', 'admin'] as const;
+const SERVICE_ACCOUNT_ROLES = ['service', 'auditor', 'admin'] as const;
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 /** Characters of the key kept for display: the prefix and 8 more (48 of its 256 bits). */
 const DISPLAY_PREFIX_LENGTH = API_KEY_PREFIX.length + 8;

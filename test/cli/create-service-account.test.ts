@@ -1,24 +1,19 @@
 import { expect } from 'chai';
-import { rmSync } from 'node:fs';
 import { Role } from '../../src/gen/tessera/v1/user.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { sqlOn } from '../helpers/fixtures.js';
-import { runTessera, tesseraEnv } from '../helpers/process.js';
+import { useCliSandbox } from '../helpers/cli-sandbox.js';
+import type { TestDatabase } from '../helpers/database.js';
+import { sql, sqlOn } from '../helpers/fixtures.js';
+import { runTessera } from '../helpers/process.js';
 import { bearer, call, startTestServer } from '../helpers/server.js';
 
 describe('tessera create-service-account', function () {
   this.timeout(60_000);
+  const sandbox = useCliSandbox();
   let db: TestDatabase;
   let env: NodeJS.ProcessEnv;
 
   before(async () => {
-    db = await createTestDatabase();
-    env = tesseraEnv(db.url);
-  });
-
-  after(async () => {
-    rmSync(env.TESSERA_DATA_DIR!, { recursive: true, force: true });
-    await db.drop();
+    ({ db, env } = await sandbox.fresh());
   });
 
   it('prints the API key once on stdout; the key then works against the server', async () => {
@@ -65,6 +60,23 @@ describe('tessera create-service-account', function () {
     expect(result.code).to.equal(1);
     expect(result.stderr).to.contain('role');
     expect(result.stdout).to.not.match(/tsk_/);
+  });
+
+  it('refuses a name already in use with exit code 1, and prints no key', async () => {
+    const first = await runTessera(['create-service-account', '--name', 'mail-relay'], env);
+    expect(first.code, first.stderr).to.equal(0);
+    const second = await runTessera(['create-service-account', '--name', 'mail-relay'], env);
+    expect(second.code).to.equal(1);
+    expect(second.stderr).to.contain('a service account with this name exists');
+    expect(second.stdout).to.not.match(/tsk_/);
+  });
+
+  it('refuses an invalid name with exit code 1 naming the field, and creates nothing', async () => {
+    const result = await runTessera(['create-service-account', '--name', 'Billing Backend!'], env);
+    expect(result.code).to.equal(1);
+    expect(result.stderr).to.contain('name must be');
+    const rows = await sql(`select id from service_accounts where name = $1`, ['Billing Backend!'], db);
+    expect(rows).to.have.length(0);
   });
 
   it('exits with code 2 and says what is missing without --name', async () => {

@@ -1,0 +1,72 @@
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { startEmbeddedPostgres } from '../db/embedded.js';
+import { connectOrm, isDatabaseUnavailable, migrateToLatest, type Orm } from '../db/index.js';
+import { systemOperation, type Operation } from '../domain/kernel/operation.js';
+import { buildDomain } from '../server.js';
+import { systemClock } from '../clock.js';
+import type { CliContext } from './cli-context.js';
+import { CliError, ExitCode } from './exit-codes.js';
+
+/** Reads the configuration from the environment; an invalid one is a usage error (exit 2), as nothing was attempted. */
+export function loadCliConfig({ io, log }: CliContext): Config {
+  try {
+    return loadConfig(io.env, (msg) => log.warn(msg));
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(ExitCode.usage, err.message);
+    throw err;
+  }
+}
+
+/**
+ * Runs `work` against the configured (or embedded) database, migrated, then
+ * closes it. `applied` names the migrations this run applied. A database that
+ * cannot be reached ends the command with exit code 3.
+ */
+export async function withDatabase<T>(
+  config: Config,
+  { log }: CliContext,
+  work: (orm: Orm, applied: string[]) => Promise<T>,
+): Promise<T> {
+  const embedded = config.databaseUrl
+    ? undefined
+    : await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, (m) => log.warn(m));
+  const url = config.databaseUrl ?? embedded!.url;
+  try {
+    const orm = await connectOrm(url);
+    try {
+      const applied = await migrateToLatest(orm);
+      return await work(orm, applied);
+    } finally {
+      await orm.close();
+    }
+  } catch (err) {
+    throw unreachableOr(err, url);
+  } finally {
+    await embedded?.stop();
+  }
+}
+
+/**
+ * `withDatabase` plus the domain: `work` gets a maker of operations acting as
+ * the system (one fresh EntityManager each), as the RPCs get theirs per call.
+ */
+export async function withDomain<T>(
+  config: Config,
+  context: CliContext,
+  work: (newOperation: () => Operation) => Promise<T>,
+): Promise<T> {
+  return withDatabase(config, context, async (orm) => {
+    const deps = await buildDomain(config, orm, systemClock);
+    return work(() => systemOperation(deps, orm.em.fork(), 'cli'));
+  });
+}
+
+/** Turns "the database is not there" into exit code 3, naming where it was looked for (never the credentials). */
+export function unreachableOr(err: unknown, databaseUrl: string | undefined): unknown {
+  if (!isDatabaseUnavailable(err)) return err;
+  const where = databaseUrl ? ` at ${new URL(databaseUrl).host}` : '';
+  const code = (err as { code?: unknown }).code;
+  return new CliError(ExitCode.databaseUnreachable, `could not reach the database${where}${code ? ` (${code})` : ''}`, {
+    cause: err,
+  });
+}

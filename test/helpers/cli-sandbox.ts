@@ -1,0 +1,42 @@
+import { rmSync } from 'node:fs';
+import { createTestDatabase, type TestDatabase } from './database.js';
+import { beforeBuildingTessera, freePort, tesseraEnv } from './process.js';
+
+/** Fresh databases and data folders for `tessera` process tests. */
+export interface CliSandbox {
+  /** A new empty database and the environment of a `tessera` process on it; `extra` overrides. */
+  fresh(extra?: Record<string, string | undefined>): Promise<{ db: TestDatabase; env: NodeJS.ProcessEnv }>;
+  /** The environment of a `tessera` process whose database is a closed port on 127.0.0.1 (with a password in the URL). */
+  unreachable(extra?: Record<string, string | undefined>): Promise<{ env: NodeJS.ProcessEnv; port: number; password: string }>;
+}
+
+/**
+ * Inside a `describe`: builds dist/ first, and drops every database and data
+ * folder the suite made once it ends.
+ */
+export function useCliSandbox(): CliSandbox {
+  const databases: TestDatabase[] = [];
+  const dataDirs: string[] = [];
+  beforeBuildingTessera();
+  after(async () => {
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+    await Promise.all(databases.map((db) => db.drop()));
+  });
+  const envFor = (url: string, extra: Record<string, string | undefined>) => {
+    const env = tesseraEnv(url, extra);
+    dataDirs.push(env.TESSERA_DATA_DIR!);
+    return env;
+  };
+  return {
+    async fresh(extra = {}) {
+      const db = await createTestDatabase();
+      databases.push(db);
+      return { db, env: envFor(db.url, extra) };
+    },
+    async unreachable(extra = {}) {
+      const port = await freePort();
+      const password = 'database-password-never-shown';
+      return { env: envFor(`postgres://tessera:${password}@127.0.0.1:${port}/tessera`, extra), port, password };
+    },
+  };
+}

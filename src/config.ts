@@ -14,6 +14,8 @@ export interface Config {
   embeddedPostgresPort: number;
   grpc: { host: string; port: number; maxMessageBytes: number; shutdownGraceMs: number };
   http: { host: string; port: number };
+  /** The public listener serving the pages behind mailed links; undefined when off. */
+  publicHttp: { host: string; port: number } | undefined;
   logLevel: string;
   tokens: TokenPolicy;
   oneTimeTokens: OneTimeTokenPolicy;
@@ -21,7 +23,8 @@ export interface Config {
   mail: {
     smtpUrl: string | undefined;
     from: string;
-    publicBaseUrl: string;
+    /** Where mailed links point; undefined: at the public listener (or http://127.0.0.1:3000 without one). */
+    publicBaseUrl: string | undefined;
     pollIntervalMs: number;
     retryBaseSeconds: number;
     maxAttempts: number;
@@ -147,7 +150,10 @@ const EnvSchema = z.object({
   SIGNING_KEYS_RELOAD_SECONDS: positiveInt.max(3600).default(30),
   SMTP_URL: z.preprocess((value) => (value === '' ? undefined : value), smtpUrl.optional()),
   MAIL_FROM: z.string().min(3).default('Tessera <no-reply@tessera.invalid>'),
-  PUBLIC_BASE_URL: httpUrl.default('http://127.0.0.1:3000'),
+  PUBLIC_BASE_URL: httpUrl.optional(),
+  PUBLIC_HTTP_HOST: z.string().default('127.0.0.1'),
+  /** Empty or "off" disables the public listener; unset, it is on (port 3000) in development only. */
+  PUBLIC_HTTP_PORT: z.preprocess((value) => (value === '' || value === 'off' ? null : value), port.nullable().optional()),
   MAIL_POLL_INTERVAL_MS: positiveInt.min(10).default(1000),
   MAIL_RETRY_BASE_SECONDS: positiveInt.default(10),
   MAIL_MAX_ATTEMPTS: positiveInt.max(50).default(12),
@@ -195,6 +201,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
     previousPeppers: e.TESSERA_PREVIOUS_PEPPERS,
   };
   const idleSeconds = e.SESSION_IDLE_TIMEOUT_SECONDS ?? e.REFRESH_TOKEN_TTL_SECONDS ?? 30 * 24 * 3600;
+  if (e.NODE_ENV === 'production' && e.PUBLIC_HTTP_PORT != null && !e.PUBLIC_BASE_URL) {
+    throw new ConfigError(
+      'invalid configuration: PUBLIC_BASE_URL (the address users reach) is required with PUBLIC_HTTP_PORT in production',
+    );
+  }
   const hasAdminEmail = Boolean(e.TESSERA_BOOTSTRAP_ADMIN_EMAIL);
   if (hasAdminEmail !== Boolean(e.TESSERA_BOOTSTRAP_ADMIN_PASSWORD)) {
     throw new ConfigError(
@@ -213,6 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
       shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
     },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    publicHttp: publicListener(e.NODE_ENV, e.PUBLIC_HTTP_HOST, e.PUBLIC_HTTP_PORT),
     logLevel: e.LOG_LEVEL,
     tokens: {
       issuer: e.TESSERA_ISSUER,
@@ -230,7 +242,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
     mail: {
       smtpUrl: e.SMTP_URL,
       from: e.MAIL_FROM,
-      publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ''),
+      publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ''),
       pollIntervalMs: e.MAIL_POLL_INTERVAL_MS,
       retryBaseSeconds: e.MAIL_RETRY_BASE_SECONDS,
       maxAttempts: e.MAIL_MAX_ATTEMPTS,
@@ -270,6 +282,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
       windowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
     },
   };
+}
+
+/** The default port of the public listener, where PUBLIC_BASE_URL points by default. */
+export const DEFAULT_PUBLIC_HTTP_PORT = 3000;
+
+/**
+ * The public pages listen by default in development only, so the links of a
+ * fresh `npm start` work; tests and production turn them on explicitly.
+ */
+function publicListener(
+  env: Config['env'],
+  host: string,
+  port: number | null | undefined,
+): { host: string; port: number } | undefined {
+  if (port === null) return undefined;
+  if (port === undefined) return env === 'development' ? { host, port: DEFAULT_PUBLIC_HTTP_PORT } : undefined;
+  return { host, port };
 }
 
 function decodeSecret(value: string): Buffer {

@@ -3,7 +3,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import { systemClock, type Clock } from './clock.js';
-import type { Config } from './config.js';
+import { DEFAULT_PUBLIC_HTTP_PORT, type Config } from './config.js';
 import { OidcVerifier } from './crypto/oidc.js';
 import { PasswordHasher } from './crypto/passwords.js';
 import { SecretBox } from './crypto/secret-box.js';
@@ -32,6 +32,7 @@ import { OutboxWorker } from './mail/outbox-worker.js';
 import { createMailTransport } from './mail/transport.js';
 import { Metrics } from './metrics.js';
 import { startOpsServer } from './ops-http.js';
+import { startPublicServer } from './pages/public-server.js';
 import { readAccessPolicies } from './rpc/access-policy.js';
 import { authService } from './rpc/auth-service.js';
 import { complianceService } from './rpc/compliance-service.js';
@@ -46,6 +47,10 @@ import { loadTesseraPackageDefinition, TESSERA_SERVICES } from './rpc/proto-defi
 export interface Tessera {
   grpcPort: number;
   httpPort: number;
+  /** The port of the public pages (mailed links), when that listener is on. */
+  publicHttpPort: number | undefined;
+  /** Where mailed links point. */
+  publicBaseUrl: string;
   orm: Orm;
   deps: DomainDeps;
   log: Logger;
@@ -118,8 +123,18 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     );
     teardown.add(stopKeyReload);
     metrics.countLegacyPasswordHashes = () => countLegacyPasswordHashes(orm.em.fork(), deps.passwords.pepperId);
+    // Before the outbox starts: without PUBLIC_BASE_URL, mailed links point at this listener.
+    const publicPages = config.publicHttp
+      ? await startPublicServer(config.publicHttp.host, config.publicHttp.port, { deps, orm, log })
+      : undefined;
+    if (publicPages) teardown.add(() => closeHttp(publicPages.server));
+    const publicBaseUrl =
+      config.mail.publicBaseUrl ??
+      (publicPages
+        ? `http://${hostForUrl(config.publicHttp!.host)}:${publicPages.port}`
+        : `http://127.0.0.1:${DEFAULT_PUBLIC_HTTP_PORT}`);
     const transport = createMailTransport(config.mail.smtpUrl, config.dataDir, log);
-    const outbox = new OutboxWorker(orm, transport, deps.outboxBox, clock, log, metrics, config.mail);
+    const outbox = new OutboxWorker(orm, transport, deps.outboxBox, clock, log, metrics, { ...config.mail, publicBaseUrl });
     outbox.start();
     teardown.add(() => outbox.stop());
     if (transport.kind === 'files') log.info({ dir: join(config.dataDir, 'mail') }, 'SMTP_URL not set: mail is written to files');
@@ -201,14 +216,25 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
       jwks: () => deps.signingKeys.jwks(),
     });
     teardown.add(() => closeHttp(ops.server));
-    log.info({ grpcPort, httpPort: ops.port }, 'tessera listening');
+    log.info({ grpcPort, httpPort: ops.port, publicHttpPort: publicPages?.port, publicBaseUrl }, 'tessera listening');
 
     let stopped: Promise<void> | undefined;
     const shutdown = () =>
       (stopped ??= teardown.run(log).then(() => {
         log.info('tessera stopped');
       }));
-    return { grpcPort, httpPort: ops.port, orm, deps, log, auditStream, outbox, shutdown };
+    return {
+      grpcPort,
+      httpPort: ops.port,
+      publicHttpPort: publicPages?.port,
+      publicBaseUrl,
+      orm,
+      deps,
+      log,
+      auditStream,
+      outbox,
+      shutdown,
+    };
   } catch (err) {
     await teardown.run(log);
     throw err;
@@ -253,6 +279,12 @@ function drain(server: Server, graceMs: number): Promise<void> {
       resolve();
     });
   });
+}
+
+/** A listen address as a URL host: IPv6 in brackets, the wildcard addresses as loopback. */
+function hostForUrl(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
 function closeHttp(server: HttpServer): Promise<void> {

@@ -1,0 +1,30 @@
+import { OneTimeToken, type EntityManager, type OneTimeTokenPurpose } from '../db/index.js';
+import { hashBearerSecret } from '../crypto/random.js';
+import type { DomainDeps } from './deps.js';
+import { isOneTimeTokenShape } from './one-time-tokens.js';
+
+/** Why a mailed link does or does not work; the RPCs answer one error for all, a page can say which. */
+export type OneTimeTokenStatus = 'usable' | 'expired' | 'used' | 'invalid';
+
+/**
+ * Looks a link's token up without using it, so a page can tell the holder why
+ * it fails. Only the token's holder learns anything: the token is the
+ * capability. A token superseded by a newer mail counts as used.
+ */
+export async function oneTimeTokenStatus(
+  deps: DomainDeps,
+  em: EntityManager,
+  rawToken: string,
+  purposes: OneTimeTokenPurpose[],
+): Promise<OneTimeTokenStatus> {
+  if (!isOneTimeTokenShape(rawToken)) return 'invalid';
+  const row = await em.findOne(
+    OneTimeToken,
+    { tokenHash: hashBearerSecret(rawToken), purpose: { $in: purposes } },
+    { populate: ['user'] },
+  );
+  if (!row || row.user.status !== 'active') return 'invalid';
+  if (row.consumedAt) return 'used';
+  if (row.expiresAt <= deps.clock.now()) return 'expired';
+  return 'usable';
+}

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { LoginThrottleSettings } from './domain/login-throttle.js';
 import type { OneTimeTokenPolicy, TokenPolicy } from './domain/deps.js';
+import type { TlsFileSettings } from './tls/certificate-files.js';
 
 /** Typed, validated settings. The only module that reads `process.env`. */
 export interface Config {
@@ -14,6 +15,8 @@ export interface Config {
   embeddedPostgresPort: number;
   grpc: { host: string; port: number; maxMessageBytes: number; shutdownGraceMs: number };
   http: { host: string; port: number };
+  /** Certificate files of every listener; undefined: plaintext. */
+  tls: TlsFileSettings | undefined;
   /** The public listener serving the pages behind mailed links; undefined when off. */
   publicHttp: { host: string; port: number } | undefined;
   logLevel: string;
@@ -134,6 +137,10 @@ const EnvSchema = z.object({
   GRPC_MAX_MESSAGE_BYTES: positiveInt.default(4 * 1024 * 1024),
   SHUTDOWN_GRACE_SECONDS: positiveInt.default(10),
   HTTP_HOST: z.string().default('127.0.0.1'),
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_KEY_FILE: z.string().min(1).optional(),
+  TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
+  ALLOW_PLAINTEXT: z.enum(['true', 'false']).default('false'),
   HTTP_PORT: port.default(9090),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TESSERA_ISSUER: z.string().min(1).default('urn:tessera:dev'),
@@ -201,6 +208,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
     previousPeppers: e.TESSERA_PREVIOUS_PEPPERS,
   };
   const idleSeconds = e.SESSION_IDLE_TIMEOUT_SECONDS ?? e.REFRESH_TOKEN_TTL_SECONDS ?? 30 * 24 * 3600;
+  const tls = tlsSettings(e.TLS_CERT_FILE, e.TLS_KEY_FILE, e.TLS_CLIENT_CA_FILE);
+  const publicHttp = publicListener(e.NODE_ENV, e.PUBLIC_HTTP_HOST, e.PUBLIC_HTTP_PORT);
+  if (e.NODE_ENV === 'production' && !tls && e.ALLOW_PLAINTEXT !== 'true') {
+    const exposed = [
+      ['GRPC_HOST', e.GRPC_HOST],
+      ['HTTP_HOST', e.HTTP_HOST],
+      ...(publicHttp ? [['PUBLIC_HTTP_HOST', publicHttp.host]] : []),
+    ].filter(([, host]) => !LOOPBACK_HOSTS.has(host) && host !== '::1');
+    if (exposed.length > 0) {
+      throw new ConfigError(
+        `invalid configuration: ${exposed.map(([name, host]) => `${name}=${host}`).join(', ')} would serve plaintext ` +
+          'beyond this machine: set TLS_CERT_FILE and TLS_KEY_FILE, or ALLOW_PLAINTEXT=true (TLS ends at a proxy in front)',
+      );
+    }
+  }
   if (e.NODE_ENV === 'production' && e.PUBLIC_HTTP_PORT != null && !e.PUBLIC_BASE_URL) {
     throw new ConfigError(
       'invalid configuration: PUBLIC_BASE_URL (the address users reach) is required with PUBLIC_HTTP_PORT in production',
@@ -224,7 +246,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
       shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
     },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
-    publicHttp: publicListener(e.NODE_ENV, e.PUBLIC_HTTP_HOST, e.PUBLIC_HTTP_PORT),
+    tls,
+    publicHttp,
     logLevel: e.LOG_LEVEL,
     tokens: {
       issuer: e.TESSERA_ISSUER,
@@ -282,6 +305,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
       windowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
     },
   };
+}
+
+/** TLS needs both a certificate and its key; a client CA (mTLS) needs TLS. */
+function tlsSettings(
+  certFile: string | undefined,
+  keyFile: string | undefined,
+  clientCaFile: string | undefined,
+): TlsFileSettings | undefined {
+  if (Boolean(certFile) !== Boolean(keyFile)) {
+    throw new ConfigError('invalid configuration: TLS_CERT_FILE and TLS_KEY_FILE go together');
+  }
+  if (!certFile) {
+    if (clientCaFile) throw new ConfigError('invalid configuration: TLS_CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE');
+    return undefined;
+  }
+  return { certFile, keyFile: keyFile!, clientCaFile };
 }
 
 /** The default port of the public listener, where PUBLIC_BASE_URL points by default. */

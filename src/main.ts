@@ -67,6 +67,15 @@ async function main(argv: string[]): Promise<number> {
 
 async function runServer(config: Config, log: Logger): Promise<number> {
   const tessera = await startTessera(config, { log, processMetrics: true });
+  // SIGHUP re-reads the TLS files (they are also watched); live connections stay.
+  const reload = () => {
+    try {
+      if (!tessera.reloadCertificates()) log.info('SIGHUP: TLS files unchanged (or TLS off)');
+    } catch (err) {
+      log.error({ err }, 'SIGHUP: TLS files could not be loaded; the previous certificate stays');
+    }
+  };
+  process.on('SIGHUP', reload);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ signal }, 'shutting down: draining in-flight calls');
@@ -75,6 +84,7 @@ async function runServer(config: Config, log: Logger): Promise<number> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  process.off('SIGHUP', reload);
   return 0;
 }
 

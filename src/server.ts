@@ -1,6 +1,5 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import type { Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
 import { systemClock, type Clock } from './clock.js';
 import { DEFAULT_PUBLIC_HTTP_PORT, type Config } from './config.js';
@@ -33,6 +32,8 @@ import { createMailTransport } from './mail/transport.js';
 import { Metrics } from './metrics.js';
 import { startOpsServer } from './ops-http.js';
 import { startPublicServer } from './pages/public-server.js';
+import { CertificateFiles } from './tls/certificate-files.js';
+import type { HttpListener } from './tls/http-listener.js';
 import { readAccessPolicies } from './rpc/access-policy.js';
 import { authService } from './rpc/auth-service.js';
 import { complianceService } from './rpc/compliance-service.js';
@@ -58,6 +59,12 @@ export interface Tessera {
   auditStream: AuditStreamHub;
   /** Delivers queued mail; `runOnce()` lets tests deliver without waiting for the next poll. */
   outbox: OutboxWorker;
+  /**
+   * Re-reads the TLS files (SIGHUP): new handshakes get the new certificate,
+   * live connections stay. False when TLS is off or nothing changed; throws
+   * when the files are invalid (the old certificate keeps serving).
+   */
+  reloadCertificates(): boolean;
   /** Stops accepting calls, drains in-flight ones (up to the grace period), then closes everything. */
   shutdown(): Promise<void>;
 }
@@ -106,6 +113,17 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
       databaseUrl = embedded.url;
     }
 
+    // Read first: bad certificate files should stop the start before anything else runs.
+    const tls = config.tls ? new CertificateFiles(config.tls) : undefined;
+    if (tls) {
+      log.info({ certificate: tls.describe(), clientCertificates: tls.requiresClientCertificate }, 'TLS on');
+      const stopWatching = tls.watch(
+        (certificate) => log.info({ certificate }, 'TLS certificate reloaded (files changed)'),
+        (err) => log.error({ err }, 'TLS files changed but could not be loaded; the previous certificate stays'),
+      );
+      teardown.add(stopWatching);
+    }
+
     const orm = await connectOrm(databaseUrl);
     teardown.add(() => orm.close());
     const applied = await migrateToLatest(orm);
@@ -125,13 +143,13 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     metrics.countLegacyPasswordHashes = () => countLegacyPasswordHashes(orm.em.fork(), deps.passwords.pepperId);
     // Before the outbox starts: without PUBLIC_BASE_URL, mailed links point at this listener.
     const publicPages = config.publicHttp
-      ? await startPublicServer(config.publicHttp.host, config.publicHttp.port, { deps, orm, log })
+      ? await startPublicServer(config.publicHttp.host, config.publicHttp.port, { deps, orm, log, tls })
       : undefined;
     if (publicPages) teardown.add(() => closeHttp(publicPages.server));
     const publicBaseUrl =
       config.mail.publicBaseUrl ??
       (publicPages
-        ? `http://${hostForUrl(config.publicHttp!.host)}:${publicPages.port}`
+        ? `${tls ? 'https' : 'http'}://${hostForUrl(config.publicHttp!.host)}:${publicPages.port}`
         : `http://127.0.0.1:${DEFAULT_PUBLIC_HTTP_PORT}`);
     const transport = createMailTransport(config.mail.smtpUrl, config.dataDir, log);
     const outbox = new OutboxWorker(orm, transport, deps.outboxBox, clock, log, metrics, { ...config.mail, publicBaseUrl });
@@ -199,7 +217,8 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     teardown.add(() => clearInterval(healthTimer));
 
     const grpcPort = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${config.grpc.host}:${config.grpc.port}`, ServerCredentials.createInsecure(), (err, port) =>
+      const credentials = tls ? tls.grpcCredentials() : ServerCredentials.createInsecure();
+      server.bindAsync(`${config.grpc.host}:${config.grpc.port}`, credentials, (err, port) =>
         err ? reject(err) : resolve(port),
       );
     });
@@ -210,11 +229,12 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
       auditStream.close();
       await drain(server, config.grpc.shutdownGraceMs);
     });
-    const ops = await startOpsServer(config.http.host, config.http.port, {
-      metrics,
-      isReady: () => ready,
-      jwks: () => deps.signingKeys.jwks(),
-    });
+    const ops = await startOpsServer(
+      config.http.host,
+      config.http.port,
+      { metrics, isReady: () => ready, jwks: () => deps.signingKeys.jwks() },
+      tls,
+    );
     teardown.add(() => closeHttp(ops.server));
     log.info({ grpcPort, httpPort: ops.port, publicHttpPort: publicPages?.port, publicBaseUrl }, 'tessera listening');
 
@@ -233,6 +253,11 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
       log,
       auditStream,
       outbox,
+      reloadCertificates: () => {
+        const loaded = tls?.reload();
+        if (loaded) log.info({ certificate: loaded }, 'TLS certificate reloaded');
+        return loaded !== undefined;
+      },
       shutdown,
     };
   } catch (err) {
@@ -287,7 +312,7 @@ function hostForUrl(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
-function closeHttp(server: HttpServer): Promise<void> {
+function closeHttp(server: HttpListener): Promise<void> {
   return new Promise((resolve) => {
     server.closeAllConnections();
     server.close(() => resolve());

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Orm } from '../db/index.js';
 import type { RequestContext } from '../domain/context.js';
 import type { DomainDeps } from '../domain/deps.js';
 import type { Logger } from '../logger.js';
+import type { CertificateFiles } from '../tls/certificate-files.js';
+import { createHttpListener, type HttpListener } from '../tls/http-listener.js';
 import { toServiceError } from '../rpc/errors.js';
 import { LinkPages, type PageResponse } from './link-pages.js';
 import { messagePage, PAGE_HEADERS } from './page-html.js';
@@ -30,10 +32,10 @@ class HttpProblem extends Error {
 export async function startPublicServer(
   host: string,
   port: number,
-  app: { deps: DomainDeps; orm: Orm; log: Logger },
-): Promise<{ server: Server; port: number }> {
+  app: { deps: DomainDeps; orm: Orm; log: Logger; tls?: CertificateFiles },
+): Promise<{ server: HttpListener; port: number }> {
   const pages = new LinkPages(app.deps);
-  const server = createServer((req, res) => {
+  const server = createHttpListener((req, res) => {
     const started = process.hrtime.bigint();
     const requestId = randomUUID();
     const url = new URL(req.url ?? '/', 'http://public.invalid');
@@ -65,7 +67,7 @@ export async function startPublicServer(
         send(res, page);
         log.info({ status: page.status, ms: Math.round(Number(process.hrtime.bigint() - started) / 1e6) }, 'page');
       });
-  });
+  }, app.tls);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

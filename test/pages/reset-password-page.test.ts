@@ -51,7 +51,7 @@ describe('Page: /reset-password behind the mailed link', () => {
   }
 
   const login = (email: string, password: string) => call(bed.server.auth, 'login', { email, password });
-  const text = () => page.$eval('main', (main) => (main as HTMLElement).innerText);
+  const text = () => page.$eval('main', (main) => main.textContent ?? '');
 
   it('leads from the mail to a sign-in with the new password, and the old one stops working', async () => {
     const { email, password, link } = await mailedLink();

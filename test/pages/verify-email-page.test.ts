@@ -36,7 +36,7 @@ describe('Page: /verify-email behind the mailed link', () => {
 
   const verified = async (email: string) =>
     (await call(bed.server.auth, 'login', { email, password: PASSWORD })).user!.emailVerified;
-  const text = () => page.$eval('main', (main) => (main as HTMLElement).innerText);
+  const text = () => page.$eval('main', (main) => main.textContent ?? '');
   const confirm = async () => {
     const [response] = await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
     return response!;

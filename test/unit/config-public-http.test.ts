@@ -21,6 +21,7 @@ describe('loadConfig: the public pages listener', () => {
       ...secrets,
       NODE_ENV: 'production',
       PUBLIC_HTTP_HOST: '0.0.0.0',
+      ALLOW_PLAINTEXT: 'true',
       PUBLIC_HTTP_PORT: '8443',
       PUBLIC_BASE_URL: 'https://id.example.com/',
     });

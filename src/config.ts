@@ -13,7 +13,21 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   embeddedPostgresPort: number;
-  grpc: { host: string; port: number; maxMessageBytes: number; shutdownGraceMs: number };
+  grpc: {
+    host: string;
+    port: number;
+    /** Largest request message; responses are bounded by page sizes. */
+    maxMessageBytes: number;
+    shutdownGraceMs: number;
+    /** Concurrent streams (calls) one connection may have open. */
+    maxConcurrentStreams: number;
+    /** A connection is asked to go away (GOAWAY) after this long, so load balancers can rebalance. */
+    maxConnectionAgeMs: number;
+    /** Calls still running on an aged connection get this long before it is closed. */
+    maxConnectionAgeGraceMs: number;
+    /** A connection without calls for this long is closed. */
+    maxConnectionIdleMs: number;
+  };
   http: { host: string; port: number };
   /** Certificate files of every listener; undefined: plaintext. */
   tls: TlsFileSettings | undefined;
@@ -37,7 +51,7 @@ export interface Config {
   bootstrapAdmin: { email: string; password: string } | undefined;
   /** CIDRs of proxies whose x-forwarded-for is believed. */
   trustedProxies: string[];
-  audit: { retentionDays: number; streamMaxBuffered: number; streamPollMs: number };
+  audit: { retentionDays: number; streamMaxBuffered: number; streamPollMs: number; streamsPerPrincipal: number };
   oidc: { providers: OidcProviderConfig[]; jwksCooldownMs: number };
   users: { deleteRetentionDays: number };
   loginThrottle: LoginThrottleSettings;
@@ -134,7 +148,12 @@ const EnvSchema = z.object({
   EMBEDDED_PG_PORT: port.default(54329),
   GRPC_HOST: z.string().default('127.0.0.1'),
   GRPC_PORT: port.default(50051),
-  GRPC_MAX_MESSAGE_BYTES: positiveInt.default(4 * 1024 * 1024),
+  // The largest legitimate request, an UpdateProfile with every field at its limit, encodes to about 100 KiB.
+  GRPC_MAX_MESSAGE_BYTES: positiveInt.default(128 * 1024),
+  GRPC_MAX_CONCURRENT_STREAMS: positiveInt.default(1000),
+  GRPC_MAX_CONNECTION_AGE_SECONDS: positiveInt.default(30 * 60),
+  GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS: positiveInt.default(5 * 60),
+  GRPC_MAX_CONNECTION_IDLE_SECONDS: positiveInt.default(5 * 60),
   SHUTDOWN_GRACE_SECONDS: positiveInt.default(10),
   HTTP_HOST: z.string().default('127.0.0.1'),
   TLS_CERT_FILE: z.string().min(1).optional(),
@@ -178,6 +197,7 @@ const EnvSchema = z.object({
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).default(0),
   AUDIT_STREAM_MAX_BUFFERED: positiveInt.default(1000),
   AUDIT_STREAM_POLL_MS: positiveInt.default(2000),
+  AUDIT_STREAMS_PER_PRINCIPAL: positiveInt.default(300),
   OIDC_PROVIDERS: oidcProviders.default([]),
   OIDC_JWKS_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   USER_DELETE_RETENTION_DAYS: positiveInt.max(3650).default(30),
@@ -244,6 +264,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
       port: e.GRPC_PORT,
       maxMessageBytes: e.GRPC_MAX_MESSAGE_BYTES,
       shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
+      maxConcurrentStreams: e.GRPC_MAX_CONCURRENT_STREAMS,
+      maxConnectionAgeMs: e.GRPC_MAX_CONNECTION_AGE_SECONDS * 1000,
+      maxConnectionAgeGraceMs: e.GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS * 1000,
+      maxConnectionIdleMs: e.GRPC_MAX_CONNECTION_IDLE_SECONDS * 1000,
     },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
     tls,
@@ -288,6 +312,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
       retentionDays: e.AUDIT_RETENTION_DAYS,
       streamMaxBuffered: e.AUDIT_STREAM_MAX_BUFFERED,
       streamPollMs: e.AUDIT_STREAM_POLL_MS,
+      streamsPerPrincipal: e.AUDIT_STREAMS_PER_PRINCIPAL,
     },
     oidc: {
       providers: e.OIDC_PROVIDERS.map((p) => ({

@@ -1,5 +1,6 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
+import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import { systemClock, type Clock } from './clock.js';
 import { DEFAULT_PUBLIC_HTTP_PORT, type Config } from './config.js';
@@ -77,6 +78,8 @@ export interface StartOptions {
 }
 
 const HEALTH_CHECK_INTERVAL_MS = 5000;
+/** Responses are bounded by page sizes; the grpc-js client's default receive limit is 4 MiB. */
+const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 /** Undo steps of a start-up, run last-in first-out: on shutdown, or when start-up fails half-way. */
 class Teardown {
@@ -179,6 +182,9 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
 
     const definition = loadTesseraPackageDefinition();
     const stopping = new AbortController();
+    // Every live stream listens here, to end on shutdown, and stops listening when it ends: no
+    // leak, but Node warns (MaxListenersExceededWarning) past 10. Streams are capped per principal.
+    setMaxListeners(0, stopping.signal);
     const rt: RpcRuntime = {
       deps,
       orm,
@@ -190,16 +196,21 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     };
     const server = new Server({
       'grpc.max_receive_message_length': config.grpc.maxMessageBytes,
-      'grpc.max_send_message_length': config.grpc.maxMessageBytes,
+      'grpc.max_send_message_length': MAX_RESPONSE_BYTES,
+      'grpc.max_concurrent_streams': config.grpc.maxConcurrentStreams,
+      'grpc.max_connection_age_ms': config.grpc.maxConnectionAgeMs,
+      'grpc.max_connection_age_grace_ms': config.grpc.maxConnectionAgeGraceMs,
+      'grpc.max_connection_idle_ms': config.grpc.maxConnectionIdleMs,
+      // The server pings quiet connections and drops those that do not answer (dead peers, half-open NATs).
+      // grpc-js ignores the client-ping policing options of other gRPC servers
+      // (grpc.http2.min_ping_interval_without_data_ms, max_ping_strikes); Node's HTTP/2 bounds ping floods itself.
       'grpc.keepalive_time_ms': 60_000,
       'grpc.keepalive_timeout_ms': 20_000,
-      'grpc.keepalive_permit_without_calls': 1,
-      'grpc.http2.min_ping_interval_without_data_ms': 10_000,
     });
     server.addService(AuthServiceService, authService(rt));
     server.addService(ProfileServiceService, profileService(rt));
     server.addService(IdentityServiceService, identityService(rt));
-    server.addService(ComplianceServiceService, complianceService(rt, auditStream));
+    server.addService(ComplianceServiceService, complianceService(rt, auditStream, config.audit.streamsPerPrincipal));
     addReflection(server);
 
     const health = new HealthImplementation({ '': 'NOT_SERVING' });

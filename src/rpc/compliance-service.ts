@@ -7,6 +7,7 @@ import { AuditEventOrder } from '../gen/tessera/v1/compliance_service.js';
 import { ComplianceServiceService, type AuditEventFilter } from '../gen/tessera/v1/compliance_service.js';
 import { auditTypeFromProto, toAuditEventMessage } from './audit-convert.js';
 import { implementService, type RpcRuntime } from './handler.js';
+import { StreamQuota } from './stream-quota.js';
 
 /** Proto filter -> domain filter; unknown enum values are refused, naming the field. */
 function toAuditFilter(filter: AuditEventFilter | undefined): AuditFilter {
@@ -26,7 +27,8 @@ function toAuditFilter(filter: AuditEventFilter | undefined): AuditFilter {
 }
 
 /** tessera.v1.ComplianceService: decode -> one domain call -> encode. */
-export function complianceService(rt: RpcRuntime, hub: AuditStreamHub) {
+export function complianceService(rt: RpcRuntime, hub: AuditStreamHub, streamsPerPrincipal: number) {
+  const streams = new StreamQuota(streamsPerPrincipal);
   return implementService(rt, ComplianceServiceService, {
     listAuditEvents: async (req, ctx) => {
       const page = await listAuditEvents(ctx.em, {
@@ -39,9 +41,14 @@ export function complianceService(rt: RpcRuntime, hub: AuditStreamHub) {
     },
 
     streamAuditEvents: async (req, ctx, sink) => {
-      const subscription = openAuditStream(hub, toAuditFilter(req.filter), req.afterEventId, ctx.signal);
-      for await (const event of subscription) {
-        await sink.send({ event: toAuditEventMessage(event) });
+      const release = streams.acquire(ctx.principal);
+      try {
+        const subscription = openAuditStream(hub, toAuditFilter(req.filter), req.afterEventId, ctx.signal);
+        for await (const event of subscription) {
+          await sink.send({ event: toAuditEventMessage(event) });
+        }
+      } finally {
+        release();
       }
     },
   });

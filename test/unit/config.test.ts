@@ -34,8 +34,12 @@ describe('loadConfig', () => {
     expect(config.grpc).to.deep.equal({
       host: '127.0.0.1',
       port: 50051,
-      maxMessageBytes: 4 * 1024 * 1024,
+      maxMessageBytes: 128 * 1024,
       shutdownGraceMs: 10_000,
+      maxConcurrentStreams: 1000,
+      maxConnectionAgeMs: 30 * 60_000,
+      maxConnectionAgeGraceMs: 5 * 60_000,
+      maxConnectionIdleMs: 5 * 60_000,
     });
     expect(config.http).to.deep.equal({ host: '127.0.0.1', port: 9090 });
     expect(config.logLevel).to.equal('info');

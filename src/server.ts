@@ -9,7 +9,9 @@ import { PasswordHasher } from './crypto/passwords.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import {
-  AuditNotificationListener,
+  AUDIT_CHANNEL,
+  NotificationListener,
+  SIGNING_KEYS_CHANNEL,
   connectOrm,
   countLegacyPasswordHashes,
   migrateToLatest,
@@ -160,7 +162,7 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     teardown.add(() => outbox.stop());
     if (transport.kind === 'files') log.info({ dir: join(config.dataDir, 'mail') }, 'SMTP_URL not set: mail is written to files');
 
-    // Audit stream: one LISTEN connection per instance wakes the fan-out hub.
+    // One LISTEN connection per instance wakes the audit fan-out hub and reloads the signing keys.
     const auditStream = new AuditStreamHub(
       () => orm.em.fork(),
       { maxBufferedPerSubscriber: config.audit.streamMaxBuffered, pollIntervalMs: config.audit.streamPollMs },
@@ -169,13 +171,16 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     await auditStream.start();
     teardown.add(() => auditStream.close());
     metrics.trackAuditStream(() => auditStream.stats());
-    const auditListener = new AuditNotificationListener(
-      databaseUrl,
-      () => auditStream.wake(),
-      (err) => log.warn({ err }, 'audit LISTEN connection lost; reconnecting'),
+    const reloadSigningKeys = coalesced(() =>
+      deps.signingKeys.reload(orm.em.fork()).catch((err: unknown) => log.error({ err }, 'signing key reload failed')),
     );
-    teardown.add(() => auditListener.stop());
-    await auditListener.start();
+    const listener = new NotificationListener(
+      databaseUrl,
+      { [AUDIT_CHANNEL]: () => auditStream.wake(), [SIGNING_KEYS_CHANNEL]: reloadSigningKeys },
+      (err) => log.warn({ err }, 'LISTEN connection lost; reconnecting'),
+    );
+    teardown.add(() => listener.stop());
+    await listener.start();
     const retention = createAuditRetention(orm, clock, config.audit.retentionDays, log);
     retention.start();
     teardown.add(() => retention.stop());
@@ -301,6 +306,30 @@ export async function buildDomain(config: Config, orm: Orm, clock: Clock): Promi
     userDeleteRetentionDays: config.users.deleteRetentionDays,
     loginThrottle: new LoginThrottle(config.loginThrottle),
   };
+}
+
+/**
+ * Runs `task` now, or once more after the current run when called during
+ * one: a burst of wake-ups costs at most two runs, and the last sees everything.
+ */
+function coalesced(task: () => Promise<void>): () => void {
+  let running = false;
+  let again = false;
+  const run = (): void => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    void task().finally(() => {
+      running = false;
+      if (again) {
+        again = false;
+        run();
+      }
+    });
+  };
+  return run;
 }
 
 /** Lets in-flight calls finish; after the grace period, cuts what is left (open streams never end on their own). */

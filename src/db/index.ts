@@ -10,7 +10,7 @@ export {
   type AuditEventQuery,
   type NewAuditEvent,
 } from './audit-log.js';
-export { AuditNotificationListener } from './audit-listener.js';
+export { NotificationListener, SIGNING_KEYS_CHANNEL } from './notification-listener.js';
 export { findSessionState, type SessionState } from './session-state.js';
 export { findServiceAccountByKeyHash, touchServiceAccount, type ServiceAccountState } from './service-account-state.js';
 export { isDatabaseUnavailable, pingDatabase } from './health.js';

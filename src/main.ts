@@ -22,7 +22,7 @@ commands:
   import-users FILE.jsonl    import users with bcrypt, argon2 or PBKDF2 hashes (one JSON object a line)
   rotate-signing-key [--now] promote the published next signing key and publish a new next key
                              (--now: even if the next key was published less than the propagation delay ago)
-  create-service-account --name N [--role service|auditor|admin]
+  create-service-account --name N [--role service|auditor|admin] [--certificate-identity URI]
                              create a service account; prints its API key once, on stdout
 `;
 
@@ -124,13 +124,22 @@ async function createAdminCommand(config: Config, log: Logger, args: string[]): 
 }
 
 async function createServiceAccountCommand(config: Config, log: Logger, args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { name: { type: 'string' }, role: { type: 'string', default: 'service' } } });
+  const { values } = parseArgs({
+    args,
+    options: {
+      name: { type: 'string' },
+      role: { type: 'string', default: 'service' },
+      'certificate-identity': { type: 'string' },
+    },
+  });
   if (!values.name) {
-    process.stderr.write(`create-service-account needs --name N (and optionally --role ${SERVICE_ACCOUNT_ROLES.join('|')})\n`);
+    process.stderr.write(
+      `create-service-account needs --name N (and optionally --role ${SERVICE_ACCOUNT_ROLES.join('|')}, --certificate-identity URI)\n`,
+    );
     return 2;
   }
   return withDomain(config, log, 'create-service-account', async (deps, orm) => {
-    const input = { name: values.name!, role: values.role! };
+    const input = { name: values.name!, role: values.role!, certificateIdentity: values['certificate-identity'] };
     const { serviceAccount, apiKey } = await createServiceAccount(deps, orm.em.fork(), systemContext('cli'), input);
     log.info(
       {
@@ -138,6 +147,7 @@ async function createServiceAccountCommand(config: Config, log: Logger, args: st
         name: serviceAccount.name,
         role: serviceAccount.role,
         apiKeyPrefix: serviceAccount.apiKeyPrefix,
+        certificateIdentity: serviceAccount.certificateIdentity ?? undefined,
       },
       'service account created',
     );

@@ -12,7 +12,12 @@ export {
 } from './audit-log.js';
 export { NotificationListener, SIGNING_KEYS_CHANNEL } from './notification-listener.js';
 export { findSessionState, type SessionState } from './session-state.js';
-export { findServiceAccountByKeyHash, touchServiceAccount, type ServiceAccountState } from './service-account-state.js';
+export {
+  findServiceAccountByCertificateIdentity,
+  findServiceAccountByKeyHash,
+  touchServiceAccount,
+  type ServiceAccountState,
+} from './service-account-state.js';
 export { isDatabaseUnavailable, pingDatabase } from './health.js';
 export { connectOrm, migrateToLatest, ormOptions, type Orm } from './orm.js';
 export { countLegacyPasswordHashes } from './password-hashes.js';

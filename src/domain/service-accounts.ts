@@ -10,6 +10,7 @@ import { checkPageSize, decodePageToken, queryFingerprint, toPage } from './page
 import { roleWithinPrincipal } from './permissions.js';
 import { inTransaction } from './unit-of-work.js';
 import { checkUuid } from './validation.js';
+import { CERTIFICATE_IDENTITY_MAX_LENGTH } from './certificate-authentication.js';
 
 /** Roles a service account may have: it acts for a backend, never as an end user. */
 export const SERVICE_ACCOUNT_ROLES = ['service', 'auditor', 'admin'] as const;
@@ -32,7 +33,7 @@ export async function createServiceAccount(
   deps: DomainDeps,
   em: EntityManager,
   ctx: RequestContext,
-  input: { name: string; role: string },
+  input: { name: string; role: string; certificateIdentity?: string },
 ): Promise<CreatedServiceAccount> {
   const violations = new Violations();
   const name = input.name.trim();
@@ -42,6 +43,7 @@ export async function createServiceAccount(
   // '' is ROLE_UNSPECIFIED: a backend's account gets the service role.
   const role = SERVICE_ACCOUNT_ROLES.find((r) => r === (input.role || 'service'));
   if (!role) violations.add('role', 'must be ROLE_SERVICE, ROLE_AUDITOR or ROLE_ADMIN (or unset for ROLE_SERVICE)');
+  const certificateIdentity = checkCertificateIdentity(input.certificateIdentity ?? '', violations);
   violations.throwIfAny('SVC-001');
   if (!roleWithinPrincipal(role!, ctx.principal)) {
     throw new DomainError('permission_denied', 'SVC-002', 'a service account cannot get a role that grants more than yours', {
@@ -61,10 +63,17 @@ export async function createServiceAccount(
         createdAt: deps.clock.now(),
         lastUsedAt: null,
         revokedAt: null,
+        certificateIdentity,
       });
       uow.record({
         type: AuditEventType.serviceAccountCreated,
-        metadata: { service_account_id: serviceAccount.id, name, role, api_key_prefix: serviceAccount.apiKeyPrefix },
+        metadata: {
+          service_account_id: serviceAccount.id,
+          name,
+          role,
+          api_key_prefix: serviceAccount.apiKeyPrefix,
+          ...(certificateIdentity ? { certificate_identity: certificateIdentity } : {}),
+        },
       });
       return { serviceAccount, apiKey };
     });
@@ -75,8 +84,34 @@ export async function createServiceAccount(
         cause: err,
       });
     }
+    if (
+      err instanceof UniqueConstraintViolationException &&
+      String(err.message).includes('service_accounts_live_certificate_identity_unique')
+    ) {
+      throw new DomainError('already_exists', 'SVC-004', 'another service account is bound to this certificate identity', {
+        reason: 'CERTIFICATE_IDENTITY_TAKEN',
+        cause: err,
+      });
+    }
     throw err;
   }
+}
+
+/** An absolute URI (a certificate's URI SAN, e.g. spiffe://example.org/billing), or '' for none. */
+function checkCertificateIdentity(raw: string, violations: Violations): string | null {
+  const identity = raw.trim();
+  if (identity === '') return null;
+  const wellFormed =
+    identity.length <= CERTIFICATE_IDENTITY_MAX_LENGTH &&
+    /^[a-z][a-z0-9+.-]*:[^\s,"]+$/i.test(identity) &&
+    URL.canParse(identity);
+  if (!wellFormed) {
+    violations.add(
+      'certificate_identity',
+      `must be an absolute URI such as spiffe://example.org/billing (no spaces, commas or quotes, at most ${CERTIFICATE_IDENTITY_MAX_LENGTH} characters)`,
+    );
+  }
+  return identity;
 }
 
 /** A page of live service accounts, oldest first. */

@@ -10,6 +10,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import type { EntityManager, Orm } from '../db/index.js';
 import { API_KEY_PREFIX, authenticateAccessToken, authenticateApiKey } from '../domain/authentication.js';
+import { authenticateClientCertificate } from '../domain/certificate-authentication.js';
 import type { Principal, RequestContext } from '../domain/context.js';
 import type { DomainDeps } from '../domain/deps.js';
 import { DomainError } from '../domain/errors.js';
@@ -17,6 +18,7 @@ import { principalHasPermission } from '../domain/permissions.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AccessPolicy, AccessPolicyTable } from './access-policy.js';
+import { clientCertificateIdentities } from './client-certificate.js';
 import { toServiceError } from './errors.js';
 import { bearerToken, clientIp, requestIdOf, userAgentOf, type ProxyTrust } from './metadata.js';
 
@@ -164,7 +166,13 @@ function openCall(rt: RpcRuntime, path: string, call: AnyCall, longLived: boolea
     signal: abort.signal,
     async context(policy: AccessPolicy): Promise<CallContext> {
       const em = rt.orm.em.fork();
-      const { principal, vouchesForClient } = await authenticate(rt, em, policy, call.metadata);
+      const { principal, vouchesForClient } = await authenticate(
+        rt,
+        em,
+        policy,
+        call.metadata,
+        clientCertificateIdentities(call),
+      );
       const peerIp = clientIp(call.getPeer());
       const forwarded = rt.proxies.forwardedClient(peerIp, call.metadata, vouchesForClient);
       return {
@@ -212,13 +220,14 @@ async function authenticate(
   em: EntityManager,
   policy: AccessPolicy,
   metadata: Metadata,
+  certificateIdentities: string[],
 ): Promise<{ principal: Principal; vouchesForClient: boolean }> {
   if (policy.public) {
     const token = bearerToken(metadata);
     const backend = token?.startsWith(API_KEY_PREFIX) ? await authenticateApiKey(rt.deps, em, token) : undefined;
     return { principal: { kind: 'anonymous' }, vouchesForClient: backend !== undefined };
   }
-  const principal = await authenticateForPolicy(rt, em, policy, metadata);
+  const principal = await authenticateForPolicy(rt, em, policy, metadata, certificateIdentities);
   return { principal, vouchesForClient: principal.kind === 'service_account' };
 }
 
@@ -227,17 +236,20 @@ async function authenticateForPolicy(
   em: EntityManager,
   policy: AccessPolicy,
   metadata: Metadata,
+  certificateIdentities: string[],
 ): Promise<Principal> {
   const token = bearerToken(metadata);
-  if (!token) {
+  if (!token && certificateIdentities.length === 0) {
     throw new DomainError('unauthenticated', 'AUTHN-010', 'missing "authorization: Bearer <token>" metadata', {
       reason: 'MISSING_CREDENTIALS',
     });
   }
-  // Backends send a service account's API key; people send an access token.
-  const principal = token.startsWith(API_KEY_PREFIX)
-    ? await authenticateApiKey(rt.deps, em, token)
-    : await authenticateAccessToken(rt.deps, em, token);
+  // Backends send a service account's API key (or, over mTLS, a certificate bound to one); people send an access token.
+  const principal = !token
+    ? await authenticateClientCertificate(rt.deps, em, certificateIdentities)
+    : token.startsWith(API_KEY_PREFIX)
+      ? await authenticateApiKey(rt.deps, em, token)
+      : await authenticateAccessToken(rt.deps, em, token);
   if (!principalHasPermission(principal, policy.permission)) {
     throw new DomainError('permission_denied', 'AUTHZ-001', `the "${policy.permission}" permission is required`, {
       reason: 'PERMISSION_DENIED',

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 
 /** Debian's chromium package (`apt-get install -y chromium`; .ci/run installs it when missing). */
-export const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = '/usr/bin/chromium';
 
 /** Starts headless Chromium with nothing running in the background (no updates, sync or network of its own). */
 export async function launchBrowser(): Promise<Browser> {

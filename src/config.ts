@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { LoginThrottleSettings } from './domain/auth/login-throttle.js';
 import type { OneTimeTokenPolicy, TokenPolicy } from './domain/kernel/operation.js';
+import type { TlsFileSettings } from './tls/certificate-files.js';
 
 /** Typed, validated settings. The only module that reads `process.env`. */
 export interface Config {
@@ -12,8 +13,26 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   embeddedPostgresPort: number;
-  grpc: { host: string; port: number; maxMessageBytes: number; shutdownGraceMs: number };
+  grpc: {
+    host: string;
+    port: number;
+    /** Largest request message; responses are bounded by page sizes. */
+    maxMessageBytes: number;
+    shutdownGraceMs: number;
+    /** Concurrent streams (calls) one connection may have open. */
+    maxConcurrentStreams: number;
+    /** A connection is asked to go away (GOAWAY) after this long, so load balancers can rebalance. */
+    maxConnectionAgeMs: number;
+    /** Calls still running on an aged connection get this long before it is closed. */
+    maxConnectionAgeGraceMs: number;
+    /** A connection without calls for this long is closed. */
+    maxConnectionIdleMs: number;
+  };
   http: { host: string; port: number };
+  /** Certificate files of every listener; undefined: plaintext. */
+  tls: TlsFileSettings | undefined;
+  /** The public listener serving the pages behind mailed links; undefined when off. */
+  publicHttp: { host: string; port: number } | undefined;
   logLevel: string;
   tokens: TokenPolicy;
   oneTimeTokens: OneTimeTokenPolicy;
@@ -21,7 +40,8 @@ export interface Config {
   mail: {
     smtpUrl: string | undefined;
     from: string;
-    publicBaseUrl: string;
+    /** Where mailed links point; undefined: at the public listener (or http://127.0.0.1:3000 without one). */
+    publicBaseUrl: string | undefined;
     pollIntervalMs: number;
     retryBaseSeconds: number;
     maxAttempts: number;
@@ -31,7 +51,7 @@ export interface Config {
   bootstrapAdmin: { email: string; password: string } | undefined;
   /** CIDRs of proxies whose x-forwarded-for is believed. */
   trustedProxies: string[];
-  audit: { retentionDays: number; streamMaxBuffered: number; streamPollMs: number };
+  audit: { retentionDays: number; streamMaxBuffered: number; streamPollMs: number; streamsPerPrincipal: number };
   oidc: { providers: OidcProviderConfig[]; jwksCooldownMs: number };
   users: { deleteRetentionDays: number };
   loginThrottle: LoginThrottleSettings;
@@ -128,9 +148,18 @@ const EnvSchema = z.object({
   EMBEDDED_PG_PORT: port.default(54329),
   GRPC_HOST: z.string().default('127.0.0.1'),
   GRPC_PORT: port.default(50051),
-  GRPC_MAX_MESSAGE_BYTES: positiveInt.default(4 * 1024 * 1024),
+  // The largest legitimate request, an UpdateProfile with every field at its limit, encodes to about 100 KiB.
+  GRPC_MAX_MESSAGE_BYTES: positiveInt.default(128 * 1024),
+  GRPC_MAX_CONCURRENT_STREAMS: positiveInt.default(1000),
+  GRPC_MAX_CONNECTION_AGE_SECONDS: positiveInt.default(30 * 60),
+  GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS: positiveInt.default(5 * 60),
+  GRPC_MAX_CONNECTION_IDLE_SECONDS: positiveInt.default(5 * 60),
   SHUTDOWN_GRACE_SECONDS: positiveInt.default(10),
   HTTP_HOST: z.string().default('127.0.0.1'),
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_KEY_FILE: z.string().min(1).optional(),
+  TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
+  ALLOW_PLAINTEXT: z.enum(['true', 'false']).default('false'),
   HTTP_PORT: port.default(9090),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TESSERA_ISSUER: z.string().min(1).default('urn:tessera:dev'),
@@ -147,7 +176,10 @@ const EnvSchema = z.object({
   SIGNING_KEYS_RELOAD_SECONDS: positiveInt.max(3600).default(30),
   SMTP_URL: z.preprocess((value) => (value === '' ? undefined : value), smtpUrl.optional()),
   MAIL_FROM: z.string().min(3).default('Tessera <no-reply@tessera.invalid>'),
-  PUBLIC_BASE_URL: httpUrl.default('http://127.0.0.1:3000'),
+  PUBLIC_BASE_URL: httpUrl.optional(),
+  PUBLIC_HTTP_HOST: z.string().default('127.0.0.1'),
+  /** Empty or "off" disables the public listener; unset, it is on (port 3000) in development only. */
+  PUBLIC_HTTP_PORT: z.preprocess((value) => (value === '' || value === 'off' ? null : value), port.nullable().optional()),
   MAIL_POLL_INTERVAL_MS: positiveInt.min(10).default(1000),
   MAIL_RETRY_BASE_SECONDS: positiveInt.default(10),
   MAIL_MAX_ATTEMPTS: positiveInt.max(50).default(12),
@@ -165,6 +197,7 @@ const EnvSchema = z.object({
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).default(0),
   AUDIT_STREAM_MAX_BUFFERED: positiveInt.default(1000),
   AUDIT_STREAM_POLL_MS: positiveInt.default(2000),
+  AUDIT_STREAMS_PER_PRINCIPAL: positiveInt.default(300),
   OIDC_PROVIDERS: oidcProviders.default([]),
   OIDC_JWKS_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   USER_DELETE_RETENTION_DAYS: positiveInt.max(3650).default(30),
@@ -204,6 +237,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
     previousPeppers: e.TESSERA_PREVIOUS_PEPPERS,
   };
   const idleSeconds = e.SESSION_IDLE_TIMEOUT_SECONDS ?? e.REFRESH_TOKEN_TTL_SECONDS ?? 30 * 24 * 3600;
+  const tls = tlsSettings(e.TLS_CERT_FILE, e.TLS_KEY_FILE, e.TLS_CLIENT_CA_FILE);
+  const publicHttp = publicListener(e.NODE_ENV, e.PUBLIC_HTTP_HOST, e.PUBLIC_HTTP_PORT);
+  if (e.NODE_ENV === 'production' && !tls && e.ALLOW_PLAINTEXT !== 'true') {
+    const exposed = [
+      ['GRPC_HOST', e.GRPC_HOST],
+      ['HTTP_HOST', e.HTTP_HOST],
+      ...(publicHttp ? [['PUBLIC_HTTP_HOST', publicHttp.host]] : []),
+    ].filter(([, host]) => !LOOPBACK_HOSTS.has(host) && host !== '::1');
+    if (exposed.length > 0) {
+      throw new ConfigError(
+        `invalid configuration: ${exposed.map(([name, host]) => `${name}=${host}`).join(', ')} would serve plaintext ` +
+          'beyond this machine: set TLS_CERT_FILE and TLS_KEY_FILE, or ALLOW_PLAINTEXT=true (TLS ends at a proxy in front)',
+      );
+    }
+  }
+  if (e.NODE_ENV === 'production' && e.PUBLIC_HTTP_PORT != null && !e.PUBLIC_BASE_URL) {
+    throw new ConfigError(
+      'invalid configuration: PUBLIC_BASE_URL (the address users reach) is required with PUBLIC_HTTP_PORT in production',
+    );
+  }
   const hasAdminEmail = Boolean(e.TESSERA_BOOTSTRAP_ADMIN_EMAIL);
   if (hasAdminEmail !== Boolean(e.TESSERA_BOOTSTRAP_ADMIN_PASSWORD)) {
     throw new ConfigError(
@@ -220,8 +273,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
       port: e.GRPC_PORT,
       maxMessageBytes: e.GRPC_MAX_MESSAGE_BYTES,
       shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
+      maxConcurrentStreams: e.GRPC_MAX_CONCURRENT_STREAMS,
+      maxConnectionAgeMs: e.GRPC_MAX_CONNECTION_AGE_SECONDS * 1000,
+      maxConnectionAgeGraceMs: e.GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS * 1000,
+      maxConnectionIdleMs: e.GRPC_MAX_CONNECTION_IDLE_SECONDS * 1000,
     },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    tls,
+    publicHttp,
     logLevel: e.LOG_LEVEL,
     tokens: {
       issuer: e.TESSERA_ISSUER,
@@ -239,7 +298,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
     mail: {
       smtpUrl: e.SMTP_URL,
       from: e.MAIL_FROM,
-      publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/+$/, ''),
+      publicBaseUrl: e.PUBLIC_BASE_URL?.replace(/\/+$/, ''),
       pollIntervalMs: e.MAIL_POLL_INTERVAL_MS,
       retryBaseSeconds: e.MAIL_RETRY_BASE_SECONDS,
       maxAttempts: e.MAIL_MAX_ATTEMPTS,
@@ -262,6 +321,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
       retentionDays: e.AUDIT_RETENTION_DAYS,
       streamMaxBuffered: e.AUDIT_STREAM_MAX_BUFFERED,
       streamPollMs: e.AUDIT_STREAM_POLL_MS,
+      streamsPerPrincipal: e.AUDIT_STREAMS_PER_PRINCIPAL,
     },
     oidc: {
       providers: e.OIDC_PROVIDERS.map((p) => ({
@@ -279,6 +339,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
       windowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
     },
   };
+}
+
+/** TLS needs both a certificate and its key; a client CA (mTLS) needs TLS. */
+function tlsSettings(
+  certFile: string | undefined,
+  keyFile: string | undefined,
+  clientCaFile: string | undefined,
+): TlsFileSettings | undefined {
+  if (Boolean(certFile) !== Boolean(keyFile)) {
+    throw new ConfigError('invalid configuration: TLS_CERT_FILE and TLS_KEY_FILE go together');
+  }
+  if (!certFile) {
+    if (clientCaFile) throw new ConfigError('invalid configuration: TLS_CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE');
+    return undefined;
+  }
+  return { certFile, keyFile: keyFile!, clientCaFile };
+}
+
+/** The default port of the public listener, where PUBLIC_BASE_URL points by default. */
+export const DEFAULT_PUBLIC_HTTP_PORT = 3000;
+
+/**
+ * The public pages listen by default in development only, so the links of a
+ * fresh `npm start` work; tests and production turn them on explicitly.
+ */
+function publicListener(
+  env: Config['env'],
+  host: string,
+  port: number | null | undefined,
+): { host: string; port: number } | undefined {
+  if (port === null) return undefined;
+  if (port === undefined) return env === 'development' ? { host, port: DEFAULT_PUBLIC_HTTP_PORT } : undefined;
+  return { host, port };
 }
 
 function decodeSecret(value: string): Buffer {

@@ -1,5 +1,6 @@
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { CertificateFiles } from './tls/certificate-files.js';
+import { createHttpListener, type HttpListener } from './tls/http-listener.js';
 import type { Metrics } from './metrics.js';
 import type { PublicJwk } from './crypto/tokens.js';
 
@@ -14,8 +15,13 @@ export interface OpsEndpoints {
  * The operations port: /metrics (Prometheus), /healthz (process alive),
  * /readyz (database reachable) and /.well-known/jwks.json.
  */
-export async function startOpsServer(host: string, port: number, ops: OpsEndpoints): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
+export async function startOpsServer(
+  host: string,
+  port: number,
+  ops: OpsEndpoints,
+  tls?: CertificateFiles,
+): Promise<{ server: HttpListener; port: number }> {
+  const server = createHttpListener((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (code: number, type: string, body: string) => {
       res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
@@ -40,7 +46,7 @@ export async function startOpsServer(host: string, port: number, ops: OpsEndpoin
       default:
         return send(404, 'text/plain', 'not found\n');
     }
-  });
+  }, tls);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

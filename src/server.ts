@@ -1,15 +1,17 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import type { Server as HttpServer } from 'node:http';
+import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import { systemClock, type Clock } from './clock.js';
-import type { Config } from './config.js';
+import { DEFAULT_PUBLIC_HTTP_PORT, type Config } from './config.js';
 import { OidcVerifier } from './crypto/oidc.js';
 import { PasswordHasher } from './crypto/passwords.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import {
-  AuditNotificationListener,
+  AUDIT_CHANNEL,
+  NotificationListener,
+  SIGNING_KEYS_CHANNEL,
   connectOrm,
   countLegacyPasswordHashes,
   migrateToLatest,
@@ -32,6 +34,9 @@ import { OutboxWorker } from './jobs/outbox-delivery.js';
 import { createMailTransport } from './mail/transport.js';
 import { Metrics } from './metrics.js';
 import { startOpsServer } from './ops-http.js';
+import { startPublicServer } from './pages/public-server.js';
+import { CertificateFiles } from './tls/certificate-files.js';
+import type { HttpListener } from './tls/http-listener.js';
 import { readAccessPolicies } from './rpc/access-policy.js';
 import { authService } from './rpc/auth-service.js';
 import { complianceService } from './rpc/compliance-service.js';
@@ -46,6 +51,10 @@ import { loadTesseraPackageDefinition, TESSERA_SERVICES } from './rpc/proto-defi
 export interface Tessera {
   grpcPort: number;
   httpPort: number;
+  /** The port of the public pages (mailed links), when that listener is on. */
+  publicHttpPort: number | undefined;
+  /** Where mailed links point. */
+  publicBaseUrl: string;
   orm: Orm;
   deps: DomainDeps;
   log: Logger;
@@ -53,6 +62,12 @@ export interface Tessera {
   auditStream: AuditStreamHub;
   /** Delivers queued mail; `runOnce()` lets tests deliver without waiting for the next poll. */
   outbox: OutboxWorker;
+  /**
+   * Re-reads the TLS files (SIGHUP): new handshakes get the new certificate,
+   * live connections stay. False when TLS is off or nothing changed; throws
+   * when the files are invalid (the old certificate keeps serving).
+   */
+  reloadCertificates(): boolean;
   /** Stops accepting calls, drains in-flight ones (up to the grace period), then closes everything. */
   shutdown(): Promise<void>;
 }
@@ -65,6 +80,8 @@ export interface StartOptions {
 }
 
 const HEALTH_CHECK_INTERVAL_MS = 5000;
+/** Responses are bounded by page sizes; the grpc-js client's default receive limit is 4 MiB. */
+const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 /** Undo steps of a start-up, run last-in first-out: on shutdown, or when start-up fails half-way. */
 class Teardown {
@@ -101,6 +118,17 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
       databaseUrl = embedded.url;
     }
 
+    // Read first: bad certificate files should stop the start before anything else runs.
+    const tls = config.tls ? new CertificateFiles(config.tls) : undefined;
+    if (tls) {
+      log.info({ certificate: tls.describe(), clientCertificates: tls.requiresClientCertificate }, 'TLS on');
+      const stopWatching = tls.watch(
+        (certificate) => log.info({ certificate }, 'TLS certificate reloaded (files changed)'),
+        (err) => log.error({ err }, 'TLS files changed but could not be loaded; the previous certificate stays'),
+      );
+      teardown.add(stopWatching);
+    }
+
     const orm = await connectOrm(databaseUrl);
     teardown.add(() => orm.close());
     const applied = await migrateToLatest(orm);
@@ -118,13 +146,23 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     );
     teardown.add(stopKeyReload);
     metrics.countLegacyPasswordHashes = () => countLegacyPasswordHashes(orm.em.fork(), deps.passwords.pepperId);
+    // Before the outbox starts: without PUBLIC_BASE_URL, mailed links point at this listener.
+    const publicPages = config.publicHttp
+      ? await startPublicServer(config.publicHttp.host, config.publicHttp.port, { deps, orm, log, tls })
+      : undefined;
+    if (publicPages) teardown.add(() => closeHttp(publicPages.server));
+    const publicBaseUrl =
+      config.mail.publicBaseUrl ??
+      (publicPages
+        ? `${tls ? 'https' : 'http'}://${hostForUrl(config.publicHttp!.host)}:${publicPages.port}`
+        : `http://127.0.0.1:${DEFAULT_PUBLIC_HTTP_PORT}`);
     const transport = createMailTransport(config.mail.smtpUrl, config.dataDir, log);
-    const outbox = new OutboxWorker(orm, transport, deps.outboxBox, clock, log, metrics, config.mail);
+    const outbox = new OutboxWorker(orm, transport, deps.outboxBox, clock, log, metrics, { ...config.mail, publicBaseUrl });
     outbox.start();
     teardown.add(() => outbox.stop());
     if (transport.kind === 'files') log.info({ dir: join(config.dataDir, 'mail') }, 'SMTP_URL not set: mail is written to files');
 
-    // Audit stream: one LISTEN connection per instance wakes the fan-out hub.
+    // One LISTEN connection per instance wakes the audit fan-out hub and reloads the signing keys.
     const auditStream = new AuditStreamHub(
       () => orm.em.fork(),
       { maxBufferedPerSubscriber: config.audit.streamMaxBuffered, pollIntervalMs: config.audit.streamPollMs },
@@ -133,19 +171,25 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     await auditStream.start();
     teardown.add(() => auditStream.close());
     metrics.trackAuditStream(() => auditStream.stats());
-    const auditListener = new AuditNotificationListener(
-      databaseUrl,
-      () => auditStream.wake(),
-      (err) => log.warn({ err }, 'audit LISTEN connection lost; reconnecting'),
+    const reloadSigningKeys = coalesced(() =>
+      deps.signingKeys.reload(orm.em.fork()).catch((err: unknown) => log.error({ err }, 'signing key reload failed')),
     );
-    teardown.add(() => auditListener.stop());
-    await auditListener.start();
+    const listener = new NotificationListener(
+      databaseUrl,
+      { [AUDIT_CHANNEL]: () => auditStream.wake(), [SIGNING_KEYS_CHANNEL]: reloadSigningKeys },
+      (err) => log.warn({ err }, 'LISTEN connection lost; reconnecting'),
+    );
+    teardown.add(() => listener.stop());
+    await listener.start();
     const retention = createAuditRetention(orm, clock, config.audit.retentionDays, log);
     retention.start();
     teardown.add(() => retention.stop());
 
     const definition = loadTesseraPackageDefinition();
     const stopping = new AbortController();
+    // Every live stream listens here, to end on shutdown, and stops listening when it ends: no
+    // leak, but Node warns (MaxListenersExceededWarning) past 10. Streams are capped per principal.
+    setMaxListeners(0, stopping.signal);
     const rt: RpcRuntime = {
       deps,
       orm,
@@ -157,16 +201,21 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     };
     const server = new Server({
       'grpc.max_receive_message_length': config.grpc.maxMessageBytes,
-      'grpc.max_send_message_length': config.grpc.maxMessageBytes,
+      'grpc.max_send_message_length': MAX_RESPONSE_BYTES,
+      'grpc.max_concurrent_streams': config.grpc.maxConcurrentStreams,
+      'grpc.max_connection_age_ms': config.grpc.maxConnectionAgeMs,
+      'grpc.max_connection_age_grace_ms': config.grpc.maxConnectionAgeGraceMs,
+      'grpc.max_connection_idle_ms': config.grpc.maxConnectionIdleMs,
+      // The server pings quiet connections and drops those that do not answer (dead peers, half-open NATs).
+      // grpc-js ignores the client-ping policing options of other gRPC servers
+      // (grpc.http2.min_ping_interval_without_data_ms, max_ping_strikes); Node's HTTP/2 bounds ping floods itself.
       'grpc.keepalive_time_ms': 60_000,
       'grpc.keepalive_timeout_ms': 20_000,
-      'grpc.keepalive_permit_without_calls': 1,
-      'grpc.http2.min_ping_interval_without_data_ms': 10_000,
     });
     server.addService(AuthServiceService, authService(rt));
     server.addService(ProfileServiceService, profileService(rt));
     server.addService(IdentityServiceService, identityService(rt));
-    server.addService(ComplianceServiceService, complianceService(rt, auditStream));
+    server.addService(ComplianceServiceService, complianceService(rt, auditStream, config.audit.streamsPerPrincipal));
     addReflection(server);
 
     const health = new HealthImplementation({ '': 'NOT_SERVING' });
@@ -184,7 +233,8 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     teardown.add(() => clearInterval(healthTimer));
 
     const grpcPort = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${config.grpc.host}:${config.grpc.port}`, ServerCredentials.createInsecure(), (err, port) =>
+      const credentials = tls ? tls.grpcCredentials() : ServerCredentials.createInsecure();
+      server.bindAsync(`${config.grpc.host}:${config.grpc.port}`, credentials, (err, port) =>
         err ? reject(err) : resolve(port),
       );
     });
@@ -195,20 +245,37 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
       auditStream.close();
       await drain(server, config.grpc.shutdownGraceMs);
     });
-    const ops = await startOpsServer(config.http.host, config.http.port, {
-      metrics,
-      isReady: () => ready,
-      jwks: () => deps.signingKeys.jwks(),
-    });
+    const ops = await startOpsServer(
+      config.http.host,
+      config.http.port,
+      { metrics, isReady: () => ready, jwks: () => deps.signingKeys.jwks() },
+      tls,
+    );
     teardown.add(() => closeHttp(ops.server));
-    log.info({ grpcPort, httpPort: ops.port }, 'tessera listening');
+    log.info({ grpcPort, httpPort: ops.port, publicHttpPort: publicPages?.port, publicBaseUrl }, 'tessera listening');
 
     let stopped: Promise<void> | undefined;
     const shutdown = () =>
       (stopped ??= teardown.run(log).then(() => {
         log.info('tessera stopped');
       }));
-    return { grpcPort, httpPort: ops.port, orm, deps, log, auditStream, outbox, shutdown };
+    return {
+      grpcPort,
+      httpPort: ops.port,
+      publicHttpPort: publicPages?.port,
+      publicBaseUrl,
+      orm,
+      deps,
+      log,
+      auditStream,
+      outbox,
+      reloadCertificates: () => {
+        const loaded = tls?.reload();
+        if (loaded) log.info({ certificate: loaded }, 'TLS certificate reloaded');
+        return loaded !== undefined;
+      },
+      shutdown,
+    };
   } catch (err) {
     await teardown.run(log);
     throw err;
@@ -245,6 +312,30 @@ export async function buildDomain(config: Config, orm: Orm, clock: Clock): Promi
   return deps;
 }
 
+/**
+ * Runs `task` now, or once more after the current run when called during
+ * one: a burst of wake-ups costs at most two runs, and the last sees everything.
+ */
+function coalesced(task: () => Promise<void>): () => void {
+  let running = false;
+  let again = false;
+  const run = (): void => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    void task().finally(() => {
+      running = false;
+      if (again) {
+        again = false;
+        run();
+      }
+    });
+  };
+  return run;
+}
+
 /** Lets in-flight calls finish; after the grace period, cuts what is left (open streams never end on their own). */
 function drain(server: Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
@@ -259,7 +350,13 @@ function drain(server: Server, graceMs: number): Promise<void> {
   });
 }
 
-function closeHttp(server: HttpServer): Promise<void> {
+/** A listen address as a URL host: IPv6 in brackets, the wildcard addresses as loopback. */
+function hostForUrl(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+function closeHttp(server: HttpListener): Promise<void> {
   return new Promise((resolve) => {
     server.closeAllConnections();
     server.close(() => resolve());

@@ -4,7 +4,10 @@ import { loadCliConfig, withDomain } from './command-runtime.js';
 import { ExitCode } from './exit-codes.js';
 
 /** Creates a service account and prints its API key (`tessera create-service-account`). */
-export async function runCreateServiceAccount(context: CliContext, input: { name: string; role: string }): Promise<ExitCode> {
+export async function runCreateServiceAccount(
+  context: CliContext,
+  input: { name: string; role: string; certificateIdentity?: string },
+): Promise<ExitCode> {
   const config = loadCliConfig(context);
   return withDomain(config, context, async (newOperation) => {
     const { serviceAccount, apiKey } = await createServiceAccount(newOperation(), input);
@@ -14,6 +17,7 @@ export async function runCreateServiceAccount(context: CliContext, input: { name
         name: serviceAccount.name,
         role: serviceAccount.role,
         apiKeyPrefix: serviceAccount.apiKeyPrefix,
+        certificateIdentity: serviceAccount.certificateIdentity ?? undefined,
       },
       'service account created',
     );

@@ -5,7 +5,7 @@ import { ExitCode } from './exit-codes.js';
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
-/** Runs the service until SIGTERM or SIGINT, then drains it (`tessera start`). */
+/** Runs the service until SIGTERM or SIGINT, then drains it (`tessera start`); SIGHUP reloads the TLS files. */
 export async function runStart(context: CliContext): Promise<ExitCode> {
   const { log } = context;
   const config = loadCliConfig(context);
@@ -17,7 +17,17 @@ export async function runStart(context: CliContext): Promise<ExitCode> {
   const tessera = await startTessera(config, { log, processMetrics: true }).catch((err: unknown) => {
     throw unreachableOr(err, config.databaseUrl);
   });
+  // SIGHUP re-reads the TLS files (they are also watched); live connections stay.
+  const reloadCertificates = () => {
+    try {
+      if (!tessera.reloadCertificates()) log.info('SIGHUP: TLS files unchanged (or TLS off)');
+    } catch (err) {
+      log.error({ err }, 'SIGHUP: TLS files could not be loaded; the previous certificate stays');
+    }
+  };
+  process.on('SIGHUP', reloadCertificates);
   const signal = await stopRequested;
+  process.off('SIGHUP', reloadCertificates);
   log.info({ signal }, 'shutting down: draining in-flight calls');
   await tessera.shutdown();
   return ExitCode.ok;

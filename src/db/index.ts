@@ -5,18 +5,29 @@ export { lockUser, lockUserByEmail, lockUserIfExists } from './locks.js';
 export * from './entities/index.js';
 export {
   appendAuditEvents,
+  AUDIT_CHANNEL,
   deleteAuditEventsBefore,
   latestAuditEventId,
   readAuditEvents,
   type AuditEventQuery,
   type NewAuditEvent,
 } from './audit-log.js';
-export { AuditNotificationListener } from './audit-listener.js';
+export { NotificationListener, SIGNING_KEYS_CHANNEL } from './notification-listener.js';
 export { findSessionState } from './session-state.js';
-export { findServiceAccountByKeyHash, touchServiceAccount } from './service-account-state.js';
+export {
+  findServiceAccountByCertificateIdentity,
+  findServiceAccountByKeyHash,
+  touchServiceAccount,
+} from './service-account-state.js';
 export { isDatabaseUnavailable, pingDatabase } from './health.js';
 export { connectOrm, migrateToLatest, type Orm } from './orm.js';
 export { countLegacyPasswordHashes } from './password-hashes.js';
 export { findUserPage, type UserCondition, type PageCursor } from './user-query.js';
 export { lockAdministrators } from './admin-lock.js';
-export { findPublishedSigningKeys, findServiceAccountPage, lockOneTimeToken, lockSessionByRefreshHash } from './queries.js';
+export {
+  findOneTimeToken,
+  findPublishedSigningKeys,
+  findServiceAccountPage,
+  lockOneTimeToken,
+  lockSessionByRefreshHash,
+} from './queries.js';

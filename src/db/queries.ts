@@ -27,6 +27,15 @@ export function lockOneTimeToken(
   );
 }
 
+/** The one-time token with this hash and one of `purposes`, with its user, without locking or using it. */
+export function findOneTimeToken(
+  em: EntityManager,
+  tokenHash: string,
+  purposes: OneTimeTokenPurpose[],
+): Promise<OneTimeToken | null> {
+  return em.findOne(OneTimeToken, { tokenHash, purpose: { $in: purposes } }, { populate: ['user'] });
+}
+
 /** The keys to publish at `now`: next and active ones, and retired ones still inside their publication window; oldest first. */
 export function findPublishedSigningKeys(em: EntityManager, now: Date): Promise<SigningKey[]> {
   return em.find(

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 
-/** What an API-key call needs to know about its service account, read in one query. */
+/** What a backend's call needs to know about its service account, read in one query. */
 export interface ServiceAccountState {
   id: string;
   name: string;
@@ -14,11 +14,27 @@ export interface ServiceAccountState {
  * the ORM's entity path: this runs on every call a backend makes.
  */
 export async function findServiceAccountByKeyHash(em: EntityManager, apiKeyHash: string): Promise<ServiceAccountState | null> {
+  return findOne(em, 'api_key_hash = ?', apiKeyHash);
+}
+
+/**
+ * Finds the live service account bound to a client certificate identity (a
+ * URI SAN), with one indexed query: this runs on every call a backend makes
+ * over mTLS without an API key.
+ */
+export async function findServiceAccountByCertificateIdentity(
+  em: EntityManager,
+  identity: string,
+): Promise<ServiceAccountState | null> {
+  return findOne(em, 'certificate_identity = ? and revoked_at is null', identity);
+}
+
+async function findOne(em: EntityManager, condition: string, value: string): Promise<ServiceAccountState | null> {
   const rows = await em
     .getConnection()
     .execute<{ id: string; name: string; role: string; revoked_at: Date | null; last_used_at: Date | null }[]>(
-      'select id, name, role, revoked_at, last_used_at from service_accounts where api_key_hash = ?',
-      [apiKeyHash],
+      `select id, name, role, revoked_at, last_used_at from service_accounts where ${condition}`,
+      [value],
     );
   const row = rows[0];
   if (!row) return null;

@@ -5,6 +5,7 @@ export type UniqueRule =
   | 'user_email'
   | 'service_account_live_name'
   | 'service_account_key'
+  | 'service_account_certificate_identity'
   | 'social_login_provider_subject'
   | 'social_login_user_provider'
   | 'session_refresh_token'
@@ -14,6 +15,7 @@ const RULE_BY_CONSTRAINT: Record<string, UniqueRule> = {
   users_email_unique: 'user_email',
   service_accounts_live_name_unique: 'service_account_live_name',
   service_accounts_api_key_hash_unique: 'service_account_key',
+  service_accounts_live_certificate_identity_unique: 'service_account_certificate_identity',
   social_logins_provider_subject_unique: 'social_login_provider_subject',
   social_logins_user_provider_unique: 'social_login_user_provider',
   sessions_refresh_token_hash_unique: 'session_refresh_token',

@@ -1,5 +1,6 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { API_KEY_PREFIX, authenticateAccessToken, authenticateApiKey } from '../domain/auth/authentication.js';
+import { authenticateClientCertificate } from '../domain/auth/certificate-authentication.js';
 import { DomainError } from '../domain/kernel/errors.js';
 import type { Operation } from '../domain/kernel/operation.js';
 import { principalHasPermission } from '../domain/kernel/permissions.js';
@@ -17,7 +18,9 @@ export interface CallAuthentication {
 /**
  * Authenticates a call by its RPC's access policy, reading the bearer
  * credential once. People send an access token, backends a service account's
- * API key. On a public RPC the caller stays anonymous, but a backend may still
+ * API key or, over mTLS, a client certificate bound to one (its URI SANs are
+ * `certificateIdentities`, already verified against the client CA by the TLS
+ * handshake). On a public RPC the caller stays anonymous, but a backend may still
  * present its key there to vouch for the client address it forwards.
  * `anonymous` is the call's operation before anyone is known.
  */
@@ -25,6 +28,7 @@ export async function authenticateCall(
   anonymous: Operation,
   policy: AccessPolicy,
   metadata: Metadata,
+  certificateIdentities: string[],
 ): Promise<CallAuthentication> {
   const token = bearerToken(metadata);
   const isApiKey = token?.startsWith(API_KEY_PREFIX) ?? false;
@@ -32,12 +36,16 @@ export async function authenticateCall(
     if (token && isApiKey) await authenticateApiKey(anonymous, token);
     return { principal: { kind: 'anonymous' }, vouchesForClient: token !== undefined && isApiKey };
   }
-  if (!token) {
+  if (!token && certificateIdentities.length === 0) {
     throw new DomainError('unauthenticated', 'AUTHN-010', 'missing "authorization: Bearer <token>" metadata', {
       reason: 'MISSING_CREDENTIALS',
     });
   }
-  const principal = isApiKey ? await authenticateApiKey(anonymous, token) : await authenticateAccessToken(anonymous, token);
+  const principal = !token
+    ? await authenticateClientCertificate(anonymous, certificateIdentities)
+    : isApiKey
+      ? await authenticateApiKey(anonymous, token)
+      : await authenticateAccessToken(anonymous, token);
   if (!principalHasPermission(principal, policy.permission)) {
     throw new DomainError('permission_denied', 'AUTHZ-001', `the "${policy.permission}" permission is required`, {
       reason: 'PERMISSION_DENIED',

@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics.js';
 import type { AccessPolicy, AccessPolicyTable } from './access-policy.js';
 import { authenticateCall } from './call-authentication.js';
 import type { AnyCall } from './call-signal.js';
+import { clientCertificateIdentities } from './client-certificate.js';
 import { clientIp, requestIdOf, userAgentOf, type ProxyTrust } from './metadata.js';
 
 /** What the transport layer shares between calls; built once by the composition root. */
@@ -67,7 +68,12 @@ export async function createCallContext(
     userAgent: null,
     signal,
   };
-  const { principal, vouchesForClient } = await authenticateCall(anonymous, policy, call.metadata);
+  const { principal, vouchesForClient } = await authenticateCall(
+    anonymous,
+    policy,
+    call.metadata,
+    clientCertificateIdentities(call),
+  );
   const forwarded = rt.proxies.forwardedClient(clientIp(call.getPeer()), call.metadata, vouchesForClient);
   const op: Operation = {
     ...anonymous,

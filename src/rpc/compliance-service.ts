@@ -7,6 +7,7 @@ import { ComplianceServiceService, type AuditEventFilter } from '../gen/tessera/
 import { auditTypeFromProto, toAuditEventMessage } from './audit-convert.js';
 import type { RpcRuntime } from './call-context.js';
 import { implementService } from './implement-service.js';
+import { StreamQuota } from './stream-quota.js';
 
 /** Proto filter -> domain filter; unknown enum values are refused, naming the field. */
 function toAuditFilter(filter: AuditEventFilter | undefined): AuditFilter {
@@ -26,7 +27,8 @@ function toAuditFilter(filter: AuditEventFilter | undefined): AuditFilter {
 }
 
 /** tessera.v1.ComplianceService: decode -> one domain call -> encode. */
-export function complianceService(rt: RpcRuntime, feed: AuditEventFeed) {
+export function complianceService(rt: RpcRuntime, feed: AuditEventFeed, streamsPerPrincipal: number) {
+  const streams = new StreamQuota(streamsPerPrincipal);
   return implementService(rt, ComplianceServiceService, {
     listAuditEvents: async (req, ctx) => {
       const page = await listAuditEvents(ctx.op, {
@@ -39,9 +41,14 @@ export function complianceService(rt: RpcRuntime, feed: AuditEventFeed) {
     },
 
     streamAuditEvents: async (req, ctx, sink) => {
-      const subscription = openAuditStream(feed, toAuditFilter(req.filter), req.afterEventId, ctx.op.signal);
-      for await (const event of subscription) {
-        await sink.send({ event: toAuditEventMessage(event) });
+      const release = streams.acquire(ctx.op.principal);
+      try {
+        const subscription = openAuditStream(feed, toAuditFilter(req.filter), req.afterEventId, ctx.op.signal);
+        for await (const event of subscription) {
+          await sink.send({ event: toAuditEventMessage(event) });
+        }
+      } finally {
+        release();
       }
     },
   });

@@ -68,6 +68,7 @@ export function toServiceAccountMessage(account: ServiceAccountRow): ServiceAcco
     apiKeyPrefix: account.apiKeyPrefix,
     createdAt: account.createdAt,
     lastUsedAt: account.lastUsedAt ?? undefined,
+    certificateIdentity: account.certificateIdentity ?? '',
   };
 }
 

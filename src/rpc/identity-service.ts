@@ -34,7 +34,11 @@ export function identityService(rt: RpcRuntime) {
     undeleteUser: async (req, ctx) => ({ user: toUserMessage(await undeleteUser(ctx.op, req.userId)) }),
 
     createServiceAccount: async (req, ctx) => {
-      const created = await createServiceAccount(ctx.op, { name: req.name, role: fromRoleMessage(req.role) });
+      const created = await createServiceAccount(ctx.op, {
+        name: req.name,
+        role: fromRoleMessage(req.role),
+        certificateIdentity: req.certificateIdentity,
+      });
       return { serviceAccount: toServiceAccountMessage(created.serviceAccount), apiKey: created.apiKey };
     },
 

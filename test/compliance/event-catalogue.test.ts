@@ -628,7 +628,7 @@ const CASES: CatalogueCase[] = [
       const res = await call(
         identity(),
         'createServiceAccount',
-        { name, role: Role.ROLE_SERVICE },
+        { name, role: Role.ROLE_SERVICE, certificateIdentity: '' },
         withToken(md, admin.accessToken),
       );
       expect(res.apiKey).to.match(/^tsk_/);

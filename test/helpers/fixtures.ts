@@ -79,7 +79,12 @@ export async function serviceAccountKey(
   server: TestServer = harness().server,
 ): Promise<{ id: string; name: string; apiKey: string }> {
   const name = `svc-${randomBytes(6).toString('hex')}`;
-  const res = await call(server.identity, 'createServiceAccount', { name, role }, bearer(await adminToken(server)));
+  const res = await call(
+    server.identity,
+    'createServiceAccount',
+    { name, role, certificateIdentity: '' },
+    bearer(await adminToken(server)),
+  );
   return { id: res.serviceAccount!.id, name, apiKey: res.apiKey };
 }
 

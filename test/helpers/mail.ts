@@ -1,5 +1,7 @@
 import { simpleParser, type ParsedMail } from 'mailparser';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { startTestServer, type TestServer } from './server.js';
@@ -95,6 +97,58 @@ export async function startMailTestBed(env: Record<string, string> = {}): Promis
     close: async () => {
       await server.close();
       await smtp.close();
+      await db.drop();
+    },
+  };
+}
+
+/**
+ * Waits for the newest message to `address` in a development mail folder
+ * (`<TESSERA_DATA_DIR>/mail`, where the server writes mail without SMTP_URL).
+ */
+async function waitForMailFile(dataDir: string, address: string, timeoutMs = 5000): Promise<ParsedMail> {
+  const dir = join(dataDir, 'mail');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.eml')) : [];
+    const mails = await Promise.all(files.sort().map((f) => simpleParser(readFileSync(join(dir, f)))));
+    const found = mails.filter((m) => recipients(m).includes(address));
+    if (found.length > 0) return found.at(-1)!;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no mail to ${address} in ${dir} within ${timeoutMs} ms`);
+}
+
+/** The first link of a mail's text (the page it asks the reader to open). */
+export function linkFromMail(mail: ParsedMail): string {
+  const match = (mail.text ?? '').match(/https?:\/\/\S+/);
+  if (!match) throw new Error(`no link in mail: ${mail.text}`);
+  return match[0];
+}
+
+/** A Tessera server on a database of its own with the public pages on and mail written to its data folder. */
+export interface PageTestBed {
+  db: TestDatabase;
+  server: TestServer;
+  /** The newest mail to `address` in the server's development mail folder. */
+  mailTo(address: string): Promise<ParsedMail>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a server whose mailed links point at its own public listener (no
+ * PUBLIC_BASE_URL), as `npm start` does in development. Its database is its
+ * own, so no other server's outbox worker claims its mail.
+ */
+export async function startPageTestBed(env: Record<string, string> = {}): Promise<PageTestBed> {
+  const db = await createTestDatabase();
+  const server = await startTestServer(db, { PUBLIC_HTTP_PORT: '0', MAIL_POLL_INTERVAL_MS: '50', ...env });
+  return {
+    db,
+    server,
+    mailTo: (address) => waitForMailFile(server.env.TESSERA_DATA_DIR, address),
+    close: async () => {
+      await server.close();
       await db.drop();
     },
   };

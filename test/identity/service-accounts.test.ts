@@ -32,7 +32,12 @@ describe('IdentityService service accounts', () => {
       const name = uniqueName();
       const { metadata, requestId } = traced(admin);
 
-      const res = await call(identity(), 'createServiceAccount', { name, role: Role.ROLE_UNSPECIFIED }, metadata);
+      const res = await call(
+        identity(),
+        'createServiceAccount',
+        { name, role: Role.ROLE_UNSPECIFIED, certificateIdentity: '' },
+        metadata,
+      );
 
       expect(res.apiKey).to.match(/^tsk_[A-Za-z0-9_-]{43}$/);
       const account = res.serviceAccount!;
@@ -62,7 +67,12 @@ describe('IdentityService service accounts', () => {
 
     it('accepts the auditor and admin roles', async () => {
       for (const role of [Role.ROLE_AUDITOR, Role.ROLE_ADMIN]) {
-        const res = await call(identity(), 'createServiceAccount', { name: uniqueName(), role }, bearer(admin));
+        const res = await call(
+          identity(),
+          'createServiceAccount',
+          { name: uniqueName(), role, certificateIdentity: '' },
+          bearer(admin),
+        );
         expect(res.serviceAccount!.role).to.equal(role);
       }
     });
@@ -78,24 +88,38 @@ describe('IdentityService service accounts', () => {
     ];
     for (const [what, name, role, fields] of invalid) {
       it(`refuses ${what} with INVALID_ARGUMENT on ${fields.join(', ')}`, async () => {
-        await expectRpcError(call(identity(), 'createServiceAccount', { name, role }, bearer(admin)), status.INVALID_ARGUMENT, {
-          fields,
-        });
+        await expectRpcError(
+          call(identity(), 'createServiceAccount', { name, role, certificateIdentity: '' }, bearer(admin)),
+          status.INVALID_ARGUMENT,
+          {
+            fields,
+          },
+        );
       });
     }
 
     it('refuses a name a live account has (ALREADY_EXISTS), and frees it when that account is deleted', async () => {
       const name = uniqueName();
-      const first = await call(identity(), 'createServiceAccount', { name, role: Role.ROLE_SERVICE }, bearer(admin));
+      const first = await call(
+        identity(),
+        'createServiceAccount',
+        { name, role: Role.ROLE_SERVICE, certificateIdentity: '' },
+        bearer(admin),
+      );
       await expectRpcError(
-        call(identity(), 'createServiceAccount', { name, role: Role.ROLE_SERVICE }, bearer(admin)),
+        call(identity(), 'createServiceAccount', { name, role: Role.ROLE_SERVICE, certificateIdentity: '' }, bearer(admin)),
         status.ALREADY_EXISTS,
         {
           reason: 'SERVICE_ACCOUNT_NAME_TAKEN',
         },
       );
       await call(identity(), 'deleteServiceAccount', { serviceAccountId: first.serviceAccount!.id }, bearer(admin));
-      const again = await call(identity(), 'createServiceAccount', { name, role: Role.ROLE_SERVICE }, bearer(admin));
+      const again = await call(
+        identity(),
+        'createServiceAccount',
+        { name, role: Role.ROLE_SERVICE, certificateIdentity: '' },
+        bearer(admin),
+      );
       expect(again.serviceAccount!.id).to.not.equal(first.serviceAccount!.id);
     });
 
@@ -105,7 +129,12 @@ describe('IdentityService service accounts', () => {
       const { apiKey } = await serviceAccountKey();
       for (const token of [user.accessToken, auditor.accessToken, apiKey]) {
         await expectRpcError(
-          call(identity(), 'createServiceAccount', { name: uniqueName(), role: Role.ROLE_SERVICE }, bearer(token)),
+          call(
+            identity(),
+            'createServiceAccount',
+            { name: uniqueName(), role: Role.ROLE_SERVICE, certificateIdentity: '' },
+            bearer(token),
+          ),
           status.PERMISSION_DENIED,
           {
             reason: 'PERMISSION_DENIED',

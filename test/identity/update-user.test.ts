@@ -102,7 +102,7 @@ describe('IdentityService.UpdateUser', () => {
         call(
           harness().server.identity,
           'createServiceAccount',
-          { name: 'my-admin-key', role: Role.ROLE_ADMIN },
+          { name: 'my-admin-key', role: Role.ROLE_ADMIN, certificateIdentity: '' },
           bearer(user.accessToken),
         ),
         status.PERMISSION_DENIED,

@@ -34,7 +34,7 @@ function withRequestId(id: string): Metadata {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 describe('message size limit', () => {
-  it('refuses a request larger than 4 MiB with RESOURCE_EXHAUSTED', async () => {
+  it('refuses a request larger than the limit with RESOURCE_EXHAUSTED', async () => {
     const fullName = 'x'.repeat(5 * 1024 * 1024);
     await expectRpcError(
       call(harness().server.auth, 'register', { email: uniqueEmail('huge'), password: 'long enough password', fullName }),

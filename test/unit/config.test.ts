@@ -34,8 +34,12 @@ describe('loadConfig', () => {
     expect(config.grpc).to.deep.equal({
       host: '127.0.0.1',
       port: 50051,
-      maxMessageBytes: 4 * 1024 * 1024,
+      maxMessageBytes: 128 * 1024,
       shutdownGraceMs: 10_000,
+      maxConcurrentStreams: 1000,
+      maxConnectionAgeMs: 30 * 60_000,
+      maxConnectionAgeGraceMs: 5 * 60_000,
+      maxConnectionIdleMs: 5 * 60_000,
     });
     expect(config.http).to.deep.equal({ host: '127.0.0.1', port: 9090 });
     expect(config.logLevel).to.equal('info');
@@ -49,7 +53,8 @@ describe('loadConfig', () => {
     });
     expect(config.oneTimeTokens).to.deep.equal({ passwordResetTtlSeconds: 1800, emailVerificationTtlSeconds: 24 * 3600 });
     expect(config.signingKeys).to.deep.equal({ propagationSeconds: 600, reloadSeconds: 30 });
-    expect(config.mail).to.deep.include({ smtpUrl: undefined, publicBaseUrl: 'http://127.0.0.1:3000', maxAttempts: 12 });
+    expect(config.mail).to.deep.include({ smtpUrl: undefined, publicBaseUrl: undefined, maxAttempts: 12 });
+    expect(config.publicHttp).to.deep.equal({ host: '127.0.0.1', port: 3000 });
     expect(config.secrets.previousPeppers).to.deep.equal([]);
     expect(config.argon2).to.include({ memoryKib: 19456, timeCost: 2, parallelism: 1, queueTimeoutMs: 5000 });
     expect(config.argon2.maxConcurrent).to.be.at.least(1);

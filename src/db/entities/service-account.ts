@@ -20,8 +20,16 @@ export const ServiceAccount = defineEntity({
     createdAt: p.datetime(),
     lastUsedAt: p.datetime().nullable(),
     revokedAt: p.datetime().nullable(),
+    /** The URI SAN of a client certificate that authenticates as this account (mTLS), if bound. */
+    certificateIdentity: p.text().nullable(),
   }),
   uniques: [
+    // One live account per certificate identity: a certificate must name exactly one account.
+    {
+      name: 'service_accounts_live_certificate_identity_unique',
+      expression:
+        'create unique index "service_accounts_live_certificate_identity_unique" on "service_accounts" ("certificate_identity") where "revoked_at" is null',
+    },
     // A name is unique among live accounts; a revoked account's name may be reused.
     {
       name: 'service_accounts_live_name_unique',

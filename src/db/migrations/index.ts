@@ -3,6 +3,8 @@ import { Migration20261122193451_initial } from './Migration20261122193451_initi
 import { Migration20261122201643_audit_stream_indexes } from './Migration20261122201643_audit_stream_indexes.js';
 import { Migration20261122201651_identity_administration } from './Migration20261122201651_identity_administration.js';
 import { Migration20261122201905_lifecycle } from './Migration20261122201905_lifecycle.js';
+import { Migration20261201150000_signing_keys_notify } from './Migration20261201150000_signing_keys_notify.js';
+import { Migration20261201153000_service_account_certificates } from './Migration20261201153000_service_account_certificates.js';
 
 /** Every migration, in order. Listed explicitly so no file glob is involved at run time. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -10,4 +12,9 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261122201643_audit_stream_indexes', class: Migration20261122201643_audit_stream_indexes },
   { name: 'Migration20261122201651_identity_administration', class: Migration20261122201651_identity_administration },
   { name: 'Migration20261122201905_lifecycle', class: Migration20261122201905_lifecycle },
+  { name: 'Migration20261201150000_signing_keys_notify', class: Migration20261201150000_signing_keys_notify },
+  {
+    name: 'Migration20261201153000_service_account_certificates',
+    class: Migration20261201153000_service_account_certificates,
+  },
 ];

@@ -9,6 +9,7 @@ import { checkPageSize, decodePageToken, queryFingerprint, toPage } from '../ker
 import { roleWithinPrincipal } from '../kernel/permissions.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkUuid } from '../kernel/validation.js';
+import { CERTIFICATE_IDENTITY_MAX_LENGTH } from '../auth/certificate-authentication.js';
 
 /** Roles a service account may have: it acts for a backend, never as an end user. */
 const SERVICE_ACCOUNT_ROLES = ['service', 'auditor', 'admin'] as const;
@@ -27,7 +28,10 @@ export interface CreatedServiceAccount {
  * than the caller's own. A live account with the same name fails with
  * ALREADY_EXISTS.
  */
-export async function createServiceAccount(op: Operation, input: { name: string; role: string }): Promise<CreatedServiceAccount> {
+export async function createServiceAccount(
+  op: Operation,
+  input: { name: string; role: string; certificateIdentity?: string },
+): Promise<CreatedServiceAccount> {
   const violations = new Violations();
   const name = input.name.trim();
   if (!NAME.test(name)) {
@@ -36,6 +40,7 @@ export async function createServiceAccount(op: Operation, input: { name: string;
   // '' is ROLE_UNSPECIFIED: a backend's account gets the service role.
   const role = SERVICE_ACCOUNT_ROLES.find((r) => r === (input.role || 'service'));
   if (!role) violations.add('role', 'must be ROLE_SERVICE, ROLE_AUDITOR or ROLE_ADMIN (or unset for ROLE_SERVICE)');
+  const certificateIdentity = checkCertificateIdentity(input.certificateIdentity ?? '', violations);
   violations.throwIfAny('SVC-001');
   if (!roleWithinPrincipal(role!, op.principal)) {
     throw new DomainError('permission_denied', 'SVC-002', 'a service account cannot get a role that grants more than yours', {
@@ -55,10 +60,17 @@ export async function createServiceAccount(op: Operation, input: { name: string;
         createdAt: op.clock.now(),
         lastUsedAt: null,
         revokedAt: null,
+        certificateIdentity,
       });
       uow.record({
         type: AuditEventType.serviceAccountCreated,
-        metadata: { service_account_id: serviceAccount.id, name, role, api_key_prefix: serviceAccount.apiKeyPrefix },
+        metadata: {
+          service_account_id: serviceAccount.id,
+          name,
+          role,
+          api_key_prefix: serviceAccount.apiKeyPrefix,
+          ...(certificateIdentity ? { certificate_identity: certificateIdentity } : {}),
+        },
       });
       return { serviceAccount, apiKey };
     });
@@ -69,8 +81,31 @@ export async function createServiceAccount(op: Operation, input: { name: string;
         cause: err,
       });
     }
+    if (isUniqueViolation(err, 'service_account_certificate_identity')) {
+      throw new DomainError('already_exists', 'SVC-004', 'another service account is bound to this certificate identity', {
+        reason: 'CERTIFICATE_IDENTITY_TAKEN',
+        cause: err,
+      });
+    }
     throw err;
   }
+}
+
+/** An absolute URI (a certificate's URI SAN, e.g. spiffe://example.org/billing), or '' for none. */
+function checkCertificateIdentity(raw: string, violations: Violations): string | null {
+  const identity = raw.trim();
+  if (identity === '') return null;
+  const wellFormed =
+    identity.length <= CERTIFICATE_IDENTITY_MAX_LENGTH &&
+    /^[a-z][a-z0-9+.-]*:[^\s,"]+$/i.test(identity) &&
+    URL.canParse(identity);
+  if (!wellFormed) {
+    violations.add(
+      'certificate_identity',
+      `must be an absolute URI such as spiffe://example.org/billing (no spaces, commas or quotes, at most ${CERTIFICATE_IDENTITY_MAX_LENGTH} characters)`,
+    );
+  }
+  return identity;
 }
 
 /** A page of live service accounts, oldest first. */

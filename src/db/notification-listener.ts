@@ -1,19 +1,22 @@
 import pg from 'pg';
-import { AUDIT_CHANNEL } from './audit-log.js';
+
+/** Notified (by a trigger, on commit) whenever the signing_keys table changes, from any instance or the CLI. */
+export const SIGNING_KEYS_CHANNEL = 'tessera_signing_keys';
 
 /**
- * One LISTEN connection per instance on the audit channel. Every
- * notification (and every reconnect, when notifications may have been
- * missed) calls `onWake`; the table, not the notification, is the record.
+ * One LISTEN connection per instance for every channel. A notification on a
+ * channel calls its handler; every (re)connect calls all of them, since
+ * notifications may have been missed meanwhile: the tables, not the
+ * notifications, are the record.
  */
-export class AuditNotificationListener {
+export class NotificationListener {
   private client: pg.Client | undefined;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly databaseUrl: string,
-    private readonly onWake: () => void,
+    private readonly handlers: Record<string, () => void>,
     private readonly onError: (err: unknown) => void,
   ) {}
 
@@ -22,15 +25,15 @@ export class AuditNotificationListener {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: 'tessera-audit-listener' });
-    client.on('notification', () => this.onWake());
+    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: 'tessera-listener' });
+    client.on('notification', (message) => this.handlers[message.channel]?.());
     client.on('error', (err) => this.reconnectSoon(client, err));
     client.on('end', () => this.reconnectSoon(client));
     await client.connect();
-    await client.query(`LISTEN ${AUDIT_CHANNEL}`);
+    for (const channel of Object.keys(this.handlers)) await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
     this.client = client;
-    // Anything committed while we were not listening is picked up from the table.
-    this.onWake();
+    // Anything committed while we were not listening is picked up from the tables.
+    for (const handler of Object.values(this.handlers)) handler();
   }
 
   private reconnectSoon(client: pg.Client, err?: unknown): void {

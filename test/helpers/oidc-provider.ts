@@ -17,7 +17,7 @@ interface ProviderKey {
  * JWKS served over HTTP on 127.0.0.1, ID tokens signed on demand. Counts the
  * JWKS fetches so tests can see the cache at work.
  */
-class TestOidcProvider {
+export class TestOidcProvider {
   jwksFetches = 0;
   private keys: ProviderKey[] = [];
 

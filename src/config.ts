@@ -3,8 +3,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import type { LoginThrottleSettings } from './domain/auth/login-throttle.js';
 import type { OneTimeTokenPolicy, TokenPolicy } from './domain/kernel/operation.js';
+import type { GuessLimitSettings } from './limits/guess-limiter.js';
+import type { RequestLimitSettings } from './limits/request-limiter.js';
 import type { TlsFileSettings } from './tls/certificate-files.js';
 
 /** Typed, validated settings. The only module that reads `process.env`. */
@@ -54,7 +55,13 @@ export interface Config {
   audit: { retentionDays: number; streamMaxBuffered: number; streamPollMs: number; streamsPerPrincipal: number };
   oidc: { providers: OidcProviderConfig[]; jwksCooldownMs: number };
   users: { deleteRetentionDays: number };
-  loginThrottle: LoginThrottleSettings;
+  rateLimits: {
+    /** Where the counters of every instance live; undefined: each instance's memory. */
+    redisUrl: string | undefined;
+    keyPrefix: string;
+    guesses: GuessLimitSettings;
+    requests: RequestLimitSettings;
+  };
 }
 
 /** An OpenID Connect provider whose ID tokens sign users in (AuthService.LoginWithProvider). */
@@ -136,6 +143,10 @@ const httpUrl = z
   .string()
   .url()
   .refine((value) => /^https?:\/\//.test(value), { message: 'must be an http(s) URL' });
+const redisUrl = z
+  .string()
+  .url()
+  .refine((value) => /^rediss?:\/\//.test(value), { message: 'must be a redis:// or rediss:// URL' });
 const smtpUrl = z
   .string()
   .url()
@@ -204,6 +215,19 @@ const EnvSchema = z.object({
   LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(10),
   LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(100),
   LOGIN_FAILURE_WINDOW_SECONDS: positiveInt.default(900),
+  LOGIN_LOCK_SECONDS: positiveInt.default(60),
+  LOGIN_LOCK_MAX_SECONDS: positiveInt.default(3600),
+  REDIS_URL: z.preprocess((value) => (value === '' ? undefined : value), redisUrl.optional()),
+  RATE_LIMIT_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1 to 64 letters, digits, ".", "_", ":" or "-"')
+    .default('tessera'),
+  RATE_LIMIT_WINDOW_SECONDS: positiveInt.default(3600),
+  RATE_LIMIT_REGISTER_PER_IP: positiveInt.default(30),
+  RATE_LIMIT_PASSWORD_RESET_PER_IP: positiveInt.default(30),
+  RATE_LIMIT_EMAIL_VERIFICATION_PER_IP: positiveInt.default(30),
+  RATE_LIMIT_PROVIDER_LOGIN_PER_IP: positiveInt.default(300),
+  MAIL_MAX_PER_ADDRESS_PER_HOUR: positiveInt.default(3),
 });
 
 /** Raised when the environment is invalid; the message names every bad variable. */
@@ -333,10 +357,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
       jwksCooldownMs: e.OIDC_JWKS_COOLDOWN_SECONDS * 1000,
     },
     users: { deleteRetentionDays: e.USER_DELETE_RETENTION_DAYS },
-    loginThrottle: {
-      failuresPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
-      failuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP,
-      windowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
+    rateLimits: {
+      redisUrl: e.REDIS_URL,
+      keyPrefix: e.RATE_LIMIT_KEY_PREFIX,
+      guesses: {
+        failuresPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+        failuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP,
+        windowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
+        lockSeconds: e.LOGIN_LOCK_SECONDS,
+        maxLockSeconds: e.LOGIN_LOCK_MAX_SECONDS,
+      },
+      requests: {
+        perClient: {
+          register: e.RATE_LIMIT_REGISTER_PER_IP,
+          password_reset: e.RATE_LIMIT_PASSWORD_RESET_PER_IP,
+          email_verification: e.RATE_LIMIT_EMAIL_VERIFICATION_PER_IP,
+          provider_login: e.RATE_LIMIT_PROVIDER_LOGIN_PER_IP,
+        },
+        windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
+        mailsPerAddressPerHour: e.MAIL_MAX_PER_ADDRESS_PER_HOUR,
+      },
     },
   };
 }

@@ -25,6 +25,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly rateLimitStoreShared = new Gauge({
+    name: 'tessera_rate_limit_store_shared',
+    help: '1 while rate limit counters are shared through Redis; 0 while this instance counts in its own memory (REDIS_URL unset or Redis unreachable).',
+    registers: [this.registry],
+  });
+
+  readonly rateLimitFallbacks = new Counter({
+    name: 'tessera_rate_limit_fallbacks_total',
+    help: "Rate limit counter operations that fell back to this instance's memory because Redis could not be reached.",
+    registers: [this.registry],
+  });
+
   /** Exposes the audit stream's subscriber count and overflow counter. */
   trackAuditStream(stats: () => { subscribers: number; overflows: number }): void {
     new Gauge({

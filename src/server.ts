@@ -23,13 +23,15 @@ import { createAuditRetention } from './jobs/audit-retention.js';
 import { ensureBootstrapAdmin } from './domain/auth/registration.js';
 import { systemOperation } from './domain/kernel/operation.js';
 import type { DomainDeps } from './domain/kernel/operation.js';
-import { LoginThrottle } from './domain/auth/login-throttle.js';
 import { SigningKeyRing } from './domain/auth/signing-keys.js';
 import { AuthServiceService } from './gen/tessera/v1/auth_service.js';
 import { ComplianceServiceService } from './gen/tessera/v1/compliance_service.js';
 import { IdentityServiceService } from './gen/tessera/v1/identity_service.js';
 import { ProfileServiceService } from './gen/tessera/v1/profile_service.js';
 import { createLogger, type Logger } from './logger.js';
+import { StoreGuessLimiter } from './limits/guess-limiter.js';
+import { memoryLimiterStore, rateLimitKeySecret, redisLimiterStore, type LimiterStore } from './limits/limiter-store.js';
+import { StoreRequestLimiter } from './limits/request-limiter.js';
 import { OutboxWorker } from './jobs/outbox-delivery.js';
 import { createMailTransport } from './mail/transport.js';
 import { Metrics } from './metrics.js';
@@ -134,7 +136,9 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     const applied = await migrateToLatest(orm);
     if (applied.length > 0) log.info({ migrations: applied }, 'migrations applied');
 
-    const deps = await buildDomain(config, orm, clock);
+    const limiterStore = await openLimiterStore(config, log, metrics);
+    teardown.add(() => limiterStore.close());
+    const deps = await buildDomain(config, orm, clock, limiterStore);
     if (config.bootstrapAdmin) {
       const admin = await ensureBootstrapAdmin(systemOperation(deps, orm.em.fork(), 'bootstrap'), config.bootstrapAdmin);
       if (admin) log.info({ userId: admin.id }, 'bootstrap administrator created');
@@ -282,11 +286,19 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
   }
 }
 
-/** The domain's dependencies for a configuration: hashing, keys, encryption, clock. */
 /** The domain's dependencies, with the concrete signing key ring (the server also schedules its reloads). */
 export type BuiltDomain = DomainDeps & { signingKeys: SigningKeyRing };
 
-export async function buildDomain(config: Config, orm: Orm, clock: Clock): Promise<BuiltDomain> {
+/**
+ * The domain's dependencies for a configuration: hashing, keys, encryption,
+ * clock, limits. Without a `limiterStore` (the CLI), limits count in memory.
+ */
+export async function buildDomain(
+  config: Config,
+  orm: Orm,
+  clock: Clock,
+  limiterStore: LimiterStore = memoryLimiterStore(rateLimitKeySecret(config.secrets.masterKey)),
+): Promise<BuiltDomain> {
   const signingKeys = new SigningKeyRing(new SecretBox(config.secrets.masterKey, 'signing-keys'), clock, {
     ...config.signingKeys,
     accessTtlSeconds: config.tokens.accessTtlSeconds,
@@ -306,10 +318,22 @@ export async function buildDomain(config: Config, orm: Orm, clock: Clock): Promi
     oneTimeTokens: config.oneTimeTokens,
     oidc: new OidcVerifier(config.oidc.providers, { jwksCooldownMs: config.oidc.jwksCooldownMs }),
     userDeleteRetentionDays: config.users.deleteRetentionDays,
-    loginThrottle: new LoginThrottle(config.loginThrottle),
+    guesses: new StoreGuessLimiter(limiterStore, config.rateLimits.guesses),
+    requestLimits: new StoreRequestLimiter(limiterStore, config.rateLimits.requests),
   };
   await signingKeys.initialize(systemOperation(deps, orm.em.fork(), 'startup'));
   return deps;
+}
+
+/** Where the limit counters live: Redis with REDIS_URL (shared by the instances), otherwise this instance's memory. */
+function openLimiterStore(config: Config, log: Logger, metrics: Metrics): Promise<LimiterStore> {
+  const keySecret = rateLimitKeySecret(config.secrets.masterKey);
+  if (!config.rateLimits.redisUrl) return Promise.resolve(memoryLimiterStore(keySecret));
+  return redisLimiterStore(
+    { url: config.rateLimits.redisUrl, keyPrefix: config.rateLimits.keyPrefix, keySecret, connectTimeoutMs: 3000 },
+    log,
+    metrics,
+  );
 }
 
 /**

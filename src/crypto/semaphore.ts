@@ -24,14 +24,23 @@ export class Semaphore {
     this.available = permits;
   }
 
-  /** Runs `work` once a permit is free, waiting at most `timeoutMs` (and never past `signal`). */
+  /**
+   * Runs `work` once a permit is free, waiting at most `timeoutMs` (and never
+   * past `signal`). A caller that gave up (`signal` aborted) by the time its
+   * turn comes, or by the time `work` is done, gets the abort reason instead:
+   * nothing is built on work the client will never see.
+   */
   async run<T>(work: () => Promise<T>, timeoutMs: number, signal?: AbortSignal): Promise<T> {
     await this.acquire(timeoutMs, signal);
+    let result: T;
     try {
-      return await work();
+      signal?.throwIfAborted();
+      result = await work();
     } finally {
       this.release();
     }
+    signal?.throwIfAborted();
+    return result;
   }
 
   private acquire(timeoutMs: number, signal?: AbortSignal): Promise<void> {

@@ -11,9 +11,8 @@ interface TemplateText {
   subject: string;
   /** Why the reader got this mail, one paragraph. */
   intro: string;
-  action: string;
-  /** Path of the page the link opens, on PUBLIC_BASE_URL. */
-  path: string;
+  /** The link's text and the path of the page it opens, on PUBLIC_BASE_URL; notices have no link. */
+  link?: { action: string; path: string };
   validity: string;
   outro: string;
 }
@@ -22,26 +21,31 @@ const TEMPLATES: Record<MailTemplate, TemplateText> = {
   email_verification: {
     subject: 'Confirm your email address',
     intro: 'Please confirm that this address belongs to your Tessera account.',
-    action: 'Confirm my address',
-    path: '/verify-email',
+    link: { action: 'Confirm my address', path: '/verify-email' },
     validity: 'The link works once.',
     outro: 'If you did not ask for this, you can ignore this message.',
   },
   email_change: {
     subject: 'Confirm your new email address',
     intro: 'Someone asked to move a Tessera account to this address. The account switches to it once you confirm.',
-    action: 'Confirm the new address',
-    path: '/verify-email',
+    link: { action: 'Confirm the new address', path: '/verify-email' },
     validity: 'The link works once.',
     outro: 'If you did not ask for this, ignore this message: nothing changes.',
   },
   password_reset: {
     subject: 'Reset your password',
     intro: 'Someone asked to reset the password of the Tessera account with this address.',
-    action: 'Choose a new password',
-    path: '/reset-password',
+    link: { action: 'Choose a new password', path: '/reset-password' },
     validity: 'The link works once and expires soon. Using it signs you out everywhere.',
     outro: 'If you did not ask for this, ignore this message: your password stays as it is.',
+  },
+  sign_in_locked: {
+    subject: 'Sign-in to your account is paused',
+    intro:
+      'Several wrong passwords were entered for the Tessera account with this address, so signing in with a password is paused for a while.',
+    validity: 'It resumes by itself; more wrong passwords lengthen the pause.',
+    outro:
+      'If this was not you, someone may be guessing your password: once you can sign in, make sure it is long and used nowhere else.',
   },
 };
 
@@ -52,14 +56,20 @@ const TEMPLATES: Record<MailTemplate, TemplateText> = {
 export function renderMail(template: MailTemplate, variables: Record<string, string>, publicBaseUrl: string): RenderedMail {
   const t = TEMPLATES[template];
   const token = variables.token ?? '';
-  const link = `${publicBaseUrl}${t.path}?token=${encodeURIComponent(token)}`;
-  const text = [t.intro, '', `${t.action}: ${link}`, '', `Or enter this code: ${token}`, '', t.validity, t.outro, ''].join('\n');
+  const link = t.link && { action: t.link.action, url: `${publicBaseUrl}${t.link.path}?token=${encodeURIComponent(token)}` };
+  const linkText = link ? [`${link.action}: ${link.url}`, '', `Or enter this code: ${token}`, ''] : [];
+  const text = [t.intro, '', ...linkText, t.validity, t.outro, ''].join('\n');
+  const linkHtml = link
+    ? [
+        `<p><a href="${escapeHtml(link.url)}">${escapeHtml(link.action)}</a></p>`,
+        `<p>Or enter this code: <code>${escapeHtml(token)}</code></p>`,
+      ]
+    : [];
   const html = [
     '<!doctype html>',
     '<html><body style="font-family: sans-serif; line-height: 1.5">',
     `<p>${escapeHtml(t.intro)}</p>`,
-    `<p><a href="${escapeHtml(link)}">${escapeHtml(t.action)}</a></p>`,
-    `<p>Or enter this code: <code>${escapeHtml(token)}</code></p>`,
+    ...linkHtml,
     `<p>${escapeHtml(t.validity)} ${escapeHtml(t.outro)}</p>`,
     '</body></html>',
   ].join('\n');

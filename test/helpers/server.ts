@@ -71,8 +71,13 @@ export async function startTestServer(db: TestDatabase, env: Record<string, stri
     TESSERA_BOOTSTRAP_ADMIN_EMAIL: BOOTSTRAP_ADMIN.email,
     TESSERA_BOOTSTRAP_ADMIN_PASSWORD: BOOTSTRAP_ADMIN.password,
     SHUTDOWN_GRACE_SECONDS: '2',
-    // The whole suite signs in from 127.0.0.1; the per-IP throttle has its own test.
+    // The whole suite calls from 127.0.0.1; the per-IP limits have their own tests
+    // (test/auth/login-throttle.test.ts, test/security/anonymous-floods.test.ts).
     LOGIN_MAX_FAILURES_PER_IP: '100000',
+    RATE_LIMIT_REGISTER_PER_IP: '100000',
+    RATE_LIMIT_PASSWORD_RESET_PER_IP: '100000',
+    RATE_LIMIT_EMAIL_VERIFICATION_PER_IP: '100000',
+    RATE_LIMIT_PROVIDER_LOGIN_PER_IP: '100000',
     ...env,
   };
   const clock = new AdjustableClock();

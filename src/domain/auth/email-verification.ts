@@ -6,6 +6,7 @@ import { DomainError, Violations } from '../kernel/errors.js';
 import { consumeOneTimeToken, invalidOneTimeToken, newOneTimeToken, storeOneTimeToken } from './one-time-tokens.js';
 import { queueEmail } from '../kernel/outbox.js';
 import { verifyCurrentPassword } from './password-changes.js';
+import { limitCallsFromClient } from '../kernel/rate-limits.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkEmail, checkPresentedPassword } from '../kernel/validation.js';
 
@@ -14,10 +15,13 @@ const emailTaken = (id: string, cause?: unknown) =>
 
 /**
  * Mails the caller a single-use link that proves they control their address.
- * Each request supersedes the links sent before.
+ * Each request supersedes the links sent before, up to the address's mail of
+ * the hour: past that, the call still answers OK, but nothing is mailed and
+ * the last link stays valid.
  */
 export async function requestEmailVerification(op: Operation): Promise<void> {
   const caller = signedInUser(op, 'EMLV-001');
+  await limitCallsFromClient(op, 'email_verification', 'LIMIT-012');
   const issued = newOneTimeToken('email_verification');
   await inTransaction(op, async (uow) => {
     const user = await uow.em.findOneOrFail(User, caller.userId);
@@ -25,6 +29,10 @@ export async function requestEmailVerification(op: Operation): Promise<void> {
       throw new DomainError('failed_precondition', 'EMLV-002', 'the email address is already verified', {
         reason: 'EMAIL_ALREADY_VERIFIED',
       });
+    }
+    if (!(await op.deps.requestLimits.mayMail('email_verification', user.email))) {
+      uow.record({ type: AuditEventType.emailVerificationRequested, subjectUserId: user.id, metadata: { mail_limited: true } });
+      return;
     }
     const ttlSeconds = op.deps.oneTimeTokens.emailVerificationTtlSeconds;
     await storeOneTimeToken(uow, user, 'email_verification', {

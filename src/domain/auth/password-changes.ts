@@ -13,14 +13,18 @@ import {
 } from './one-time-tokens.js';
 import { queueEmail } from '../kernel/outbox.js';
 import { revokeSessionsOfUser } from './session-management.js';
-import { inTransaction } from '../kernel/unit-of-work.js';
+import { limitCallsFromClient, reserveGuess } from '../kernel/rate-limits.js';
+import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
+import { queueSignInLockedMail } from './sign-in-lock.js';
 import { checkEmail, checkNewPassword, checkPresentedPassword } from '../kernel/validation.js';
 
 /**
  * Re-authentication for sensitive changes: checks the signed-in user's
- * current password. A wrong one is audited (reauthentication.failed) and
- * refused as INVALID_ARGUMENT on current_password, reason INVALID_CREDENTIALS,
- * so that clients do not mistake it for an expired session.
+ * current password. The guess is counted with Login's (same account key,
+ * see kernel/rate-limits.ts), so a stolen access token is no guessing oracle.
+ * A wrong one is audited (reauthentication.failed) and refused as
+ * INVALID_ARGUMENT on current_password, reason INVALID_CREDENTIALS, so that
+ * clients do not mistake it for an expired session.
  */
 export async function verifyCurrentPassword(
   op: Operation,
@@ -28,6 +32,14 @@ export async function verifyCurrentPassword(
   errorId: string,
 ): Promise<User> {
   const user = await op.em.findOneOrFail(User, input.userId, { populate: ['passwordHash'] });
+  const recordFailure = (metadata: Record<string, string>, also?: (uow: UnitOfWork) => void) =>
+    inTransaction(op, async (uow) => {
+      uow.record({ type: AuditEventType.reauthenticationFailed, subjectUserId: user.id, metadata });
+      also?.(uow);
+    });
+  const guess = await reserveGuess(op, user.email, 'LIMIT-002', () =>
+    recordFailure({ operation: input.operation, reason: 'too_many_attempts' }),
+  );
   const check = user.passwordHash
     ? await op.deps.passwords.verify(
         { hash: user.passwordHash, pepperId: user.passwordPepperId ?? null },
@@ -35,9 +47,13 @@ export async function verifyCurrentPassword(
         op.signal,
       )
     : { ok: await op.deps.passwords.verifyDummy(input.password, op.signal) };
-  if (check.ok) return user;
-  await inTransaction(op, async (uow) => {
-    uow.record({ type: AuditEventType.reauthenticationFailed, subjectUserId: user.id, metadata: { operation: input.operation } });
+  if (check.ok) {
+    await guess.succeeded();
+    return user;
+  }
+  const { locked } = await guess.failed();
+  await recordFailure({ operation: input.operation }, (uow) => {
+    if (locked) queueSignInLockedMail(uow, user.email);
   });
   throw new DomainError('invalid_argument', errorId, 'the current password is wrong', {
     reason: 'INVALID_CREDENTIALS',
@@ -85,20 +101,32 @@ export async function changePassword(
 /**
  * Mails a password reset link to the address, if it belongs to an active
  * account. The caller learns nothing: the answer is the same, and takes the
- * same work (a token is made, hashed and sealed, and one transaction with an
- * audit event commits) whether or not the account exists; only a real
- * account's transaction also stores the token and queues the mail.
+ * same work (the client's call and the address's mail are counted, a token is
+ * made, hashed and sealed, and one transaction with an audit event commits)
+ * whether or not the account exists; only a real account's transaction also
+ * stores the token and queues the mail, and only while the address has mail
+ * left this hour (past that, the link mailed before stays valid).
  */
 export async function requestPasswordReset(op: Operation, rawEmail: string): Promise<void> {
+  await limitCallsFromClient(op, 'password_reset', 'LIMIT-011');
   const violations = new Violations();
   const email = checkEmail('email', rawEmail, violations);
   violations.throwIfAny('PWRS-001');
 
+  const mayMail = await op.deps.requestLimits.mayMail('password_reset', email);
   const issued = newOneTimeToken('password_reset');
   await inTransaction(op, async (uow) => {
     const user = await uow.em.findOne(User, { email });
     if (!user || user.status !== 'active') {
       uow.record({ type: AuditEventType.passwordResetRequested, metadata: { account_found: false } });
+      return;
+    }
+    if (!mayMail) {
+      uow.record({
+        type: AuditEventType.passwordResetRequested,
+        subjectUserId: user.id,
+        metadata: { account_found: true, mail_limited: true },
+      });
       return;
     }
     const ttlSeconds = op.deps.oneTimeTokens.passwordResetTtlSeconds;

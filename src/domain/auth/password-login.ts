@@ -1,9 +1,11 @@
 import { lockUser, User } from '../../db/index.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import type { Operation } from '../kernel/operation.js';
+import { reserveGuess } from '../kernel/rate-limits.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkEmail, checkPresentedPassword } from '../kernel/validation.js';
 import { accountInactive, recordLoginFailure, signIn, type LoginResult } from './sign-in.js';
+import { queueSignInLockedMail } from './sign-in-lock.js';
 
 const invalidCredentials = () =>
   new DomainError('unauthenticated', 'SESS-001', 'invalid email or password', { reason: 'INVALID_CREDENTIALS' });
@@ -12,7 +14,9 @@ const invalidCredentials = () =>
  * Signs a user in with email and password and opens a session.
  *
  * An unknown email is verified against a dummy hash, so it costs the same
- * time as a wrong password and fails with the same error. Every attempt,
+ * time as a wrong password and fails with the same error. Each attempt is
+ * counted before the password is checked (per email and per client); while
+ * either is locked, even the right password is refused. Every attempt,
  * failed or not, leaves an audit event. Account status is revealed only to
  * someone who knows the password.
  */
@@ -23,22 +27,20 @@ export async function loginWithPassword(op: Operation, input: { email: string; p
   violations.throwIfAny('SESS-002');
 
   const user = await op.em.findOne(User, { email }, { populate: ['passwordHash'] });
-  try {
-    await op.deps.loginThrottle.assertAllowed(email, op.ip);
-  } catch (err) {
-    await recordLoginFailure(op, user?.id ?? null, 'too_many_attempts');
-    throw err;
-  }
+  // Counted before the check, known and unknown emails alike (see kernel/rate-limits.ts).
+  const guess = await reserveGuess(op, email, 'LIMIT-001', () => recordLoginFailure(op, user?.id ?? null, 'too_many_attempts'));
   const check = user?.passwordHash
     ? await op.deps.passwords.verify({ hash: user.passwordHash, pepperId: user.passwordPepperId ?? null }, password, op.signal)
     : { ok: await op.deps.passwords.verifyDummy(password, op.signal), needsRehash: false };
 
   if (!user || !check.ok) {
-    await op.deps.loginThrottle.recordFailure(email, op.ip);
-    await recordLoginFailure(op, user?.id ?? null, user ? 'wrong_password' : 'unknown_account');
+    const { locked } = await guess.failed();
+    await recordLoginFailure(op, user?.id ?? null, user ? 'wrong_password' : 'unknown_account', 'password', (uow) => {
+      if (user && locked) queueSignInLockedMail(uow, user.email);
+    });
     throw invalidCredentials();
   }
-  await op.deps.loginThrottle.recordSuccess(email);
+  await guess.succeeded();
   if (user.status !== 'active') {
     await recordLoginFailure(op, user.id, `account_${user.status}`);
     throw accountInactive('SESS-003', user.status);
@@ -47,6 +49,8 @@ export async function loginWithPassword(op: Operation, input: { email: string; p
   // Upgrade a legacy hash (imported scheme, older cost parameters or pepper) while we hold the plain password.
   const upgradedHash = check.needsRehash ? await op.deps.passwords.hash(password, op.signal) : undefined;
 
+  // The client gave up while its password was checked: open no session it will never receive.
+  op.signal.throwIfAborted();
   return inTransaction(op, async (uow) => {
     // Re-read under a row lock: concurrent sign-ins of one account would otherwise
     // all write the version read before the password check, and all but one fail.

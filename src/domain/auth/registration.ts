@@ -4,6 +4,7 @@ import { isUniqueViolation, User, UserProfile, type UserRole } from '../../db/in
 import type { StoredPassword } from '../../crypto/passwords.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { DomainError, Violations } from '../kernel/errors.js';
+import { limitCallsFromClient } from '../kernel/rate-limits.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import { checkEmail, checkNewPassword, checkText } from '../kernel/validation.js';
 
@@ -17,11 +18,14 @@ export interface RegistrationInput {
 
 /**
  * Creates an account with a password, and its profile, in one transaction.
+ * Counted per client address (RATE_LIMIT_REGISTER_PER_IP).
  *
  * Uniqueness is left to the database's unique index on the normalized email:
  * a prior SELECT would let two racing registrations both pass.
  */
 export async function registerUser(op: Operation, input: RegistrationInput): Promise<User> {
+  // Before any work: each registration costs a full password hash.
+  await limitCallsFromClient(op, 'register', 'LIMIT-010');
   const violations = new Violations();
   const email = checkEmail('email', input.email, violations);
   const password = checkNewPassword('password', input.password, violations, email);

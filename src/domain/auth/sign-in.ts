@@ -54,15 +54,20 @@ export async function signIn(
   return tokens;
 }
 
-/** Records a refused sign-in in a transaction of its own (the refusal itself changes nothing). */
+/**
+ * Records a refused sign-in in a transaction of its own (the refusal itself
+ * changes nothing but what `also` adds, e.g. a security mail).
+ */
 export async function recordLoginFailure(
   op: Operation,
   userId: string | null,
   reason: string,
   method = 'password',
+  also?: (uow: UnitOfWork) => void,
 ): Promise<void> {
   await inTransaction(op, async (uow) => {
     uow.record({ type: AuditEventType.loginFailed, subjectUserId: userId, metadata: { method, reason } });
+    also?.(uow);
   });
 }
 

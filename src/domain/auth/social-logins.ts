@@ -8,6 +8,7 @@ import { callerUserId, readableUserId } from '../kernel/callers.js';
 import type { DomainDeps } from '../kernel/operation.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { accountInactive, recordLoginFailure, signIn, type IssuedTokens } from './sign-in.js';
+import { limitCallsFromClient } from '../kernel/rate-limits.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import { checkEmail, checkText } from '../kernel/validation.js';
 
@@ -40,6 +41,7 @@ export async function loginWithProvider(
   op: Operation,
   input: { provider: string; idToken: string },
 ): Promise<ProviderLoginResult> {
+  await limitCallsFromClient(op, 'provider_login', 'LIMIT-013');
   checkProviderRequest(op.deps, input, 'SOCL-001');
   const method = `oidc:${input.provider}`;
   let claims: IdTokenClaims;

@@ -1,10 +1,10 @@
-import type { LoginThrottle } from '../auth/login-throttle.js';
 import type { Clock } from '../../clock.js';
 import type { OidcVerifier } from '../../crypto/oidc.js';
 import type { PasswordHasher } from '../../crypto/passwords.js';
 import type { SecretBox } from '../../crypto/secret-box.js';
 import type { EntityManager } from '../../db/index.js';
 import type { Principal } from './principal.js';
+import type { GuessLimiter, RequestLimiter } from './rate-limits.js';
 import type { CryptoKey } from 'jose';
 import type { KeyResolver, PublicJwk } from '../../crypto/tokens.js';
 
@@ -44,8 +44,10 @@ export interface DomainDeps {
   oidc: OidcVerifier;
   /** Soft-deleted accounts can be restored for this many days. */
   userDeleteRetentionDays: number;
-  /** Refuses password sign-ins after too many failures for an account or an IP. */
-  loginThrottle: LoginThrottle;
+  /** Counts every password guess before it is checked, per account and per client (kernel/rate-limits.ts). */
+  guesses: GuessLimiter;
+  /** Per-client limits of the anonymous calls, per-address limits of the mail they send. */
+  requestLimits: RequestLimiter;
 }
 
 /** The key that signs new access tokens. */

@@ -3,7 +3,7 @@ import { EmailOutbox } from '../../db/index.js';
 import type { UnitOfWork } from './unit-of-work.js';
 
 /** The messages Tessera sends; each has a plain-text and an HTML template (src/mail/templates.ts). */
-export const MAIL_TEMPLATES = ['email_verification', 'email_change', 'password_reset'] as const;
+export const MAIL_TEMPLATES = ['email_verification', 'email_change', 'password_reset', 'sign_in_locked'] as const;
 export type MailTemplate = (typeof MAIL_TEMPLATES)[number];
 
 /** What a queued message carries, encrypted at rest: the recipient and the template's variables. */

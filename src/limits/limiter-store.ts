@@ -5,14 +5,14 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 
 /** One kind of count: `points` per key within `durationSeconds` from the key's first point. */
-export interface CounterOptions {
+interface CounterOptions {
   name: string;
   points: number;
   durationSeconds: number;
 }
 
 /** A key's count after a change. */
-export interface Count {
+interface Count {
   consumed: number;
   msBeforeReset: number;
 }

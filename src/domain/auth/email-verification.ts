@@ -6,7 +6,7 @@ import { DomainError, Violations } from '../kernel/errors.js';
 import { consumeOneTimeToken, invalidOneTimeToken, newOneTimeToken, storeOneTimeToken } from './one-time-tokens.js';
 import { queueEmail } from '../kernel/outbox.js';
 import { verifyCurrentPassword } from './password-changes.js';
-import { limitCallsFromClient } from '../kernel/rate-limits.js';
+import { limitCallsFromClient } from '../kernel/rate-limit-checks.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkEmail, checkPresentedPassword } from '../kernel/validation.js';
 

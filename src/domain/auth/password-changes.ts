@@ -13,7 +13,7 @@ import {
 } from './one-time-tokens.js';
 import { queueEmail } from '../kernel/outbox.js';
 import { revokeSessionsOfUser } from './session-management.js';
-import { limitCallsFromClient, reserveGuess } from '../kernel/rate-limits.js';
+import { limitCallsFromClient, reserveGuess } from '../kernel/rate-limit-checks.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import { queueSignInLockedMail } from './sign-in-lock.js';
 import { checkEmail, checkNewPassword, checkPresentedPassword } from '../kernel/validation.js';

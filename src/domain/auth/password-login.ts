@@ -1,7 +1,7 @@
 import { lockUser, User } from '../../db/index.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import type { Operation } from '../kernel/operation.js';
-import { reserveGuess } from '../kernel/rate-limits.js';
+import { reserveGuess } from '../kernel/rate-limit-checks.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkEmail, checkPresentedPassword } from '../kernel/validation.js';
 import { accountInactive, recordLoginFailure, signIn, type LoginResult } from './sign-in.js';
@@ -27,7 +27,7 @@ export async function loginWithPassword(op: Operation, input: { email: string; p
   violations.throwIfAny('SESS-002');
 
   const user = await op.em.findOne(User, { email }, { populate: ['passwordHash'] });
-  // Counted before the check, known and unknown emails alike (see kernel/rate-limits.ts).
+  // Counted before the check, known and unknown emails alike (see kernel/rate-limit-checks.ts).
   const guess = await reserveGuess(op, email, 'LIMIT-001', () => recordLoginFailure(op, user?.id ?? null, 'too_many_attempts'));
   const check = user?.passwordHash
     ? await op.deps.passwords.verify({ hash: user.passwordHash, pepperId: user.passwordPepperId ?? null }, password, op.signal)

@@ -4,7 +4,7 @@ import { isUniqueViolation, User, UserProfile, type UserRole } from '../../db/in
 import type { StoredPassword } from '../../crypto/passwords.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { DomainError, Violations } from '../kernel/errors.js';
-import { limitCallsFromClient } from '../kernel/rate-limits.js';
+import { limitCallsFromClient } from '../kernel/rate-limit-checks.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import { checkEmail, checkNewPassword, checkText } from '../kernel/validation.js';
 

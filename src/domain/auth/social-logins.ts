@@ -8,7 +8,7 @@ import { callerUserId, readableUserId } from '../kernel/callers.js';
 import type { DomainDeps } from '../kernel/operation.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { accountInactive, recordLoginFailure, signIn, type IssuedTokens } from './sign-in.js';
-import { limitCallsFromClient } from '../kernel/rate-limits.js';
+import { limitCallsFromClient } from '../kernel/rate-limit-checks.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import { checkEmail, checkText } from '../kernel/validation.js';
 

@@ -65,7 +65,11 @@ export class PasswordHasher {
     this.peppers = new Map([options.pepper, ...(options.previousPeppers ?? [])].map((p) => [pepperIdOf(p), p]));
   }
 
-  /** Hashes a password (already policy-checked and NFKC-normalized). */
+  /**
+   * Hashes a password (already policy-checked and NFKC-normalized). A caller
+   * that gave up while it was hashed gets the abort reason instead of a hash:
+   * nothing is stored for a client that will never hear of it.
+   */
   async hash(password: string, signal?: AbortSignal): Promise<StoredPassword> {
     const hash = await this.gate.run(
       () =>
@@ -79,6 +83,7 @@ export class PasswordHasher {
       this.options.queueTimeoutMs,
       signal,
     );
+    signal?.throwIfAborted();
     return { hash, pepperId: this.pepperId };
   }
 

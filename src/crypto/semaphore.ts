@@ -27,20 +27,16 @@ export class Semaphore {
   /**
    * Runs `work` once a permit is free, waiting at most `timeoutMs` (and never
    * past `signal`). A caller that gave up (`signal` aborted) by the time its
-   * turn comes, or by the time `work` is done, gets the abort reason instead:
-   * nothing is built on work the client will never see.
+   * turn comes gets the abort reason, and its work never runs.
    */
   async run<T>(work: () => Promise<T>, timeoutMs: number, signal?: AbortSignal): Promise<T> {
     await this.acquire(timeoutMs, signal);
-    let result: T;
     try {
       signal?.throwIfAborted();
-      result = await work();
+      return await work();
     } finally {
       this.release();
     }
-    signal?.throwIfAborted();
-    return result;
   }
 
   private acquire(timeoutMs: number, signal?: AbortSignal): Promise<void> {

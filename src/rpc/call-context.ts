@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AccessPolicy, AccessPolicyTable } from './access-policy.js';
 import { authenticateCall } from './call-authentication.js';
-import type { AnyCall } from './call-signal.js';
+import { deadlineOf, type AnyCall } from './call-signal.js';
 import { clientCertificateIdentities } from './client-certificate.js';
 import { clientIp, requestIdOf, userAgentOf, type ProxyTrust } from './metadata.js';
 
@@ -67,6 +67,7 @@ export async function createCallContext(
     ip: null,
     userAgent: null,
     signal,
+    deadline: deadlineOf(call),
   };
   const { principal, vouchesForClient } = await authenticateCall(
     anonymous,

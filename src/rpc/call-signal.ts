@@ -28,8 +28,7 @@ export function createCallSignal(call: AnyCall, shutdown?: AbortSignal): CallSig
   call.once('cancelled', onCancel);
   if (shutdown?.aborted) onShutdown();
   else shutdown?.addEventListener('abort', onShutdown, { once: true });
-  const deadline = call.getDeadline();
-  const ms = deadline instanceof Date ? deadline.getTime() - Date.now() : Number(deadline) - Date.now();
+  const ms = (deadlineOf(call) ?? Infinity) - Date.now();
   const timer = Number.isFinite(ms)
     ? setTimeout(() => controller.abort(new DomainError('deadline_exceeded', 'RPC-011', 'the deadline passed')), Math.max(0, ms))
     : undefined;
@@ -41,4 +40,11 @@ export function createCallSignal(call: AnyCall, shutdown?: AbortSignal): CallSig
       shutdown?.removeEventListener('abort', onShutdown);
     },
   };
+}
+
+/** When the client stops waiting for the call (epoch milliseconds), or undefined without a deadline. */
+export function deadlineOf(call: AnyCall): number | undefined {
+  const deadline = call.getDeadline();
+  const at = deadline instanceof Date ? deadline.getTime() : Number(deadline);
+  return Number.isFinite(at) ? at : undefined;
 }

@@ -98,18 +98,4 @@ describe('Semaphore', () => {
     expect(err).to.have.property('message', 'already gone');
     expect(await semaphore.run(async () => 'free', 10)).to.equal('free');
   });
-  it('answers with the abort reason, not the result, when the caller gave up while its work ran', async () => {
-    const semaphore = new Semaphore(1);
-    const controller = new AbortController();
-    const running = semaphore.run(
-      async () => {
-        controller.abort(new Error('deadline'));
-        return 'result';
-      },
-      1000,
-      controller.signal,
-    );
-    expect(await rejectionOf(running)).to.have.property('message', 'deadline');
-    expect(await semaphore.run(async () => 'next', 100)).to.equal('next');
-  });
 });

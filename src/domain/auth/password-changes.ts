@@ -49,6 +49,8 @@ export async function verifyCurrentPassword(
     : { ok: await op.deps.passwords.verifyDummy(input.password, op.signal) };
   if (check.ok) {
     await guess.succeeded();
+    // The client gave up while the password was checked: change nothing it will never hear of.
+    op.signal.throwIfAborted();
     return user;
   }
   const { locked } = await guess.failed();

@@ -51,17 +51,21 @@ export async function loginWithPassword(op: Operation, input: { email: string; p
 
   // The client gave up while its password was checked: open no session it will never receive.
   op.signal.throwIfAborted();
-  return inTransaction(op, async (uow) => {
-    // Re-read under a row lock: concurrent sign-ins of one account would otherwise
-    // all write the version read before the password check, and all but one fail.
-    const current = await lockUser(uow.em, user.id);
-    // Suspended or deleted between the password check and the lock.
-    if (current.status !== 'active') throw accountInactive('SESS-007', current.status);
-    if (upgradedHash) {
-      current.passwordHash = upgradedHash.hash;
-      current.passwordPepperId = upgradedHash.pepperId;
-    }
-    const tokens = await signIn(uow, current, 'password', { rehashed: Boolean(upgradedHash) });
-    return { user: current, tokens };
-  });
+  return inTransaction(
+    op,
+    async (uow) => {
+      // Re-read under a row lock: concurrent sign-ins of one account would otherwise
+      // all write the version read before the password check, and all but one fail.
+      const current = await lockUser(uow.em, user.id);
+      // Suspended or deleted between the password check and the lock.
+      if (current.status !== 'active') throw accountInactive('SESS-007', current.status);
+      if (upgradedHash) {
+        current.passwordHash = upgradedHash.hash;
+        current.passwordPepperId = upgradedHash.pepperId;
+      }
+      const tokens = await signIn(uow, current, 'password', { rehashed: Boolean(upgradedHash) });
+      return { user: current, tokens };
+    },
+    { whileCallerWaits: true },
+  );
 }

@@ -89,6 +89,8 @@ interface RequestFacts {
   userAgent: string | null;
   /** Aborted when the client cancels, the deadline passes or the server shuts down. */
   signal: AbortSignal;
+  /** When the client stops waiting (its deadline, epoch milliseconds); unset: it set none. */
+  deadline?: number;
 }
 
 /**

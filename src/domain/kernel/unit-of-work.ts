@@ -1,6 +1,15 @@
 import { appendAuditEvents } from '../../db/index.js';
 import { toAuditRow, type AuditRecord } from './audit-record.js';
+import { DomainError } from './errors.js';
 import type { Operation } from './operation.js';
+
+/**
+ * What a commit and its answer need to reach the client: a transaction that
+ * would commit later than this before the deadline rolls back instead (the
+ * server learns the deadline a little after the client set it, and its
+ * timers run late under load).
+ */
+const ANSWER_MARGIN_MS = 50;
 
 /** An operation inside its transaction (`em` is the transaction's), and where it states its audit events. */
 export interface UnitOfWork extends Operation {
@@ -11,9 +20,15 @@ export interface UnitOfWork extends Operation {
 /**
  * Runs `work` in one transaction: entity changes and their audit events commit
  * together or not at all. Audit rows go last so the append lock (see
- * db/audit-log.ts) is held only for the final statements.
+ * db/audit-log.ts) is held only for the final statements. With
+ * `whileCallerWaits`, a call whose client gave up (deadline, cancel) before
+ * the commit rolls back instead: no change the client will never hear of.
  */
-export async function inTransaction<T>(op: Operation, work: (uow: UnitOfWork) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(
+  op: Operation,
+  work: (uow: UnitOfWork) => Promise<T>,
+  options: { whileCallerWaits?: boolean } = {},
+): Promise<T> {
   return op.em.transactional(async (tx) => {
     const events: AuditRecord[] = [];
     const result = await work({ ...op, em: tx, record: (event) => events.push(event) });
@@ -22,6 +37,15 @@ export async function inTransaction<T>(op: Operation, work: (uow: UnitOfWork) =>
       tx,
       events.map((e) => toAuditRow(e, op)),
     );
+    if (options.whileCallerWaits) assertCallerWaits(op);
     return result;
   });
+}
+
+/** Throws when the client gave up, or its deadline is too close for the answer to arrive. */
+function assertCallerWaits(op: Operation): void {
+  op.signal.throwIfAborted();
+  if (op.deadline !== undefined && Date.now() > op.deadline - ANSWER_MARGIN_MS) {
+    throw new DomainError('deadline_exceeded', 'UOW-001', 'the deadline passes before the answer could arrive');
+  }
 }

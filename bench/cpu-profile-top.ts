@@ -38,11 +38,15 @@ function selfTimes(profile: CpuProfile, keyOf: (node: ProfileNode) => string): M
   return totals;
 }
 
-function printTop(title: string, totals: Map<string, number>, all: number, top: number): void {
+/** Rows by descending self time, in ms and as a share of the busy (non-idle) time. */
+function printTop(title: string, totals: Map<string, number>, busy: number, top: number): void {
   process.stdout.write(`\n${title}\n`);
-  const rows = [...totals].sort((a, b) => b[1] - a[1]).slice(0, top);
+  const rows = [...totals]
+    .filter(([key]) => key !== '(idle)')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top);
   for (const [key, ms] of rows) {
-    process.stdout.write(`${ms.toFixed(0).padStart(8)} ms ${((100 * ms) / all).toFixed(1).padStart(5)}%  ${key}\n`);
+    process.stdout.write(`${ms.toFixed(0).padStart(8)} ms ${((100 * ms) / busy).toFixed(1).padStart(5)}%  ${key}\n`);
   }
 }
 
@@ -57,16 +61,19 @@ for (const file of program.args) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const all = profile.timeDeltas.reduce((s, d) => s + d, 0) / 1000;
   const idle = selfTimes(profile, (n) => n.callFrame.functionName).get('(idle)') ?? 0;
-  process.stdout.write(`${file}: ${(all / 1000).toFixed(1)} s sampled, ${((all - idle) / 1000).toFixed(1)} s busy\n`);
+  const busy = all - idle;
+  process.stdout.write(
+    `\n${file}: ${(all / 1000).toFixed(1)} s sampled, ${(busy / 1000).toFixed(1)} s busy (shares below are of busy time)\n`,
+  );
   const fn = (n: ProfileNode) => {
     const name = n.callFrame.functionName || '(anonymous)';
     return n.callFrame.url ? `${name}  ${shortFile(n.callFrame.url)}:${n.callFrame.lineNumber + 1}` : name;
   };
-  printTop(`top ${top} functions by self time`, selfTimes(profile, fn), all, top);
+  printTop(`top ${top} functions by self time`, selfTimes(profile, fn), busy, top);
   printTop(
     `top ${top} files by self time`,
-    selfTimes(profile, (n) => shortFile(n.callFrame.url)),
-    all,
+    selfTimes(profile, (n) => (n.callFrame.functionName === '(idle)' ? '(idle)' : shortFile(n.callFrame.url))),
+    busy,
     top,
   );
 }

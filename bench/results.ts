@@ -22,7 +22,8 @@ export interface BenchResults {
   machine: { cores: number; node: string; uvThreadpoolSize: string };
   argon2: { memoryKib: number; timeCost: number; parallelism: number; maxConcurrent: number };
   paths: PathResult[];
-  audit: { writers: number; commitsPerSecond: number; subscribers: SubscribeResult };
+  /** Absent when --only skipped it. */
+  audit?: { writers: number; commitsPerSecond: number; subscribers: SubscribeResult };
   rss: { afterMb: number; peakMb: number };
 }
 
@@ -52,10 +53,16 @@ export function formatTable(r: BenchResults): string {
     line(widths.map((w) => '-'.repeat(w))),
     ...rows.map(line),
     '',
-    `audit stream: ${fmt(a.commitsPerSecond)} audited commits/s from ${a.writers} writers; ` +
-      `${fmt(a.subscribers.rate)} events/s delivered to ${a.subscribers.subscribers} subscribers, ` +
-      `occurred-to-delivery p50 ${fmt(a.subscribers.p50, 1)} ms p99 ${fmt(a.subscribers.p99, 1)} ms, ` +
-      `in order ${a.subscribers.inOrder}, complete ${a.subscribers.complete}`,
+    ...(a ? [auditLine(a)] : []),
     `server RSS: ${fmt(r.rss.afterMb)} MiB after the run, peak ${fmt(r.rss.peakMb)} MiB (target < 200)`,
   ].join('\n');
+}
+
+function auditLine(a: NonNullable<BenchResults['audit']>): string {
+  return (
+    `audit stream: ${fmt(a.commitsPerSecond)} audited commits/s from ${a.writers} writers; ` +
+    `${fmt(a.subscribers.rate)} events/s delivered to ${a.subscribers.subscribers} subscribers, ` +
+    `occurred-to-delivery p50 ${fmt(a.subscribers.p50, 1)} ms p99 ${fmt(a.subscribers.p99, 1)} ms, ` +
+    `in order ${a.subscribers.inOrder}, complete ${a.subscribers.complete}`
+  );
 }

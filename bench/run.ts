@@ -43,7 +43,7 @@ const program = new Command('bench')
   .description("Measures Tessera's paths against floors measured in the same run")
   .option('--quick', 'short phases and one round (under 2 minutes)', false)
   .option('--json', 'print the results as JSON on the last line', false)
-  .option('--seconds <n>', 'seconds per phase (default 8, quick 3)', Number)
+  .option('--seconds <n>', 'seconds per phase (default 5, quick 3)', Number)
   .option('--rounds <n>', 'floor/Tessera rounds per path, averaged (default 2, quick 1)', Number)
   .option('--only <paths>', 'comma-separated load kinds to run, e.g. login,get-profile (skips mixed, audit)')
   .option('--cpu-prof <dir>', "write the server process's V8 CPU profile into this folder")
@@ -89,7 +89,7 @@ async function startEchoServer(): Promise<{ address: string; stop(): void }> {
 }
 
 async function main(opts: Options): Promise<BenchResults> {
-  const seconds = opts.seconds ?? (opts.quick ? 3 : 8);
+  const seconds = opts.seconds ?? (opts.quick ? 3 : 5);
   const rounds = opts.rounds ?? (opts.quick ? 1 : 2);
   const only = opts.only ? new Set(opts.only.split(',').map((s) => s.trim())) : undefined;
   const db = await createBenchDatabase();
@@ -145,19 +145,7 @@ async function main(opts: Options): Promise<BenchResults> {
       if (tessera.errors) progress(`${path.name}: ${tessera.errors} errors, first: ${tessera.firstError}`);
     }
 
-    let audit: BenchResults['audit'] = {
-      writers: AUDIT_WRITERS,
-      commitsPerSecond: NaN,
-      subscribers: {
-        subscribers: AUDIT_SUBSCRIBERS,
-        delivered: 0,
-        rate: NaN,
-        p50: NaN,
-        p99: NaN,
-        inOrder: false,
-        complete: false,
-      },
-    };
+    let audit: BenchResults['audit'];
     if (!only) {
       progress('mixed: Login and GetProfile at once');
       const [logins, reads] = await runTogether([

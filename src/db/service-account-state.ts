@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { preparedQuery } from './prepared-query.js';
 
 /** What an API-key call needs to know about its service account, read in one query. */
 export interface ServiceAccountState {
@@ -14,12 +15,18 @@ export interface ServiceAccountState {
  * the ORM's entity path: this runs on every call a backend makes.
  */
 export async function findServiceAccountByKeyHash(em: EntityManager, apiKeyHash: string): Promise<ServiceAccountState | null> {
-  const rows = await em
-    .getConnection()
-    .execute<{ id: string; name: string; role: string; revoked_at: Date | null; last_used_at: Date | null }[]>(
-      'select id, name, role, revoked_at, last_used_at from service_accounts where api_key_hash = ?',
-      [apiKeyHash],
-    );
+  const rows = await preparedQuery<{
+    id: string;
+    name: string;
+    role: string;
+    revoked_at: Date | null;
+    last_used_at: Date | null;
+  }>(
+    em,
+    'tessera_service_account_by_key',
+    'select id, name, role, revoked_at, last_used_at from service_accounts where api_key_hash = $1',
+    [apiKeyHash],
+  );
   const row = rows[0];
   if (!row) return null;
   return {

@@ -52,6 +52,8 @@ export interface LoadResult {
   rate: number;
   p50: number;
   p99: number;
+  /** RefreshToken only: the latest refresh token of each chain, for the next round. */
+  refreshTokens?: string[];
 }
 
 /** What the audit subscribers saw. */

@@ -12,7 +12,8 @@ import { bearer, unary } from './fixtures.js';
 import { quantile, type Bounds, type HashParams, type Job, type LoadMessage, type LoadResult } from './jobs.js';
 import { subscribeToAudit } from './audit-subscribers.js';
 
-type Operation = (slot: number) => Promise<unknown>;
+/** One call of a load; `refreshTokens` reports where RefreshToken's rotation chains ended. */
+type Operation = ((slot: number) => Promise<unknown>) & { refreshTokens?: () => string[] };
 
 /** A process that outlives its budget by this much is stopped: a load must end by itself. */
 const HARD_STOP_GRACE_MS = 30_000;
@@ -127,10 +128,11 @@ async function operationFor(job: Exclude<Job, { kind: 'audit-subscribe' }>, clie
     case 'refresh': {
       const auth = open(new AuthServiceClient(job.address, insecure));
       const chains = [...job.seed.refreshTokens];
-      return async (slot) => {
+      const rotate = async (slot: number) => {
         const res = await unary(auth, 'refreshToken', { refreshToken: chains[slot] });
         chains[slot] = res.tokens!.refreshToken;
       };
+      return Object.assign(rotate, { refreshTokens: () => chains });
     }
     case 'get-profile': {
       const profile = open(new ProfileServiceClient(job.address, insecure));
@@ -178,7 +180,8 @@ async function runJob(job: Job): Promise<void> {
     const op = await operationFor(job, clients);
     send({ type: 'ready' });
     await waitForGo();
-    send({ type: 'result', result: await drive(job, op) });
+    const result = await drive(job, op);
+    send({ type: 'result', result: { ...result, refreshTokens: op.refreshTokens?.() } });
   } finally {
     for (const client of clients) client.close();
   }

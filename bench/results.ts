@@ -19,6 +19,8 @@ export interface BenchResults {
   quick: boolean;
   phaseSeconds: number;
   rounds: number;
+  /** Variables given with --server-env. */
+  serverEnv: Record<string, string>;
   machine: { cores: number; node: string; uvThreadpoolSize: string };
   argon2: { memoryKib: number; timeCost: number; parallelism: number; maxConcurrent: number };
   paths: PathResult[];
@@ -65,4 +67,18 @@ function auditLine(a: NonNullable<BenchResults['audit']>): string {
     `occurred-to-delivery p50 ${fmt(a.subscribers.p50, 1)} ms p99 ${fmt(a.subscribers.p99, 1)} ms, ` +
     `in order ${a.subscribers.inOrder}, complete ${a.subscribers.complete}`
   );
+}
+
+/** The same paths as a Markdown table, for the README. */
+export function formatMarkdownTable(r: BenchResults): string {
+  const rows = r.paths.map(
+    (p) =>
+      `| ${p.name} | ${p.concurrency} | ${fmt(p.tessera.rate)}/s | ${fmt(p.tessera.p50, 1)} / ${fmt(p.tessera.p99, 1)} ms | ` +
+      `${p.floorName} ${fmt(p.floor.rate)}/s | ${fmt(p.ratio, 2)}x | ${p.target === null ? '-' : `>= ${fmt(p.target, 2)}x`} |`,
+  );
+  return [
+    '| path | in flight | Tessera | p50 / p99 | floor, same run | ratio | target |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
 }

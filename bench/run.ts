@@ -11,7 +11,7 @@ import { renderChart } from './chart.js';
 import { createBenchDatabase } from './fixtures.js';
 import type { HashParams, Job, LoadResult, Seed } from './jobs.js';
 import { drainSubscribers, runPhase, runTogether, startLoad } from './phases.js';
-import { formatTable, type BenchResults, type PathResult } from './results.js';
+import { formatMarkdownTable, formatTable, type BenchResults, type PathResult } from './results.js';
 import { seedAccounts } from './seed.js';
 import { startTesseraProcess } from './tessera-process.js';
 
@@ -47,12 +47,19 @@ const program = new Command('bench')
   .option('--rounds <n>', 'floor/Tessera rounds per path, averaged (default 2, quick 1)', Number)
   .option('--only <paths>', 'comma-separated load kinds to run, e.g. login,get-profile (skips mixed, audit)')
   .option('--cpu-prof <dir>', "write the server process's V8 CPU profile into this folder")
+  .option(
+    '--server-env <KEY=VALUE...>',
+    'extra environment of the server process, e.g. MALLOC_MMAP_THRESHOLD_=1048576 (recorded in the JSON)',
+  )
+  .option('--markdown', 'also print the table as Markdown (for the README)', false)
   .option('--no-write', 'do not write bench/results/latest.{json,svg}')
   .parse();
 
 interface Options {
   quick: boolean;
   json: boolean;
+  markdown: boolean;
+  serverEnv?: string[];
   seconds?: number;
   rounds?: number;
   only?: string;
@@ -92,8 +99,18 @@ async function main(opts: Options): Promise<BenchResults> {
   const seconds = opts.seconds ?? (opts.quick ? 3 : 5);
   const rounds = opts.rounds ?? (opts.quick ? 1 : 2);
   const only = opts.only ? new Set(opts.only.split(',').map((s) => s.trim())) : undefined;
+  const serverEnv = Object.fromEntries(
+    (opts.serverEnv ?? []).map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new Error(`--server-env wants KEY=VALUE, got "${pair}"`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
   const db = await createBenchDatabase();
-  const [echo, server] = await Promise.all([startEchoServer(), startTesseraProcess(db.url, { cpuProfDir: opts.cpuProf })]);
+  const [echo, server] = await Promise.all([
+    startEchoServer(),
+    startTesseraProcess(db.url, { cpuProfDir: opts.cpuProf, env: serverEnv }),
+  ]);
   let peakMb = 0;
   const sampler = setInterval(() => (peakMb = Math.max(peakMb, server.memory().peakRssMb)), 500);
   try {
@@ -128,7 +145,10 @@ async function main(opts: Options): Promise<BenchResults> {
         progress(`${path.name}: floor (${path.floor}), round ${round + 1}/${rounds}`);
         floors.push(await runPhase(floorJob(path.floor, path.concurrency)));
         progress(`${path.name}: Tessera, round ${round + 1}/${rounds}`);
-        runs.push(await runPhase(tesseraJob(path.kind, path.concurrency, path.floor === 'echo' ? 50_000 : 1_000)));
+        const run = await runPhase(tesseraJob(path.kind, path.concurrency, path.floor === 'echo' ? 50_000 : 1_000));
+        // A rotated refresh token must not be presented again: the next round continues each chain.
+        if (run.refreshTokens) seed.refreshTokens = run.refreshTokens;
+        runs.push(run);
       }
       const floor = combine(floors);
       const tessera = combine(runs);
@@ -195,6 +215,7 @@ async function main(opts: Options): Promise<BenchResults> {
       quick: opts.quick,
       phaseSeconds: seconds,
       rounds,
+      serverEnv,
       machine: {
         cores: availableParallelism(),
         node: process.version,
@@ -227,6 +248,7 @@ main(opts).then(
       writeFileSync(`${RESULTS_DIR}latest.svg`, renderChart(results));
     }
     process.stdout.write(formatTable(results) + '\n');
+    if (opts.markdown) process.stdout.write(formatMarkdownTable(results) + '\n');
     if (opts.json) process.stdout.write(JSON.stringify(results) + '\n');
     process.exit(0);
   },

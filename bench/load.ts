@@ -1,6 +1,6 @@
 // One load process: forked by run.ts, it receives a Job, says 'ready', waits for 'go',
 // drives its calls until the time or the call budget runs out, reports and exits.
-import { credentials, Client, Metadata } from '@grpc/grpc-js';
+import { credentials, Client, makeGenericClientConstructor, Metadata } from '@grpc/grpc-js';
 import argon2 from 'argon2';
 import { AuthServiceClient } from '../src/gen/tessera/v1/auth_service.js';
 import { ComplianceServiceClient } from '../src/gen/tessera/v1/compliance_service.js';
@@ -87,15 +87,13 @@ async function operationFor(job: Exclude<Job, { kind: 'audit-subscribe' }>, clie
   let n = 0;
   switch (job.kind) {
     case 'echo': {
-      const EchoClient = (await import('@grpc/grpc-js')).makeGenericClientConstructor(ECHO_SERVICE, 'Echo');
-      const client = open(new EchoClient(job.address, insecure));
+      const EchoClient = makeGenericClientConstructor(ECHO_SERVICE, 'Echo');
+      const client = open(new EchoClient(job.address, insecure)) as unknown as Client & {
+        echo(request: Buffer, metadata: Metadata, callback: (err: Error | null, response: Buffer) => void): void;
+      };
       const payload = Buffer.alloc(256, 1);
       return () =>
-        new Promise((resolve, reject) =>
-          (client as unknown as { echo: Function }).echo(payload, new Metadata(), (err: Error | null, res: Buffer) =>
-            err ? reject(err) : resolve(res),
-          ),
-        );
+        new Promise((resolve, reject) => client.echo(payload, new Metadata(), (err, res) => (err ? reject(err) : resolve(res))));
     }
     case 'argon2-hash': {
       const gate = new Semaphore(job.params.maxConcurrent);

@@ -38,6 +38,7 @@ import { startPublicServer } from './pages/public-server.js';
 import { CertificateFiles } from './tls/certificate-files.js';
 import type { HttpListener } from './tls/http-listener.js';
 import { readAccessPolicies } from './rpc/access-policy.js';
+import { readRequestShapes } from './rpc/request-shape.js';
 import { authService } from './rpc/auth-service.js';
 import { complianceService } from './rpc/compliance-service.js';
 import { ProxyTrust } from './rpc/metadata.js';
@@ -196,6 +197,7 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
       log,
       metrics,
       policies: readAccessPolicies(definition),
+      requestShapes: readRequestShapes(definition),
       proxies: new ProxyTrust(config.trustedProxies),
       shutdownSignal: stopping.signal,
     };

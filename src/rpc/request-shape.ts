@@ -1,5 +1,6 @@
+import type { ServiceDefinition } from '@grpc/grpc-js';
 import type { MessageTypeDefinition, MethodDefinition, PackageDefinition } from '@grpc/proto-loader';
-import { Violations } from '../domain/kernel/errors.js';
+import { DomainError, Violations } from '../domain/kernel/errors.js';
 import { checkJson, checkRequestString } from '../domain/kernel/validation.js';
 import { TESSERA_SERVICES } from './proto-definitions.js';
 
@@ -72,6 +73,12 @@ export function readRequestShapes(definition: PackageDefinition): RequestShapeTa
       const requestType = qualified((method.requestType.type as { name: string }).name);
       const steps = stepsOf(requestType);
       table.set(method.path, (request) => {
+        if (request instanceof UndecodableRequest) {
+          throw new DomainError('invalid_argument', 'RPC-005', 'the request is not a well-formed message of its type', {
+            reason: 'MALFORMED_REQUEST',
+            cause: request.cause,
+          });
+        }
         const violations = new Violations();
         walkMessage('', request, steps, violations);
         violations.throwIfAny('RPC-004');
@@ -79,6 +86,35 @@ export function readRequestShapes(definition: PackageDefinition): RequestShapeTa
     }
   }
   return table;
+}
+
+/** A request the protobuf decoder refused (nested more than 100 messages deep, truncated, wrong wire types). */
+class UndecodableRequest {
+  constructor(readonly cause: unknown) {}
+}
+
+/**
+ * The service definition with a decoder that never throws: grpc-js answers a
+ * request it cannot decode with INTERNAL, yet that is the client's fault
+ * (ts-proto refuses messages nested more than 100 deep, e.g. a deep Struct),
+ * so the failure is handed on for the request shape check to refuse as
+ * INVALID_ARGUMENT.
+ */
+export function withRefusableDecoding<D extends ServiceDefinition>(definition: D): D {
+  const methods = Object.entries(definition).map(([name, method]) => [
+    name,
+    {
+      ...method,
+      requestDeserialize: (bytes: Buffer): unknown => {
+        try {
+          return method.requestDeserialize(bytes);
+        } catch (err) {
+          return new UndecodableRequest(err);
+        }
+      },
+    },
+  ]);
+  return Object.fromEntries(methods) as D;
 }
 
 function compileField(field: FieldDescriptor, stepsOf: (typeName: string) => FieldStep[]): FieldStep {

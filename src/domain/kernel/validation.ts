@@ -17,7 +17,7 @@ const PASSWORD_MAX_LENGTH = 256;
 export const REQUEST_STRING_MAX_LENGTH = 16 * 1024;
 /** How deep a JSON value (google.protobuf.Struct) may nest, and how large it may be (code units of keys and strings). */
 export const JSON_MAX_DEPTH = 32;
-export const JSON_MAX_SIZE = 64 * 1024;
+const JSON_MAX_SIZE = 64 * 1024;
 
 /**
  * How many UTF-16 code units of raw input a bound of N characters admits:

@@ -38,6 +38,7 @@ import { startPublicServer } from './pages/public-server.js';
 import { CertificateFiles } from './tls/certificate-files.js';
 import type { HttpListener } from './tls/http-listener.js';
 import { readAccessPolicies } from './rpc/access-policy.js';
+import { readRequestShapes, withRefusableDecoding } from './rpc/request-shape.js';
 import { authService } from './rpc/auth-service.js';
 import { complianceService } from './rpc/compliance-service.js';
 import { ProxyTrust } from './rpc/metadata.js';
@@ -196,6 +197,7 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
       log,
       metrics,
       policies: readAccessPolicies(definition),
+      requestShapes: readRequestShapes(definition),
       proxies: new ProxyTrust(config.trustedProxies),
       shutdownSignal: stopping.signal,
     };
@@ -212,10 +214,13 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
       'grpc.keepalive_time_ms': 60_000,
       'grpc.keepalive_timeout_ms': 20_000,
     });
-    server.addService(AuthServiceService, authService(rt));
-    server.addService(ProfileServiceService, profileService(rt));
-    server.addService(IdentityServiceService, identityService(rt));
-    server.addService(ComplianceServiceService, complianceService(rt, auditStream, config.audit.streamsPerPrincipal));
+    server.addService(withRefusableDecoding(AuthServiceService), authService(rt));
+    server.addService(withRefusableDecoding(ProfileServiceService), profileService(rt));
+    server.addService(withRefusableDecoding(IdentityServiceService), identityService(rt));
+    server.addService(
+      withRefusableDecoding(ComplianceServiceService),
+      complianceService(rt, auditStream, config.audit.streamsPerPrincipal),
+    );
     addReflection(server);
 
     const health = new HealthImplementation({ '': 'NOT_SERVING' });

@@ -1,16 +1,15 @@
 import { clearExpiredSuccessors, pruneEndedRefreshHistory, type Orm } from '../db/index.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
+import { periodicTask, type PeriodicTask } from './periodic-task.js';
 
 /** Often enough that a kept successor outlives its grace window by at most a minute. */
 const RUN_EVERY_MS = 60 * 1000;
 
-export interface SessionCleanup {
+/** Started by the server every minute; tests call runOnce. */
+export interface SessionCleanup extends PeriodicTask {
   /** Clears what is due now; returns how many successors and history rows went. */
   runOnce(): Promise<{ successorsCleared: number; historyPruned: number }>;
-  /** Runs now and then every minute. */
-  start(): void;
-  stop(): void;
 }
 
 /**
@@ -21,7 +20,6 @@ export interface SessionCleanup {
  * every instance may run it.
  */
 export function createSessionCleanup(orm: Orm, clock: Clock, graceSeconds: number, log: Logger): SessionCleanup {
-  let timer: NodeJS.Timeout | undefined;
   const runOnce = async () => {
     const now = clock.now();
     const em = orm.em.fork();
@@ -30,18 +28,6 @@ export function createSessionCleanup(orm: Orm, clock: Clock, graceSeconds: numbe
     if (successorsCleared + historyPruned > 0) log.debug({ successorsCleared, historyPruned }, 'session cleanup');
     return { successorsCleared, historyPruned };
   };
-  const run = () => void runOnce().catch((err: unknown) => log.error({ err }, 'session cleanup failed'));
-  return {
-    runOnce,
-    start() {
-      if (timer) return;
-      run();
-      timer = setInterval(run, RUN_EVERY_MS);
-      timer.unref();
-    },
-    stop() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
-    },
-  };
+  const schedule = periodicTask(runOnce, RUN_EVERY_MS, (err) => log.error({ err }, 'session cleanup failed'));
+  return { runOnce, start: schedule.start, stop: schedule.stop };
 }

@@ -1,10 +1,10 @@
+import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import type { ParsedMail } from 'mailparser';
 import { registerUser, signedInUser, sql, uniqueEmail } from '../helpers/fixtures.js';
 import { startMailTestBed, tokenFromMail, type MailTestBed } from '../helpers/mail.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, call } from '../helpers/server.js';
-import { status } from '@grpc/grpc-js';
 
 const NEW_PASSWORD = 'a brand new passphrase here';
 

@@ -20,6 +20,7 @@ import {
 } from './db/index.js';
 import { AuditStreamHub } from './jobs/audit-stream-hub.js';
 import { createAuditRetention } from './jobs/audit-retention.js';
+import { createSessionCleanup } from './jobs/session-cleanup.js';
 import { ensureBootstrapAdmin } from './domain/auth/registration.js';
 import { systemOperation } from './domain/kernel/operation.js';
 import type { DomainDeps } from './domain/kernel/operation.js';
@@ -185,6 +186,9 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     const retention = createAuditRetention(orm, clock, config.audit.retentionDays, log);
     retention.start();
     teardown.add(() => retention.stop());
+    const sessionCleanup = createSessionCleanup(orm, clock, config.tokens.refreshReuseGraceSeconds, log);
+    sessionCleanup.start();
+    teardown.add(() => sessionCleanup.stop());
 
     const definition = loadTesseraPackageDefinition();
     const stopping = new AbortController();

@@ -14,6 +14,7 @@ import {
 import { queueEmail } from '../kernel/outbox.js';
 import { revokeSessionsOfUser } from './session-management.js';
 import { limitCallsFromClient, reserveGuess } from '../kernel/rate-limit-checks.js';
+import { removeProviderLinks } from './social-logins.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import { queueSignInLockedMail } from './sign-in-lock.js';
 import { checkEmail, checkNewPassword, checkPresentedPassword } from '../kernel/validation.js';
@@ -96,6 +97,7 @@ export async function changePassword(
       subjectUserId: locked.id,
       metadata: { sessions_revoked: sessionsRevoked },
     });
+    queueEmail(uow, 'password_changed', { to: locked.email, variables: { at: now.toISOString() } });
     return { sessionsRevoked };
   });
 }
@@ -141,7 +143,8 @@ export async function requestPasswordReset(op: Operation, rawEmail: string): Pro
 /**
  * Sets a new password with a reset link's token. The token works once and
  * until it expires; every session of the user ends, and the address counts as
- * verified (the link proved control of it).
+ * verified (the link proved control of it). If it was never verified before,
+ * the provider links go too: whoever made them had not proved the address.
  */
 export async function resetPassword(
   op: Operation,
@@ -169,7 +172,10 @@ export async function resetPassword(
     const now = op.clock.now();
     user.passwordHash = stored.hash;
     user.passwordPepperId = stored.pepperId;
-    if (token.email === user.email) user.emailVerifiedAt ??= now;
+    if (token.email === user.email && !user.emailVerifiedAt) {
+      user.emailVerifiedAt = now;
+      await removeProviderLinks(uow, user.id, 'address_proven');
+    }
     user.updatedAt = now;
     const sessionsRevoked = await revokeSessionsOfUser(uow, now, user.id, 'password_reset');
     // The single-use reset token proves who acts.
@@ -179,6 +185,7 @@ export async function resetPassword(
       actor: { type: 'user', id: user.id },
       metadata: { sessions_revoked: sessionsRevoked },
     });
+    queueEmail(uow, 'password_reset_completed', { to: user.email, variables: { at: now.toISOString() } });
     return { sessionsRevoked };
   });
 }

@@ -7,5 +7,5 @@ import type { UnitOfWork } from '../kernel/unit-of-work.js';
  * locks (see kernel/rate-limits.ts).
  */
 export function queueSignInLockedMail(uow: UnitOfWork, email: string): void {
-  queueEmail(uow, 'sign_in_locked', { to: email, variables: {} });
+  queueEmail(uow, 'sign_in_locked', { to: email, variables: { at: uow.clock.now().toISOString() } });
 }

@@ -16,6 +16,7 @@ export { NotificationListener, SIGNING_KEYS_CHANNEL } from './notification-liste
 export { findSessionState } from './session-state.js';
 export {
   findServiceAccountByCertificateIdentity,
+  findServiceAccountById,
   findServiceAccountByKeyHash,
   touchServiceAccount,
 } from './service-account-state.js';

@@ -29,6 +29,14 @@ export async function findServiceAccountByCertificateIdentity(
   return findOne(em, 'certificate_identity = ? and revoked_at is null', identity);
 }
 
+/**
+ * Reads a service account by id with one primary-key query: long-lived calls
+ * re-check their caller with it (revoked key, changed role).
+ */
+export async function findServiceAccountById(em: EntityManager, id: string): Promise<ServiceAccountState | null> {
+  return findOne(em, 'id = ?', id);
+}
+
 async function findOne(em: EntityManager, condition: string, value: string): Promise<ServiceAccountState | null> {
   const rows = await em
     .getConnection()

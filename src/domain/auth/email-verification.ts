@@ -5,6 +5,7 @@ import { signedInUser } from '../kernel/callers.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { consumeOneTimeToken, invalidOneTimeToken, newOneTimeToken, storeOneTimeToken } from './one-time-tokens.js';
 import { queueEmail } from '../kernel/outbox.js';
+import { endUserAccess } from './access-revocation.js';
 import { verifyCurrentPassword } from './password-changes.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkEmail, checkPresentedPassword } from '../kernel/validation.js';
@@ -98,6 +99,8 @@ export async function verifyEmail(op: Operation, rawToken: string): Promise<User
       user.updatedAt = now;
       // The unique index decides a race with a registration of the same address.
       await uow.em.flush();
+      // Links mailed to the old address (a password reset) must not undo the move.
+      await endUserAccess(uow, user.id, 'links_only');
       uow.record({ type: AuditEventType.emailChanged, subjectUserId: user.id, actor: { type: 'user', id: user.id } });
       return user;
     });

@@ -12,7 +12,7 @@ import {
   storeOneTimeToken,
 } from './one-time-tokens.js';
 import { queueEmail } from '../kernel/outbox.js';
-import { revokeSessionsOfUser } from './session-management.js';
+import { endUserAccess } from './access-revocation.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkEmail, checkNewPassword, checkPresentedPassword } from '../kernel/validation.js';
 
@@ -47,7 +47,8 @@ export async function verifyCurrentPassword(
 
 /**
  * Changes the signed-in user's password. Needs the current one; every other
- * session of the user ends (the calling one stays signed in).
+ * session of the user ends (the calling one stays signed in), and so does
+ * every pending one-time link.
  */
 export async function changePassword(
   op: Operation,
@@ -72,7 +73,7 @@ export async function changePassword(
     locked.passwordHash = stored.hash;
     locked.passwordPepperId = stored.pepperId;
     locked.updatedAt = now;
-    const sessionsRevoked = await revokeSessionsOfUser(uow, now, locked.id, 'password_changed', caller.sessionId);
+    const sessionsRevoked = await endUserAccess(uow, locked.id, { cause: 'password_changed', keep: caller.sessionId });
     uow.record({
       type: AuditEventType.passwordChanged,
       subjectUserId: locked.id,
@@ -110,8 +111,8 @@ export async function requestPasswordReset(op: Operation, rawEmail: string): Pro
 
 /**
  * Sets a new password with a reset link's token. The token works once and
- * until it expires; every session of the user ends, and the address counts as
- * verified (the link proved control of it).
+ * until it expires; every session and every other pending link of the user
+ * ends, and the address counts as verified (the link proved control of it).
  */
 export async function resetPassword(
   op: Operation,
@@ -141,7 +142,7 @@ export async function resetPassword(
     user.passwordPepperId = stored.pepperId;
     if (token.email === user.email) user.emailVerifiedAt ??= now;
     user.updatedAt = now;
-    const sessionsRevoked = await revokeSessionsOfUser(uow, now, user.id, 'password_reset');
+    const sessionsRevoked = await endUserAccess(uow, user.id, { cause: 'password_reset' });
     // The single-use reset token proves who acts.
     uow.record({
       type: AuditEventType.passwordResetCompleted,

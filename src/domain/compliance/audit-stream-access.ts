@@ -1,7 +1,9 @@
 import { checkAuditFilter, type AuditFilter } from './audit-filter.js';
 import type { AuditEvent } from '../../db/index.js';
 import { isEventId } from './audit-trail.js';
+import { recheckCaller } from '../auth/caller-recheck.js';
 import { DomainError, Violations } from '../kernel/errors.js';
+import type { Operation } from '../kernel/operation.js';
 
 /** A live subscription to the audit trail: iterate it for events in id order; close it to let go. */
 export interface AuditEventSubscription extends AsyncIterable<AuditEvent> {
@@ -13,16 +15,22 @@ export interface AuditEventFeed {
   subscribe(filter: AuditFilter, afterEventId: string | undefined): AuditEventSubscription;
 }
 
+/** What a stream's caller must keep holding while it reads the trail. */
+const STREAM_PERMISSION = 'audit:read';
+
 /**
  * Validates a stream request and subscribes. The subscription closes when
- * `signal` aborts (client cancelled, deadline, shutdown), failing the
- * iteration with the abort's reason, so nothing stays registered.
+ * the operation's signal aborts (client cancelled, deadline, shutdown),
+ * failing the iteration with the abort's reason, so nothing stays
+ * registered. Before each event is handed out the caller is checked again
+ * (recheckCaller): the stream ends with UNAUTHENTICATED or PERMISSION_DENIED
+ * instead of delivering anything written after the caller lost access.
  */
 export function openAuditStream(
+  op: Operation,
   feed: AuditEventFeed,
   rawFilter: AuditFilter,
   afterEventId: string | undefined,
-  signal: AbortSignal,
 ): AuditEventSubscription {
   const violations = new Violations();
   const filter = checkAuditFilter('filter', rawFilter, violations);
@@ -31,6 +39,7 @@ export function openAuditStream(
   }
   violations.throwIfAny('STREAM-003');
   const subscription = feed.subscribe(filter, afterEventId);
+  const { signal } = op;
   const onAbort = () =>
     subscription.close(
       signal.reason instanceof DomainError
@@ -39,5 +48,14 @@ export function openAuditStream(
     );
   if (signal.aborted) onAbort();
   else signal.addEventListener('abort', onAbort, { once: true });
-  return subscription;
+  return {
+    close: (reason) => subscription.close(reason),
+    async *[Symbol.asyncIterator]() {
+      for await (const event of subscription) {
+        // The event committed before this check starts, so the check sees any revocation that preceded it.
+        await recheckCaller(op, STREAM_PERMISSION);
+        yield event;
+      }
+    },
+  };
 }

@@ -294,7 +294,7 @@ const CASES: CatalogueCase[] = [
       typeName: 'sessions.revoked_all',
       actorType: ActorType.ACTOR_TYPE_USER,
       actorIsSubject: true,
-      metadataKeys: ['sessions_revoked', 'kept_current'],
+      metadataKeys: ['not_before', 'reason', 'sessions_revoked', 'kept_session_id'],
     },
   },
   {
@@ -417,6 +417,8 @@ const CASES: CatalogueCase[] = [
       actorType: ActorType.ACTOR_TYPE_USER,
       actorIsSubject: true,
       metadataKeys: ['sessions_revoked'],
+      // The reset ends the user's session (README: sessions.revoked_all with not_before).
+      alsoWrites: ['sessions.revoked_all'],
     },
   },
   {
@@ -564,8 +566,30 @@ const CASES: CatalogueCase[] = [
       actorType: ActorType.ACTOR_TYPE_USER,
       actorIsSubject: false,
       details: 'statusChanged',
-      // The suspension ends the target's session (README: session.revoked with count and session_ids).
-      alsoWrites: ['session.revoked'],
+      // The suspension ends the target's session (README: sessions.revoked_all with not_before).
+      alsoWrites: ['sessions.revoked_all'],
+    },
+  },
+  {
+    rpc: 'IdentityService.RevokeUserSessions',
+    act: async (md) => {
+      const admin = await freshAdmin();
+      const target = await signedInUser();
+      const other = await call(auth(), 'login', { email: target.email, password: target.password });
+      const res = await call(identity(), 'revokeUserSessions', { userId: target.user!.id }, withToken(md, admin.accessToken));
+      expect(res.sessionsRevoked).to.equal(2);
+      return {
+        subject: target.user!.id,
+        actorId: admin.user!.id,
+        secrets: [...userSecrets(admin), ...userSecrets(target), other.tokens!.accessToken, other.tokens!.refreshToken],
+      };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_SESSIONS_REVOKED_ALL,
+      typeName: 'sessions.revoked_all',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: false,
+      metadataKeys: ['not_before', 'reason', 'sessions_revoked'],
     },
   },
   {

@@ -8,6 +8,8 @@ import type { Operation } from '../kernel/operation.js';
 /** A live subscription to the audit trail: iterate it for events in id order; close it to let go. */
 export interface AuditEventSubscription extends AsyncIterable<AuditEvent> {
   close(reason?: DomainError | 'done'): void;
+  /** When `event` was read from the table (performance.now()): it had committed by then. */
+  readAt(event: AuditEvent): number;
 }
 
 /** Where live audit events come from (the stream hub of this instance, started by the composition root). */
@@ -22,8 +24,8 @@ const STREAM_PERMISSION = 'audit:read';
  * Validates a stream request and subscribes. The subscription closes when
  * the operation's signal aborts (client cancelled, deadline, shutdown),
  * failing the iteration with the abort's reason, so nothing stays
- * registered. Before each event is handed out the caller is checked again
- * (recheckCaller): the stream ends with UNAUTHENTICATED or PERMISSION_DENIED
+ * registered. Before events are handed out the caller is checked again
+ * (recheckCaller, once per batch read from the table): the stream ends with UNAUTHENTICATED or PERMISSION_DENIED
  * instead of delivering anything written after the caller lost access.
  */
 export function openAuditStream(
@@ -50,10 +52,16 @@ export function openAuditStream(
   else signal.addEventListener('abort', onAbort, { once: true });
   return {
     close: (reason) => subscription.close(reason),
+    readAt: (event) => subscription.readAt(event),
     async *[Symbol.asyncIterator]() {
+      let checkedAt = -Infinity;
       for await (const event of subscription) {
-        // The event committed before this check starts, so the check sees any revocation that preceded it.
-        await recheckCaller(op, STREAM_PERMISSION);
+        // An event read before a check started had committed before it, and so had any
+        // revocation preceding the event: the check saw that. One query per batch read, not per event.
+        if (subscription.readAt(event) >= checkedAt) {
+          checkedAt = performance.now();
+          await recheckCaller(op, STREAM_PERMISSION);
+        }
         yield event;
       }
     },

@@ -439,6 +439,8 @@ const CASES: CatalogueCase[] = [
       actorType: ActorType.ACTOR_TYPE_USER,
       actorIsSubject: true,
       metadataKeys: ['sessions_revoked'],
+      // Every other session ends (README: sessions.revoked_all keeping the caller's).
+      alsoWrites: ['sessions.revoked_all'],
     },
   },
   {
@@ -518,6 +520,8 @@ const CASES: CatalogueCase[] = [
       actorType: ActorType.ACTOR_TYPE_USER,
       actorIsSubject: false,
       details: 'roleChanged',
+      // Access tokens carry the role: a role change ends them (README: sessions.revoked_all).
+      alsoWrites: ['sessions.revoked_all'],
     },
   },
   {
@@ -624,6 +628,8 @@ const CASES: CatalogueCase[] = [
       actorIsSubject: false,
       details: 'statusChanged',
       metadataKeys: ['previous_status'],
+      // With no session open, the not-before time still goes to backends.
+      alsoWrites: ['sessions.revoked_all'],
     },
   },
   {

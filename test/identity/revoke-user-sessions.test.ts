@@ -56,7 +56,7 @@ describe('IdentityService.RevokeUserSessions', () => {
     await getProfile(fresh.tokens!.accessToken);
   });
 
-  it('answers 0 and records nothing when the user has no open session', async () => {
+  it('answers 0 when the user has no open session, and still records the not-before time', async () => {
     const target = await signedInUser();
     await revoke(target.user!.id, admin);
     const { metadata, requestId } = traced(admin);
@@ -64,7 +64,9 @@ describe('IdentityService.RevokeUserSessions', () => {
     const res = await call(identity(), 'revokeUserSessions', { userId: target.user!.id }, metadata);
 
     expect(res.sessionsRevoked).to.equal(0);
-    expect(await auditEventsOfRequest(requestId)).to.deep.equal([]);
+    const events = await auditEventsOfRequest(requestId);
+    expect(events.map((e) => e.type)).to.deep.equal(['sessions.revoked_all']);
+    expect(events[0].metadata).to.include({ reason: 'revoked_by_admin', sessions_revoked: 0 });
   });
 
   it('is open to service accounts (users:write), but not for an administrator’s sessions', async () => {

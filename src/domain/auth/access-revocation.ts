@@ -23,11 +23,11 @@ export interface SessionEnding {
  * Ends a user's access after a change to their credentials, address, status
  * or role, inside the caller's transaction: every pending one-time link
  * (email verification, email change, password reset) is used up, so a link
- * mailed before the change cannot undo it, and, unless the change takes
- * only the links (an email change), the sessions are revoked. Ended sessions are told to backends in the same transaction
- * by one sessions.revoked_all event whose not_before (this instant) covers
- * every access token issued before it, but those of `kept_session_id`.
- * Returns how many sessions ended.
+ * mailed before the change cannot undo it. Unless the change takes only the
+ * links (an email change), the sessions end too, and the same transaction
+ * tells backends with one sessions.revoked_all event whose not_before (this
+ * instant) covers every access token of the user issued before it, but
+ * those of `kept_session_id`. Returns how many sessions ended.
  */
 export async function endUserAccess(uow: UnitOfWork, userId: string, ending: SessionEnding | 'links_only'): Promise<number> {
   const now = uow.clock.now();
@@ -39,17 +39,16 @@ export async function endUserAccess(uow: UnitOfWork, userId: string, ending: Ses
     { user: userId, revokedAt: null, ...(kept ? { id: { $ne: kept } } : {}) },
     { revokedAt: now, revokeReason: ending.cause, successorCiphertext: null },
   );
-  if (ended > 0) {
-    uow.record({
-      type: AuditEventType.sessionsRevokedAll,
-      subjectUserId: userId,
-      metadata: {
-        not_before: now.toISOString(),
-        reason: ending.cause,
-        sessions_revoked: ended,
-        ...(kept ? { kept_session_id: kept } : {}),
-      },
-    });
-  }
+  // Written even when no session was open: the not-before time is the promise backends rely on.
+  uow.record({
+    type: AuditEventType.sessionsRevokedAll,
+    subjectUserId: userId,
+    metadata: {
+      not_before: now.toISOString(),
+      reason: ending.cause,
+      sessions_revoked: ended,
+      ...(kept ? { kept_session_id: kept } : {}),
+    },
+  });
   return ended;
 }

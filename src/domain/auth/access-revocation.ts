@@ -1,5 +1,5 @@
 import { OneTimeToken, Session } from '../../db/index.js';
-import { AuditEventType } from '../kernel/audit-record.js';
+import { AuditEventType, type AuditRecord } from '../kernel/audit-record.js';
 import type { UnitOfWork } from '../kernel/unit-of-work.js';
 
 /** Why a user's sessions ended, as stored in sessions.revoke_reason and told to backends on the audit stream. */
@@ -17,6 +17,8 @@ export type RevocationCause =
 export interface SessionEnding {
   cause: RevocationCause;
   keep?: string;
+  /** Who acts, when not the call's principal (a reset link proves the user). */
+  actor?: AuditRecord['actor'];
 }
 
 /**
@@ -43,6 +45,7 @@ export async function endUserAccess(uow: UnitOfWork, userId: string, ending: Ses
   uow.record({
     type: AuditEventType.sessionsRevokedAll,
     subjectUserId: userId,
+    actor: ending.actor,
     metadata: {
       not_before: now.toISOString(),
       reason: ending.cause,

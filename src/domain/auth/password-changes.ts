@@ -142,12 +142,13 @@ export async function resetPassword(
     user.passwordPepperId = stored.pepperId;
     if (token.email === user.email) user.emailVerifiedAt ??= now;
     user.updatedAt = now;
-    const sessionsRevoked = await endUserAccess(uow, user.id, { cause: 'password_reset' });
     // The single-use reset token proves who acts.
+    const actor = { type: 'user', id: user.id } as const;
+    const sessionsRevoked = await endUserAccess(uow, user.id, { cause: 'password_reset', actor });
     uow.record({
       type: AuditEventType.passwordResetCompleted,
       subjectUserId: user.id,
-      actor: { type: 'user', id: user.id },
+      actor,
       metadata: { sessions_revoked: sessionsRevoked },
     });
     return { sessionsRevoked };

@@ -1,17 +1,14 @@
 import {
   calculateJwkThumbprint,
   decodeProtectedHeader,
-  createLocalJWKSet,
   exportJWK,
   generateKeyPair,
   importJWK,
-  jwtVerify,
-  SignJWT,
   type CryptoKey,
   type JSONWebKeySet,
   type JWK,
 } from 'jose';
-import { randomUUID } from 'node:crypto';
+import { createPublicKey, KeyObject, randomUUID, sign, verify, type webcrypto } from 'node:crypto';
 
 /** The only algorithm Tessera signs with and accepts. */
 export const ACCESS_TOKEN_ALG = 'EdDSA';
@@ -69,7 +66,25 @@ export interface TokenSettings {
   audience: string;
 }
 
-/** Signs an access token (RFC 9068 shape) with the given key. */
+/** The node:crypto form of each signing key, made once: signing runs on every Login and RefreshToken. */
+const signingKeyObjects = new WeakMap<CryptoKey, KeyObject>();
+
+function keyObjectOf(key: CryptoKey): KeyObject {
+  let object = signingKeyObjects.get(key);
+  if (!object) {
+    object = KeyObject.from(key as unknown as webcrypto.CryptoKey);
+    signingKeyObjects.set(key, object);
+  }
+  return object;
+}
+
+const encodeSegment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/**
+ * Signs an access token (RFC 9068 shape) with the given key. Ed25519 signing is
+ * synchronous node:crypto (tens of microseconds): WebCrypto's version queues the
+ * same work on the libuv pool, behind running password hashes.
+ */
 export async function signAccessToken(
   key: { kid: string; privateKey: CryptoKey },
   claims: AccessTokenClaims,
@@ -78,63 +93,116 @@ export async function signAccessToken(
   const iat = Math.floor(settings.now.getTime() / 1000);
   const exp = iat + settings.ttlSeconds;
   const jti = randomUUID();
-  const token = await new SignJWT({ sid: claims.sid, role: claims.role })
-    .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, typ: ACCESS_TOKEN_TYP, kid: key.kid })
-    .setIssuer(settings.issuer)
-    .setAudience(settings.audience)
-    .setSubject(claims.sub)
-    .setIssuedAt(iat)
-    .setExpirationTime(exp)
-    .setJti(jti)
-    .sign(key.privateKey);
-  return { token, expiresAt: new Date(exp * 1000), jti };
+  const header = encodeSegment({ alg: ACCESS_TOKEN_ALG, typ: ACCESS_TOKEN_TYP, kid: key.kid });
+  const payload = encodeSegment({
+    sid: claims.sid,
+    role: claims.role,
+    iss: settings.issuer,
+    aud: settings.audience,
+    sub: claims.sub,
+    iat,
+    exp,
+    jti,
+  });
+  const signingInput = `${header}.${payload}`;
+  const signature = sign(null, Buffer.from(signingInput), keyObjectOf(key.privateKey)).toString('base64url');
+  return { token: `${signingInput}.${signature}`, expiresAt: new Date(exp * 1000), jti };
 }
 
-/** Resolves a token's kid to a public key; build once per key set. */
-export type KeyResolver = ReturnType<typeof createLocalJWKSet>;
+/** The published verification keys by kid; build once per key set. */
+export interface KeyResolver {
+  readonly byKid: ReadonlyMap<string, KeyObject>;
+}
 
-/** Builds the verification key resolver for a published key set. */
+/**
+ * Builds the verification keys of a published key set: Ed25519 keys ("OKP",
+ * "Ed25519") with a kid, meant for signatures with EdDSA. Anything else is left out.
+ */
 export function buildKeyResolver(keys: JSONWebKeySet): KeyResolver {
-  return createLocalJWKSet(keys);
+  const byKid = new Map<string, KeyObject>();
+  for (const jwk of keys.keys) {
+    if (typeof jwk.kid !== 'string' || jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519') continue;
+    if ((jwk.alg !== undefined && jwk.alg !== ACCESS_TOKEN_ALG) || (jwk.use !== undefined && jwk.use !== 'sig')) continue;
+    byKid.set(jwk.kid, createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' }));
+  }
+  return { byKid };
 }
 
 /** Raised for any token that must not be accepted; the reason is for logs only. */
 export class InvalidTokenError extends Error {}
 
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/** A JSON object from a base64url segment, or InvalidTokenError. */
+function decodeObject(segment: string, what: string): Record<string, unknown> {
+  if (!BASE64URL.test(segment)) throw new InvalidTokenError(`${what} is not base64url`);
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidTokenError(`${what} is not JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new InvalidTokenError(`${what} is not an object`);
+  return value as Record<string, unknown>;
+}
+
+/** A signature of the wrong length makes node:crypto throw: that is a failed check too. */
+function signatureHolds(signingInput: string, key: KeyObject, signature: Buffer): boolean {
+  try {
+    return verify(null, Buffer.from(signingInput), key, signature);
+  } catch {
+    return false;
+  }
+}
+
+/** RFC 8725 3.11: "at+jwt" and "application/at+jwt", in any letter case. */
+function isAccessTokenTyp(typ: unknown): boolean {
+  return typeof typ === 'string' && typ.toLowerCase().replace(/^application\//, '') === ACCESS_TOKEN_TYP;
+}
+
 /**
  * Verifies an access token against the published keys, pinning algorithm,
- * type, issuer and audience. `alg: none`, HS256 (with any key), unknown kids,
- * expired and tampered tokens all fail.
+ * type, key id, issuer and audience, and requiring sub, sid, role, jti, exp
+ * and iat. `alg: none`, HS256 (with any key), `crit` extensions, unknown or
+ * missing kids, expired, not-yet-valid and tampered tokens all fail.
+ *
+ * Synchronous node:crypto Ed25519 (about 100 us) rather than WebCrypto, whose
+ * verification waits in the libuv pool behind password hashes; the signature
+ * is checked before the payload is read.
  */
 export async function verifyAccessToken(
   token: string,
   keys: KeyResolver,
   settings: TokenSettings & { now: Date },
 ): Promise<VerifiedAccessToken> {
-  try {
-    const { payload } = await jwtVerify(token, keys, {
-      algorithms: [ACCESS_TOKEN_ALG],
-      typ: ACCESS_TOKEN_TYP,
-      issuer: settings.issuer,
-      audience: settings.audience,
-      currentDate: settings.now,
-      requiredClaims: ['sub', 'sid', 'jti', 'exp', 'iat'],
-    });
-    if (typeof payload.sid !== 'string' || typeof payload.role !== 'string') {
-      throw new InvalidTokenError('missing sid or role claim');
-    }
-    return {
-      sub: payload.sub!,
-      sid: payload.sid,
-      role: payload.role,
-      jti: payload.jti!,
-      exp: payload.exp!,
-      iat: payload.iat!,
-    };
-  } catch (err) {
-    if (err instanceof InvalidTokenError) throw err;
-    throw new InvalidTokenError((err as Error).message);
+  const parts = token.split('.');
+  if (parts.length !== 3) throw new InvalidTokenError('not a compact JWS');
+  const [encodedHeader, encodedPayload, encodedSignature] = parts;
+  const header = decodeObject(encodedHeader, 'header');
+  if (header.alg !== ACCESS_TOKEN_ALG) throw new InvalidTokenError('unexpected alg');
+  if (!isAccessTokenTyp(header.typ)) throw new InvalidTokenError('unexpected typ');
+  if (header.crit !== undefined) throw new InvalidTokenError('unsupported crit header');
+  const key = typeof header.kid === 'string' ? keys.byKid.get(header.kid) : undefined;
+  if (!key) throw new InvalidTokenError('no published key for this kid');
+  if (!BASE64URL.test(encodedSignature)) throw new InvalidTokenError('signature is not base64url');
+  const signature = Buffer.from(encodedSignature, 'base64url');
+  if (!signatureHolds(`${encodedHeader}.${encodedPayload}`, key, signature)) {
+    throw new InvalidTokenError('signature verification failed');
   }
+  const payload = decodeObject(encodedPayload, 'payload');
+  const now = Math.floor(settings.now.getTime() / 1000);
+  if (payload.iss !== settings.issuer) throw new InvalidTokenError('unexpected iss');
+  const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+  if (!audiences.includes(settings.audience)) throw new InvalidTokenError('unexpected aud');
+  const { sub, sid, role, jti, exp, iat, nbf } = payload;
+  if (typeof sub !== 'string' || typeof jti !== 'string' || typeof sid !== 'string' || typeof role !== 'string') {
+    throw new InvalidTokenError('missing sub, sid, role or jti claim');
+  }
+  if (typeof exp !== 'number' || typeof iat !== 'number') throw new InvalidTokenError('missing exp or iat claim');
+  if (exp <= now) throw new InvalidTokenError('expired');
+  if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now)) throw new InvalidTokenError('not yet valid');
+  return { sub, sid, role, jti, exp, iat };
 }
 
 /** The `kid` of a compact JWS's protected header, without verifying anything; undefined when unreadable. */

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { preparedQuery } from './prepared-query.js';
 
 /** What a backend's call needs to know about its service account, read in one query. */
 export interface ServiceAccountState {
@@ -14,7 +15,7 @@ export interface ServiceAccountState {
  * the ORM's entity path: this runs on every call a backend makes.
  */
 export async function findServiceAccountByKeyHash(em: EntityManager, apiKeyHash: string): Promise<ServiceAccountState | null> {
-  return findOne(em, 'api_key_hash = ?', apiKeyHash);
+  return findOne(em, 'tessera_service_account_by_key', 'api_key_hash = $1', apiKeyHash);
 }
 
 /**
@@ -26,7 +27,7 @@ export async function findServiceAccountByCertificateIdentity(
   em: EntityManager,
   identity: string,
 ): Promise<ServiceAccountState | null> {
-  return findOne(em, 'certificate_identity = ? and revoked_at is null', identity);
+  return findOne(em, 'tessera_service_account_by_certificate', 'certificate_identity = $1 and revoked_at is null', identity);
 }
 
 /**
@@ -34,16 +35,23 @@ export async function findServiceAccountByCertificateIdentity(
  * re-check their caller with it (revoked key, changed role).
  */
 export async function findServiceAccountById(em: EntityManager, id: string): Promise<ServiceAccountState | null> {
-  return findOne(em, 'id = ?', id);
+  return findOne(em, 'tessera_service_account_by_id', 'id = $1', id);
 }
 
-async function findOne(em: EntityManager, condition: string, value: string): Promise<ServiceAccountState | null> {
-  const rows = await em
-    .getConnection()
-    .execute<{ id: string; name: string; role: string; revoked_at: Date | null; last_used_at: Date | null }[]>(
-      `select id, name, role, revoked_at, last_used_at from service_accounts where ${condition}`,
-      [value],
-    );
+/** One prepared select by a condition with one parameter (statement names are per condition). */
+async function findOne(
+  em: EntityManager,
+  statement: string,
+  condition: string,
+  value: string,
+): Promise<ServiceAccountState | null> {
+  const rows = await preparedQuery<{
+    id: string;
+    name: string;
+    role: string;
+    revoked_at: Date | null;
+    last_used_at: Date | null;
+  }>(em, statement, `select id, name, role, revoked_at, last_used_at from service_accounts where ${condition}`, [value]);
   const row = rows[0];
   if (!row) return null;
   return {

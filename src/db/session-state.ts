@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { preparedQuery } from './prepared-query.js';
 
 /** What an authenticated call needs to know about its session, read in one query. */
 export interface SessionState {
@@ -12,17 +13,24 @@ export interface SessionState {
 
 /**
  * Reads a session and its user with one prepared primary-key query, off the
- * ORM's entity path: this runs on every authenticated call.
+ * ORM's and knex's query path: this runs on every authenticated call.
  */
 export async function findSessionState(em: EntityManager, sessionId: string): Promise<SessionState | null> {
-  const rows = await em
-    .getConnection()
-    .execute<{ id: string; user_id: string; expires_at: Date; revoked_at: Date | null; status: string; role: string }[]>(
-      `select s.id, s.user_id, s.expires_at, s.revoked_at, u.status, u.role
+  const rows = await preparedQuery<{
+    id: string;
+    user_id: string;
+    expires_at: Date;
+    revoked_at: Date | null;
+    status: string;
+    role: string;
+  }>(
+    em,
+    'tessera_session_state',
+    `select s.id, s.user_id, s.expires_at, s.revoked_at, u.status, u.role
        from sessions s join users u on u.id = s.user_id
-      where s.id = ?`,
-      [sessionId],
-    );
+      where s.id = $1`,
+    [sessionId],
+  );
   const row = rows[0];
   if (!row) return null;
   return {

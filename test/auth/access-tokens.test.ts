@@ -13,7 +13,7 @@ import {
   type JWK,
   type JWTPayload,
 } from 'jose';
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, KeyObject, randomUUID, sign as signEd25519, type webcrypto } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
 import { SecretBox } from '../../src/crypto/secret-box.js';
 import { signedInUser, sql } from '../helpers/fixtures.js';
@@ -242,6 +242,47 @@ describe('Access token authentication', () => {
       const { claims } = await genuineClaims();
 
       await expectInvalidToken(await sign(key.privateKey, { alg: 'EdDSA', kid: key.kid }, claims));
+    });
+
+    for (const typ of ['application/at+jwt', 'AT+JWT']) {
+      it(`accepts typ "${typ}" as "at+jwt" (RFC 8725 explicit typing)`, async () => {
+        const { user, claims } = await genuineClaims();
+
+        const { profile } = await getOwnProfile(bearer(await sign(key.privateKey, { alg: 'EdDSA', typ, kid: key.kid }, claims)));
+
+        expect(profile!.userId).to.equal(user.user!.id);
+      });
+    }
+
+    it('refuses a genuine signature without a kid', async () => {
+      const { claims } = await genuineClaims();
+
+      await expectInvalidToken(await sign(key.privateKey, { alg: 'EdDSA', typ: 'at+jwt' }, claims));
+    });
+
+    it('refuses a token with a crit header, whatever it names', async () => {
+      const { claims } = await genuineClaims();
+      const signer = KeyObject.from(key.privateKey as unknown as webcrypto.CryptoKey);
+      for (const crit of [['exp'], ['b64'], []]) {
+        const input = `${encodeSegment({ alg: 'EdDSA', typ: 'at+jwt', kid: key.kid, crit })}.${encodeSegment(claims)}`;
+        await expectInvalidToken(`${input}.${signEd25519(null, Buffer.from(input), signer).toString('base64url')}`);
+      }
+    });
+
+    it('refuses a token whose nbf is still ahead, and accepts one whose nbf has passed', async () => {
+      const { claims } = await genuineClaims();
+      const header = { alg: 'EdDSA', typ: 'at+jwt', kid: key.kid };
+      const now = Math.floor(Date.now() / 1000);
+
+      await expectInvalidToken(await sign(key.privateKey, header, { ...claims, nbf: now + 60 }));
+      await getOwnProfile(bearer(await sign(key.privateKey, header, { ...claims, nbf: now - 60 })));
+    });
+
+    it('refuses a token whose exp is not a number', async () => {
+      const { claims } = await genuineClaims();
+      const header = { alg: 'EdDSA', typ: 'at+jwt', kid: key.kid };
+
+      await expectInvalidToken(await sign(key.privateKey, header, { ...claims, exp: String(claims.exp) as unknown as number }));
     });
 
     it('refuses the genuine key under the alg name "Ed25519": only "EdDSA" is accepted', async () => {

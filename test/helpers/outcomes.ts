@@ -31,7 +31,7 @@ export function tally(outcomes: Outcome[]): Record<string, number> {
 }
 
 /** The RetryInfo delay of an error, in milliseconds (undefined without RetryInfo). */
-export function retryDelayMs(details: ErrorDetails | undefined): number | undefined {
+function retryDelayMs(details: ErrorDetails | undefined): number | undefined {
   const delay = details?.retryInfo?.retryDelay;
   if (!delay) return undefined;
   return Number(delay.seconds ?? 0) * 1000 + (delay.nanos ?? 0) / 1e6;

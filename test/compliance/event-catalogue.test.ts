@@ -330,6 +330,8 @@ const CASES: CatalogueCase[] = [
       actorType: ActorType.ACTOR_TYPE_USER,
       actorIsSubject: true,
       metadataKeys: [],
+      // The first proof of the address ends the sessions made before it (issue 9, attack 1).
+      alsoWrites: ['sessions.revoked_all'],
     },
   },
   {
@@ -704,6 +706,8 @@ const CASES: CatalogueCase[] = [
     rpc: 'IdentityService.LinkSocialLogin',
     act: async (md) => {
       const user = await signedInUser();
+      // Only an account whose address was proven may link a provider.
+      await sql('update users set email_verified_at = now() where id = $1', [user.user!.id]);
       const idToken = await oidc.provider.idToken(newSubject(), { email: uniqueEmail('cat-link'), email_verified: true });
       await call(oidc.server.identity, 'linkSocialLogin', { provider: IDP, idToken }, withToken(md, user.accessToken));
       return { subject: user.user!.id, secrets: [...userSecrets(user), idToken], details: { provider: IDP } };
@@ -721,6 +725,8 @@ const CASES: CatalogueCase[] = [
     rpc: 'IdentityService.UnlinkSocialLogin',
     act: async (md) => {
       const user = await signedInUser();
+      // Only an account whose address was proven may link a provider.
+      await sql('update users set email_verified_at = now() where id = $1', [user.user!.id]);
       const idToken = await oidc.provider.idToken(newSubject(), { email: uniqueEmail('cat-unlink'), email_verified: true });
       await call(oidc.server.identity, 'linkSocialLogin', { provider: IDP, idToken }, bearer(user.accessToken));
       await call(oidc.server.identity, 'unlinkSocialLogin', { provider: IDP }, withToken(md, user.accessToken));

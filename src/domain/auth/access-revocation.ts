@@ -11,7 +11,8 @@ export type RevocationCause =
   | 'password_changed'
   | 'user_suspended'
   | 'user_deleted'
-  | 'role_changed';
+  | 'role_changed'
+  | 'address_proven';
 
 /** The sessions an access-ending change takes: all of them but `keep` (the caller's, when it stays signed in). */
 export interface SessionEnding {

@@ -13,6 +13,7 @@ import {
 } from './one-time-tokens.js';
 import { queueEmail } from '../kernel/outbox.js';
 import { endUserAccess } from './access-revocation.js';
+import { removeProviderLinks } from './social-logins.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkEmail, checkNewPassword, checkPresentedPassword } from '../kernel/validation.js';
 
@@ -79,6 +80,7 @@ export async function changePassword(
       subjectUserId: locked.id,
       metadata: { sessions_revoked: sessionsRevoked },
     });
+    queueEmail(uow, 'password_changed', { to: locked.email, variables: { at: now.toISOString() } });
     return { sessionsRevoked };
   });
 }
@@ -113,6 +115,8 @@ export async function requestPasswordReset(op: Operation, rawEmail: string): Pro
  * Sets a new password with a reset link's token. The token works once and
  * until it expires; every session and every other pending link of the user
  * ends, and the address counts as verified (the link proved control of it).
+ * If it was never verified before, the provider links go too: whoever made
+ * them had not proved the address.
  */
 export async function resetPassword(
   op: Operation,
@@ -140,7 +144,10 @@ export async function resetPassword(
     const now = op.clock.now();
     user.passwordHash = stored.hash;
     user.passwordPepperId = stored.pepperId;
-    if (token.email === user.email) user.emailVerifiedAt ??= now;
+    if (token.email === user.email && !user.emailVerifiedAt) {
+      user.emailVerifiedAt = now;
+      await removeProviderLinks(uow, user.id, 'address_proven');
+    }
     user.updatedAt = now;
     // The single-use reset token proves who acts.
     const actor = { type: 'user', id: user.id } as const;
@@ -151,6 +158,7 @@ export async function resetPassword(
       actor,
       metadata: { sessions_revoked: sessionsRevoked },
     });
+    queueEmail(uow, 'password_reset_completed', { to: user.email, variables: { at: now.toISOString() } });
     return { sessionsRevoked };
   });
 }

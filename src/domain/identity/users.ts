@@ -9,7 +9,7 @@ import { principalHasPermission } from '../kernel/permissions.js';
 import { endUserAccess } from '../auth/access-revocation.js';
 import { parseUserFilter } from './user-filter.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
-import { checkUpdateMask, checkUuid } from '../kernel/validation.js';
+import { checkJson, checkUpdateMask, checkUuid } from '../kernel/validation.js';
 
 /** Roles a person's account may have; "service" belongs to service accounts. */
 const ASSIGNABLE_USER_ROLES = ['user', 'admin', 'auditor'] as const;
@@ -134,7 +134,11 @@ function checkUpdate(update: UserUpdate, mask: string[]): { userId: string; path
   if (paths.includes('role') && !(ASSIGNABLE_USER_ROLES as readonly string[]).includes(update.role)) {
     v.add('user.role', 'must be ROLE_USER, ROLE_ADMIN or ROLE_AUDITOR (ROLE_SERVICE is for service accounts)');
   }
-  if (paths.includes('app_metadata') && Buffer.byteLength(JSON.stringify(update.appMetadata)) > APP_METADATA_MAX_BYTES) {
+  if (
+    paths.includes('app_metadata') &&
+    checkJson('user.app_metadata', update.appMetadata, v) &&
+    Buffer.byteLength(JSON.stringify(update.appMetadata)) > APP_METADATA_MAX_BYTES
+  ) {
     v.add('user.app_metadata', `must be at most ${APP_METADATA_MAX_BYTES} bytes as JSON`);
   }
   v.throwIfAny('USER-020');

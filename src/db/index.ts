@@ -17,6 +17,7 @@ export { findSessionState } from './session-state.js';
 export { clearExpiredSuccessors, pruneEndedRefreshHistory } from './session-cleanup.js';
 export {
   findServiceAccountByCertificateIdentity,
+  findServiceAccountById,
   findServiceAccountByKeyHash,
   touchServiceAccount,
 } from './service-account-state.js';

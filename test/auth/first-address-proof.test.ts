@@ -81,9 +81,9 @@ describe('The first proof of an address', function () {
     const events = await eventsOf(userId);
     const unlinked = events.filter((e) => e.type === 'social_login.unlinked');
     expect(unlinked.map((e) => e.metadata)).to.deep.equal([{ provider: 'test-idp', subject, cause: 'address_proven' }]);
-    const revoked = events.filter((e) => e.type === 'session.revoked');
+    const revoked = events.filter((e) => e.type === 'sessions.revoked_all');
     expect(revoked).to.have.length(1);
-    expect(revoked[0].metadata).to.include({ reason: 'address_proven', count: 2 });
+    expect(revoked[0].metadata).to.include({ reason: 'address_proven', sessions_revoked: 2 });
     expect(JSON.stringify(events)).to.not.include(token);
     // The password still signs in: whoever proved the address can take it from here (or reset it).
     await call(bed.server.auth, 'login', { email: squatter.email, password: squatter.password });

@@ -294,7 +294,7 @@ const CASES: CatalogueCase[] = [
       typeName: 'sessions.revoked_all',
       actorType: ActorType.ACTOR_TYPE_USER,
       actorIsSubject: true,
-      metadataKeys: ['sessions_revoked', 'kept_current'],
+      metadataKeys: ['not_before', 'reason', 'sessions_revoked', 'kept_session_id'],
     },
   },
   {
@@ -331,7 +331,7 @@ const CASES: CatalogueCase[] = [
       actorIsSubject: true,
       metadataKeys: [],
       // The first proof of the address ends the sessions made before it (issue 9, attack 1).
-      alsoWrites: ['session.revoked'],
+      alsoWrites: ['sessions.revoked_all'],
     },
   },
   {
@@ -419,6 +419,8 @@ const CASES: CatalogueCase[] = [
       actorType: ActorType.ACTOR_TYPE_USER,
       actorIsSubject: true,
       metadataKeys: ['sessions_revoked'],
+      // The reset ends the user's session (README: sessions.revoked_all with not_before).
+      alsoWrites: ['sessions.revoked_all'],
     },
   },
   {
@@ -439,6 +441,8 @@ const CASES: CatalogueCase[] = [
       actorType: ActorType.ACTOR_TYPE_USER,
       actorIsSubject: true,
       metadataKeys: ['sessions_revoked'],
+      // Every other session ends (README: sessions.revoked_all keeping the caller's).
+      alsoWrites: ['sessions.revoked_all'],
     },
   },
   {
@@ -518,6 +522,8 @@ const CASES: CatalogueCase[] = [
       actorType: ActorType.ACTOR_TYPE_USER,
       actorIsSubject: false,
       details: 'roleChanged',
+      // Access tokens carry the role: a role change ends them (README: sessions.revoked_all).
+      alsoWrites: ['sessions.revoked_all'],
     },
   },
   {
@@ -566,8 +572,30 @@ const CASES: CatalogueCase[] = [
       actorType: ActorType.ACTOR_TYPE_USER,
       actorIsSubject: false,
       details: 'statusChanged',
-      // The suspension ends the target's session (README: session.revoked with count and session_ids).
-      alsoWrites: ['session.revoked'],
+      // The suspension ends the target's session (README: sessions.revoked_all with not_before).
+      alsoWrites: ['sessions.revoked_all'],
+    },
+  },
+  {
+    rpc: 'IdentityService.RevokeUserSessions',
+    act: async (md) => {
+      const admin = await freshAdmin();
+      const target = await signedInUser();
+      const other = await call(auth(), 'login', { email: target.email, password: target.password });
+      const res = await call(identity(), 'revokeUserSessions', { userId: target.user!.id }, withToken(md, admin.accessToken));
+      expect(res.sessionsRevoked).to.equal(2);
+      return {
+        subject: target.user!.id,
+        actorId: admin.user!.id,
+        secrets: [...userSecrets(admin), ...userSecrets(target), other.tokens!.accessToken, other.tokens!.refreshToken],
+      };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_SESSIONS_REVOKED_ALL,
+      typeName: 'sessions.revoked_all',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: false,
+      metadataKeys: ['not_before', 'reason', 'sessions_revoked'],
     },
   },
   {
@@ -602,6 +630,8 @@ const CASES: CatalogueCase[] = [
       actorIsSubject: false,
       details: 'statusChanged',
       metadataKeys: ['previous_status'],
+      // With no session open, the not-before time still goes to backends.
+      alsoWrites: ['sessions.revoked_all'],
     },
   },
   {

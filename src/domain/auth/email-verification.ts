@@ -5,9 +5,9 @@ import { signedInUser } from '../kernel/callers.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { consumeOneTimeToken, invalidOneTimeToken, newOneTimeToken, storeOneTimeToken } from './one-time-tokens.js';
 import { queueEmail } from '../kernel/outbox.js';
+import { endUserAccess } from './access-revocation.js';
 import { verifyCurrentPassword } from './password-changes.js';
 import { limitCallsFromClient } from '../kernel/rate-limit-checks.js';
-import { revokeUserSessions } from './session-management.js';
 import { removeProviderLinks } from './social-logins.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkEmail, checkPresentedPassword } from '../kernel/validation.js';
@@ -105,7 +105,7 @@ export async function verifyEmail(op: Operation, rawToken: string): Promise<User
         if (!user.emailVerifiedAt) {
           user.emailVerifiedAt = now;
           await removeProviderLinks(uow, user.id, 'address_proven');
-          await revokeUserSessions(uow, user.id, 'address_proven');
+          await endUserAccess(uow, user.id, { cause: 'address_proven', actor: { type: 'user', id: user.id } });
         }
         user.updatedAt = now;
         // The single-use token proves who acts, as a refresh token does.
@@ -118,6 +118,8 @@ export async function verifyEmail(op: Operation, rawToken: string): Promise<User
       user.updatedAt = now;
       // The unique index decides a race with a registration of the same address.
       await uow.em.flush();
+      // Links mailed to the old address (a password reset) must not undo the move.
+      await endUserAccess(uow, user.id, 'links_only');
       uow.record({ type: AuditEventType.emailChanged, subjectUserId: user.id, actor: { type: 'user', id: user.id } });
       queueEmail(uow, 'email_changed', { to: oldEmail, variables: { at: now.toISOString() } });
       return user;

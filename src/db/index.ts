@@ -15,6 +15,8 @@ export {
 export { NotificationListener, SIGNING_KEYS_CHANNEL } from './notification-listener.js';
 export { findSessionState } from './session-state.js';
 export { clearExpiredSuccessors, pruneEndedRefreshHistory } from './session-cleanup.js';
+export { findProfileRecord, type ProfileRecord } from './profile-record.js';
+export { lazyEntityManager } from './lazy-entity-manager.js';
 export {
   findServiceAccountByCertificateIdentity,
   findServiceAccountById,

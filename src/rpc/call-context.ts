@@ -1,6 +1,6 @@
 import { Metadata } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
-import type { Orm } from '../db/index.js';
+import { lazyEntityManager, type Orm } from '../db/index.js';
 import type { DomainDeps } from '../domain/kernel/operation.js';
 import type { Operation } from '../domain/kernel/operation.js';
 import type { Logger } from '../logger.js';
@@ -50,7 +50,7 @@ export function identifyCall(rt: RpcRuntime, path: string, call: AnyCall): CallI
 }
 
 /**
- * Builds a call's context: a forked EntityManager, the authenticated caller
+ * Builds a call's context: a lazily forked EntityManager, the authenticated caller
  * (by the RPC's policy), and the client's address and user agent, taken from
  * forwarding headers only when a trusted proxy or a service account sent them.
  */
@@ -63,7 +63,8 @@ export async function createCallContext(
 ): Promise<CallContext> {
   const anonymous: Operation = {
     deps: rt.deps,
-    em: rt.orm.em.fork(),
+    // Forked on first use: calls served by prepared statements alone never build an identity map.
+    em: lazyEntityManager(rt.orm.em),
     clock: rt.deps.clock,
     principal: { kind: 'anonymous' },
     requestId: identity.requestId,

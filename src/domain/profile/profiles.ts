@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Operation } from '../kernel/operation.js';
-import { UserProfile } from '../../db/index.js';
+import { findProfileRecord, UserProfile, type ProfileRecord } from '../../db/index.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { callerUserId, readableUserId } from '../kernel/callers.js';
 import type { DomainDeps } from '../kernel/operation.js';
@@ -38,9 +38,10 @@ export type ProfilePatch = Omit<ProfileView, 'userId' | 'createdAt' | 'updatedAt
  */
 export async function getProfile(op: Operation, requestedUserId: string): Promise<ProfileView> {
   const userId = readableUserId(op.principal, requestedUserId, { noUser: 'PROF-001', invalid: 'PROF-002', denied: 'PROF-004' });
-  const profile = await op.em.findOne(UserProfile, { user: userId });
+  // One prepared query, no identity map: the hot read of the service.
+  const profile = await findProfileRecord(op.em, userId);
   if (!profile) throw new DomainError('not_found', 'PROF-003', 'no profile for this user', { reason: 'USER_NOT_FOUND' });
-  return toView(op.deps, profile);
+  return toView(op.deps, userId, profile);
 }
 
 /**
@@ -61,7 +62,7 @@ export async function updateOwnProfile(op: Operation, patch: ProfilePatch, mask:
       profile.updatedAt = op.clock.now();
       uow.record({ type: AuditEventType.profileUpdated, subjectUserId: userId, metadata: { fields: changed } });
     }
-    return toView(op.deps, profile);
+    return toView(op.deps, userId, profile);
   });
 }
 
@@ -144,12 +145,14 @@ function applyPatch(
   return changed;
 }
 
-function decryptPhone(deps: DomainDeps, profile: UserProfile, userId: string): string {
+/** The stored fields a view is made of: a loaded entity or a prepared query's record. */
+type StoredProfile = Omit<ProfileRecord, 'userId' | 'phoneNumberCiphertext'> & { phoneNumberCiphertext?: string | null };
+
+function decryptPhone(deps: DomainDeps, profile: Pick<StoredProfile, 'phoneNumberCiphertext'>, userId: string): string {
   return profile.phoneNumberCiphertext ? deps.profileBox.open(profile.phoneNumberCiphertext, userId) : '';
 }
 
-function toView(deps: DomainDeps, profile: UserProfile): ProfileView {
-  const userId = profile.user.id;
+function toView(deps: DomainDeps, userId: string, profile: StoredProfile): ProfileView {
   return {
     userId,
     fullName: profile.fullName,

@@ -30,6 +30,8 @@ export interface Config {
     maxConnectionIdleMs: number;
   };
   http: { host: string; port: number };
+  /** Server processes `tessera start` runs on the same ports (node:cluster); 1: this process alone. */
+  workers: number;
   /** Certificate files of every listener; undefined: plaintext. */
   tls: TlsFileSettings | undefined;
   /** The public listener serving the pages behind mailed links; undefined when off. */
@@ -172,6 +174,7 @@ const EnvSchema = z.object({
   TLS_CLIENT_CA_FILE: z.string().min(1).optional(),
   ALLOW_PLAINTEXT: z.enum(['true', 'false']).default('false'),
   HTTP_PORT: port.default(9090),
+  TESSERA_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TESSERA_ISSUER: z.string().min(1).default('urn:tessera:dev'),
   TESSERA_AUDIENCE: z.string().min(1).default('tessera'),
@@ -303,6 +306,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
       maxConnectionIdleMs: e.GRPC_MAX_CONNECTION_IDLE_SECONDS * 1000,
     },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    workers: e.TESSERA_WORKERS,
     tls,
     publicHttp,
     logLevel: e.LOG_LEVEL,

@@ -1,14 +1,21 @@
+import cluster from 'node:cluster';
 import { startTessera } from '../server.js';
 import type { CliContext } from './cli-context.js';
 import { loadCliConfig, unreachableOr } from './command-runtime.js';
 import { ExitCode } from './exit-codes.js';
+import { runWorkerCluster } from './worker-cluster.js';
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
-/** Runs the service until SIGTERM or SIGINT, then drains it (`tessera start`); SIGHUP reloads the TLS files. */
+/**
+ * Runs the service until SIGTERM or SIGINT, then drains it (`tessera start`); SIGHUP reloads the TLS files.
+ * With TESSERA_WORKERS > 1 this process supervises that many workers, each of which runs this same command.
+ */
 export async function runStart(context: CliContext): Promise<ExitCode> {
-  const { log } = context;
   const config = loadCliConfig(context);
+  if (config.workers > 1 && cluster.isPrimary) return runWorkerCluster(context, config);
+  // Every line of a worker names it, so calls can be traced to the process that served them.
+  const log = cluster.isWorker ? context.log.child({ worker: process.pid }) : context.log;
   // Listening before start-up, so a signal during start-up stops the server once it is up
   // (as PID 1 an unhandled SIGTERM would be ignored, not fatal).
   const stopRequested = new Promise<string>((resolve) => {

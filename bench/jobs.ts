@@ -5,6 +5,8 @@ export interface Bounds {
   concurrency: number;
   seconds: number;
   maxCalls: number;
+  /** HTTP/2 connections the read loads (echo, get-profile, introspect) spread their slots over; default 1. */
+  connections?: number;
 }
 
 /** argon2id parameters as Tessera is configured. */

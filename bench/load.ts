@@ -84,16 +84,27 @@ function argon2Options(params: HashParams) {
 async function operationFor(job: Exclude<Job, { kind: 'audit-subscribe' }>, clients: Client[]): Promise<Operation> {
   const open = <C extends Client>(client: C): C => (clients.push(client), client);
   const insecure = credentials.createInsecure();
+  // grpc-js shares one connection per address unless each client keeps its own subchannel pool.
+  const connections = 'connections' in job ? (job.connections ?? 1) : 1;
+  const spread = <C extends Client>(make: (options: Record<string, number>) => C): ((slot: number) => C) => {
+    const made = Array.from({ length: connections }, () =>
+      open(make(connections > 1 ? { 'grpc.use_local_subchannel_pool': 1 } : {})),
+    );
+    return (slot) => made[slot % made.length];
+  };
   let n = 0;
   switch (job.kind) {
     case 'echo': {
       const EchoClient = makeGenericClientConstructor(ECHO_SERVICE, 'Echo');
-      const client = open(new EchoClient(job.address, insecure)) as unknown as Client & {
+      type Echo = Client & {
         echo(request: Buffer, metadata: Metadata, callback: (err: Error | null, response: Buffer) => void): void;
       };
+      const client = spread((options) => new EchoClient(job.address, insecure, options) as unknown as Echo);
       const payload = Buffer.alloc(256, 1);
-      return () =>
-        new Promise((resolve, reject) => client.echo(payload, new Metadata(), (err, res) => (err ? reject(err) : resolve(res))));
+      return (slot) =>
+        new Promise((resolve, reject) =>
+          client(slot).echo(payload, new Metadata(), (err, res) => (err ? reject(err) : resolve(res))),
+        );
     }
     case 'argon2-hash': {
       const gate = new Semaphore(job.params.maxConcurrent);
@@ -133,14 +144,14 @@ async function operationFor(job: Exclude<Job, { kind: 'audit-subscribe' }>, clie
       return Object.assign(rotate, { refreshTokens: () => chains });
     }
     case 'get-profile': {
-      const profile = open(new ProfileServiceClient(job.address, insecure));
+      const profile = spread((options) => new ProfileServiceClient(job.address, insecure, options));
       const md = bearer(job.seed.accessToken);
-      return () => unary(profile, 'getProfile', { userId: '' }, md);
+      return (slot) => unary(profile(slot), 'getProfile', { userId: '' }, md);
     }
     case 'introspect': {
-      const auth = open(new AuthServiceClient(job.address, insecure));
-      return async () => {
-        const res = await unary(auth, 'introspectToken', { token: job.seed.accessToken });
+      const auth = spread((options) => new AuthServiceClient(job.address, insecure, options));
+      return async (slot) => {
+        const res = await unary(auth(slot), 'introspectToken', { token: job.seed.accessToken });
         if (!res.active) throw new Error('token not active');
       };
     }

@@ -51,6 +51,7 @@ const program = new Command('bench')
     '--server-env <KEY=VALUE...>',
     'extra environment of the server process, e.g. MALLOC_MMAP_THRESHOLD_=1048576 (recorded in the JSON)',
   )
+  .option('--connections <n>', 'HTTP/2 connections each read load spreads over (default 1; >1 to reach several workers)', Number)
   .option('--markdown', 'also print the table as Markdown (for the README)', false)
   .option('--no-write', 'do not write bench/results/latest.{json,svg}')
   .parse();
@@ -64,6 +65,7 @@ interface Options {
   rounds?: number;
   only?: string;
   cpuProf?: string;
+  connections?: number;
   write: boolean;
 }
 
@@ -128,6 +130,7 @@ async function main(opts: Options): Promise<BenchResults> {
       concurrency,
       seconds,
       maxCalls: Math.ceil(seconds * perSecond),
+      connections: opts.connections,
     });
     const floorJob = (floor: (typeof PATHS)[number]['floor'], concurrency: number): Job =>
       floor === 'echo'

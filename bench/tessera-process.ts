@@ -55,7 +55,7 @@ export async function startTesseraProcess(
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  await waitForListening(child);
+  await waitForListening(child, Number(env.TESSERA_WORKERS ?? 1));
   const pid = child.pid!;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
@@ -72,16 +72,21 @@ export async function startTesseraProcess(
   };
 }
 
-/** Resolves at the "tessera listening" log line; log output after it is read and dropped, as a collector would. */
-function waitForListening(child: ChildProcess): Promise<void> {
+/**
+ * Resolves at the "tessera listening" log line of each of `workers` processes; log output after it is
+ * read and dropped, as a collector would.
+ */
+function waitForListening(child: ChildProcess, workers: number): Promise<void> {
   let seen = '';
   let stderr = '';
+  let listening = 0;
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4000)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`Tessera did not start within 60 s:\n${seen}\n${stderr}`)), 60_000);
     const onData = (chunk: Buffer) => {
       seen = (seen + chunk.toString('utf8')).slice(-8000);
-      if (seen.includes('"tessera listening"')) {
+      listening += chunk.toString('utf8').split('"tessera listening"').length - 1;
+      if (listening >= workers) {
         clearTimeout(timer);
         child.stdout!.off('data', onData);
         child.stdout!.resume();

@@ -33,9 +33,10 @@ export function ormOptions(databaseUrl: string): Options {
   };
 }
 
-/** Connects to PostgreSQL. */
-export async function connectOrm(databaseUrl: string): Promise<Orm> {
-  return MikroORM.init(ormOptions(databaseUrl));
+/** Connects to PostgreSQL; `poolMax` overrides the pool's size (tools that need one connection per worker). */
+export async function connectOrm(databaseUrl: string, poolMax?: number): Promise<Orm> {
+  const options = ormOptions(databaseUrl);
+  return MikroORM.init(poolMax === undefined ? options : { ...options, pool: { min: 0, max: poolMax } });
 }
 
 /** Arbitrary constant naming the advisory lock that lets one process at a time migrate. */

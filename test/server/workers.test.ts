@@ -57,4 +57,32 @@ describe('tessera start with TESSERA_WORKERS=2', function () {
     expect(lines.filter((l) => l.msg === 'tessera stopped' && l.worker !== undefined)).to.have.length(2);
     expect(lines.filter((l) => l.msg === 'worker died')).to.have.length(0);
   });
+
+  it('logs a worker that dies and starts another in its place', async () => {
+    const { env } = await sandbox.fresh({ TESSERA_WORKERS: '2' });
+    const child = spawnTessera(['start'], env);
+    let stdout = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    const exit = waitForExit(child, 50_000);
+    const listening = () => logLines(stdout).filter((l) => l.msg === 'tessera listening');
+    const waitFor = async (done: () => boolean, what: string) => {
+      const deadline = Date.now() + 40_000;
+      while (!done()) {
+        if (Date.now() > deadline) throw new Error(`${what}:\n${stdout}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    try {
+      await waitFor(() => listening().length >= 2, 'two workers did not start');
+      const victim = listening()[0].worker as number;
+      process.kill(victim, 'SIGKILL');
+      await waitFor(() => listening().length >= 3, 'no worker replaced the dead one');
+      const died = logLines(stdout).filter((l) => l.msg === 'worker died');
+      expect(died.map((l) => [l.worker, l.signal])).to.deep.equal([[victim, 'SIGKILL']]);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const result = await exit;
+    expect(result.code, result.stdout + result.stderr).to.equal(0);
+  });
 });

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { LoginThrottleSettings } from './domain/auth/login-throttle.js';
 import type { OneTimeTokenPolicy, TokenPolicy } from './domain/kernel/operation.js';
+import type { TracingSettings } from './telemetry/tracing.js';
 import type { TlsFileSettings } from './tls/certificate-files.js';
 
 /** Typed, validated settings. The only module that reads `process.env`. */
@@ -34,6 +35,8 @@ export interface Config {
   /** The public listener serving the pages behind mailed links; undefined when off. */
   publicHttp: { host: string; port: number } | undefined;
   logLevel: string;
+  /** OpenTelemetry traces: off unless an endpoint is set. */
+  tracing: TracingSettings;
   tokens: TokenPolicy;
   oneTimeTokens: OneTimeTokenPolicy;
   signingKeys: { propagationSeconds: number; reloadSeconds: number };
@@ -162,6 +165,8 @@ const EnvSchema = z.object({
   ALLOW_PLAINTEXT: z.enum(['true', 'false']).default('false'),
   HTTP_PORT: port.default(9090),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess((value) => (value === '' ? undefined : value), httpUrl.optional()),
+  OTEL_SERVICE_NAME: z.string().min(1).default('tessera'),
   TESSERA_ISSUER: z.string().min(1).default('urn:tessera:dev'),
   TESSERA_AUDIENCE: z.string().min(1).default('tessera'),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt.max(24 * 3600).default(900),
@@ -282,6 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
     tls,
     publicHttp,
     logLevel: e.LOG_LEVEL,
+    tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
     tokens: {
       issuer: e.TESSERA_ISSUER,
       audience: e.TESSERA_AUDIENCE,

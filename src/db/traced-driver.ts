@@ -23,7 +23,7 @@ import { inSpan } from '../telemetry/spans.js';
  * finally sends (so knex's query events and pg-level instrumentation would
  * record emails and hashes); the text before that step is what we keep.
  */
-export function statementAttributes(text: string): Attributes {
+function statementAttributes(text: string): Attributes {
   const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase();
   const table = /\b(?:from|into|update|join)\s+"?([\w.]+)"?/i.exec(text)?.[1];
   return {
@@ -35,7 +35,7 @@ export function statementAttributes(text: string): Attributes {
 }
 
 /** `SELECT users`, or the operation alone (OpenTelemetry's database span names). */
-export function statementSpanName(attributes: Attributes): string {
+function statementSpanName(attributes: Attributes): string {
   return [attributes[ATTR_DB_OPERATION_NAME] ?? 'SQL', attributes[ATTR_DB_COLLECTION_NAME]].filter(Boolean).join(' ');
 }
 

@@ -3,6 +3,8 @@ import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { harness } from '../helpers/harness.js';
 import { registerUser, uniqueEmail } from '../helpers/fixtures.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
@@ -152,5 +154,47 @@ describe('tracing (OpenTelemetry)', () => {
     const all = exporter.getFinishedSpans().map(shipped).join('\n');
     expect(all.includes(email)).to.equal(false);
     expect(all).not.to.match(/token=/);
+  });
+});
+
+describe('tracing to an OTLP endpoint', () => {
+  it('posts the spans as OTLP protobuf to <endpoint>/v1/traces, flushed at shutdown', async () => {
+    const received: { path: string; type: string; body: Buffer }[] = [];
+    const collector = createServer((req: IncomingMessage, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push({ path: req.url ?? '', type: req.headers['content-type'] ?? '', body: Buffer.concat(chunks) });
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+    const { TESSERA_PEPPER, TESSERA_MASTER_KEY } = harness().server.env;
+    const server = await startTestServer(harness().db, {
+      TESSERA_PEPPER,
+      TESSERA_MASTER_KEY,
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      OTEL_SERVICE_NAME: 'tessera-under-test',
+    });
+    const password = `Traced-Password-${randomBytes(6).toString('hex')}`;
+    const email = uniqueEmail('otlp');
+    try {
+      await registerUser({ email, password, server });
+      await call(server.auth, 'login', { email, password });
+    } finally {
+      await server.close();
+      collector.close();
+    }
+    expect(received.length).to.be.greaterThan(0);
+    for (const post of received) {
+      expect(post.path).to.equal('/v1/traces');
+      expect(post.type).to.equal('application/x-protobuf');
+    }
+    const bodies = Buffer.concat(received.map((r) => r.body)).toString('latin1');
+    expect(bodies).to.include('tessera.v1.AuthService/Login');
+    expect(bodies).to.include('tessera-under-test');
+    expect(bodies.includes(password)).to.equal(false);
+    expect(bodies.includes(email)).to.equal(false);
   });
 });

@@ -21,6 +21,7 @@ import {
 } from './db/index.js';
 import { AuditStreamHub } from './jobs/audit-stream-hub.js';
 import { createAuditRetention } from './jobs/audit-retention.js';
+import { createSessionCleanup } from './jobs/session-cleanup.js';
 import { ensureBootstrapAdmin } from './domain/auth/registration.js';
 import { systemOperation } from './domain/kernel/operation.js';
 import type { DomainDeps } from './domain/kernel/operation.js';
@@ -40,6 +41,7 @@ import { startTracing } from './telemetry/tracing.js';
 import { CertificateFiles } from './tls/certificate-files.js';
 import type { HttpListener } from './tls/http-listener.js';
 import { readAccessPolicies } from './rpc/access-policy.js';
+import { readRequestShapes, withRefusableDecoding } from './rpc/request-shape.js';
 import { authService } from './rpc/auth-service.js';
 import { complianceService } from './rpc/compliance-service.js';
 import { ProxyTrust } from './rpc/metadata.js';
@@ -197,6 +199,9 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     const retention = createAuditRetention(orm, clock, config.audit.retentionDays, log);
     retention.start();
     teardown.add(() => retention.stop());
+    const sessionCleanup = createSessionCleanup(orm, clock, config.tokens.refreshReuseGraceSeconds, log);
+    sessionCleanup.start();
+    teardown.add(() => sessionCleanup.stop());
 
     const definition = loadTesseraPackageDefinition();
     const stopping = new AbortController();
@@ -209,6 +214,7 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
       log,
       metrics,
       policies: readAccessPolicies(definition),
+      requestShapes: readRequestShapes(definition),
       proxies: new ProxyTrust(config.trustedProxies),
       shutdownSignal: stopping.signal,
     };
@@ -225,10 +231,13 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
       'grpc.keepalive_time_ms': 60_000,
       'grpc.keepalive_timeout_ms': 20_000,
     });
-    server.addService(AuthServiceService, authService(rt));
-    server.addService(ProfileServiceService, profileService(rt));
-    server.addService(IdentityServiceService, identityService(rt));
-    server.addService(ComplianceServiceService, complianceService(rt, auditStream, config.audit.streamsPerPrincipal));
+    server.addService(withRefusableDecoding(AuthServiceService), authService(rt));
+    server.addService(withRefusableDecoding(ProfileServiceService), profileService(rt));
+    server.addService(withRefusableDecoding(IdentityServiceService), identityService(rt));
+    server.addService(
+      withRefusableDecoding(ComplianceServiceService),
+      complianceService(rt, auditStream, config.audit.streamsPerPrincipal),
+    );
     addReflection(server);
 
     const health = new HealthImplementation({ '': 'NOT_SERVING' });

@@ -14,8 +14,10 @@ export {
 } from './audit-log.js';
 export { NotificationListener, SIGNING_KEYS_CHANNEL } from './notification-listener.js';
 export { findSessionState } from './session-state.js';
+export { clearExpiredSuccessors, pruneEndedRefreshHistory } from './session-cleanup.js';
 export {
   findServiceAccountByCertificateIdentity,
+  findServiceAccountById,
   findServiceAccountByKeyHash,
   touchServiceAccount,
 } from './service-account-state.js';

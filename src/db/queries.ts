@@ -1,17 +1,21 @@
 import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import { OneTimeToken, type OneTimeTokenPurpose } from './entities/one-time-token.js';
+import { RefreshTokenHistory } from './entities/refresh-token-history.js';
 import { ServiceAccount } from './entities/service-account.js';
 import { Session } from './entities/session.js';
 import { SigningKey } from './entities/signing-key.js';
 import type { PageCursor } from './user-query.js';
 
-/** The session whose current or previous refresh token has this hash, locked until the transaction ends. */
-export function lockSessionByRefreshHash(em: EntityManager, hash: string): Promise<Session | null> {
-  return em.findOne(
-    Session,
-    { $or: [{ refreshTokenHash: hash }, { previousRefreshTokenHash: hash }] },
-    { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
-  );
+/**
+ * The session whose current refresh token, or any token it rotated out, has
+ * this hash, locked until the transaction ends.
+ */
+export async function lockSessionByRefreshHash(em: EntityManager, hash: string): Promise<Session | null> {
+  const lock = { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true } as const;
+  const session = await em.findOne(Session, { $or: [{ refreshTokenHash: hash }, { previousRefreshTokenHash: hash }] }, lock);
+  if (session) return session;
+  const rotated = await em.findOne(RefreshTokenHistory, { tokenHash: hash });
+  return rotated ? em.findOne(Session, { id: rotated.session.id }, lock) : null;
 }
 
 /** The one-time token with this hash and one of `purposes`, locked until the transaction ends (used or not). */

@@ -30,6 +30,14 @@ export async function findServiceAccountByCertificateIdentity(
   return findOne(em, 'tessera_service_account_by_certificate', 'certificate_identity = $1 and revoked_at is null', identity);
 }
 
+/**
+ * Reads a service account by id with one primary-key query: long-lived calls
+ * re-check their caller with it (revoked key, changed role).
+ */
+export async function findServiceAccountById(em: EntityManager, id: string): Promise<ServiceAccountState | null> {
+  return findOne(em, 'tessera_service_account_by_id', 'id = $1', id);
+}
+
 /** One prepared select by a condition with one parameter (statement names are per condition). */
 async function findOne(
   em: EntityManager,

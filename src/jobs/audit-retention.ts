@@ -1,6 +1,7 @@
 import { deleteAuditEventsBefore, type Orm } from '../db/index.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
+import { periodicTask } from './periodic-task.js';
 
 const RUN_EVERY_MS = 60 * 60 * 1000;
 const BATCH = 10_000;
@@ -18,7 +19,6 @@ export interface AuditRetention {
  * in batches so no single statement holds locks for long.
  */
 export function createAuditRetention(orm: Orm, clock: Clock, retentionDays: number, log: Logger): AuditRetention {
-  let timer: NodeJS.Timeout | undefined;
   const runOnce = async () => {
     if (retentionDays <= 0) return 0;
     const cutoff = new Date(clock.now().getTime() - retentionDays * 24 * 3600 * 1000);
@@ -31,18 +31,12 @@ export function createAuditRetention(orm: Orm, clock: Clock, retentionDays: numb
     if (total > 0) log.info({ deleted: total, cutoff }, 'audit retention: old events deleted');
     return total;
   };
-  const run = () => void runOnce().catch((err: unknown) => log.error({ err }, 'audit retention failed'));
+  const schedule = periodicTask(runOnce, RUN_EVERY_MS, (err) => log.error({ err }, 'audit retention failed'));
   return {
     runOnce,
     start() {
-      if (retentionDays <= 0 || timer) return;
-      run();
-      timer = setInterval(run, RUN_EVERY_MS);
-      timer.unref();
+      if (retentionDays > 0) schedule.start();
     },
-    stop() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
-    },
+    stop: schedule.stop,
   };
 }

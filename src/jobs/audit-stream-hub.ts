@@ -24,6 +24,15 @@ export interface AuditStreamStats {
 
 const order = (id: string) => BigInt(id);
 
+/** When each event was read from the table (performance.now()): it had committed by then. */
+const readAt = new WeakMap<AuditEvent, number>();
+
+function stampRead(rows: AuditEvent[]): AuditEvent[] {
+  const now = performance.now();
+  for (const row of rows) readAt.set(row, now);
+  return rows;
+}
+
 /**
  * Fans audit events out to the streams held on this instance.
  *
@@ -85,11 +94,13 @@ export class AuditStreamHub {
         this.lastSeenId = await latestAuditEventId(this.newEntityManager());
         return;
       }
-      const rows = await readAuditEvents(this.newEntityManager(), {
-        afterId: this.lastSeenId,
-        order: 'asc',
-        limit: FAN_OUT_PAGE,
-      });
+      const rows = stampRead(
+        await readAuditEvents(this.newEntityManager(), {
+          afterId: this.lastSeenId,
+          order: 'asc',
+          limit: FAN_OUT_PAGE,
+        }),
+      );
       if (rows.length === 0) return;
       // Advance and offer in one synchronous step, so a subscriber switching to live never misses a batch.
       this.lastSeenId = rows[rows.length - 1].id;
@@ -116,14 +127,16 @@ export class AuditStreamHub {
   }
 
   /** @internal */
-  readPage(filter: AuditFilter, afterId: string, upToId: string): Promise<AuditEvent[]> {
-    return readAuditEvents(this.newEntityManager(), {
-      ...filterQuery(filter),
-      afterId,
-      upToId,
-      order: 'asc',
-      limit: CATCH_UP_PAGE,
-    });
+  async readPage(filter: AuditFilter, afterId: string, upToId: string): Promise<AuditEvent[]> {
+    return stampRead(
+      await readAuditEvents(this.newEntityManager(), {
+        ...filterQuery(filter),
+        afterId,
+        upToId,
+        order: 'asc',
+        limit: CATCH_UP_PAGE,
+      }),
+    );
   }
 
   /** @internal */
@@ -206,6 +219,11 @@ export class AuditSubscription implements AsyncIterable<AuditEvent> {
       this.scanned = event.id;
     }
     this.notify();
+  }
+
+  /** When `event` was read from the table (performance.now()); it had committed by then. */
+  readAt(event: AuditEvent): number {
+    return readAt.get(event) ?? Infinity;
   }
 
   /** Ends the subscription; the iterator then throws `reason` (or just ends). */

@@ -11,6 +11,7 @@ import { authenticateCall } from './call-authentication.js';
 import { traceIdsOf } from './call-span.js';
 import type { AnyCall } from './call-signal.js';
 import { clientCertificateIdentities } from './client-certificate.js';
+import type { RequestShapeTable } from './request-shape.js';
 import { clientIp, requestIdOf, userAgentOf, type ProxyTrust } from './metadata.js';
 
 /** What the transport layer shares between calls; built once by the composition root. */
@@ -20,6 +21,8 @@ export interface RpcRuntime {
   log: Logger;
   metrics: Metrics;
   policies: AccessPolicyTable;
+  /** Every request's strings and JSON fields, checked before anything else (request-shape.ts). */
+  requestShapes: RequestShapeTable;
   proxies: ProxyTrust;
   /** Aborted when the server shuts down: long-lived calls (streams) end with UNAVAILABLE. */
   shutdownSignal: AbortSignal;

@@ -1,6 +1,7 @@
 import { createServiceAccount, deleteServiceAccount, listServiceAccounts } from '../domain/identity/service-accounts.js';
 import { linkSocialLogin, listSocialLogins, unlinkSocialLogin } from '../domain/auth/social-logins.js';
 import { deleteUser, reactivateUser, suspendUser, undeleteUser } from '../domain/identity/user-status.js';
+import { revokeUserSessions } from '../domain/identity/user-sessions.js';
 import { getUser, listUsers, updateUser } from '../domain/identity/users.js';
 import { IdentityServiceService } from '../gen/tessera/v1/identity_service.js';
 import { fromRoleMessage, toServiceAccountMessage, toSocialLoginMessage, toUserMessage } from './convert.js';
@@ -32,6 +33,8 @@ export function identityService(rt: RpcRuntime) {
     reactivateUser: async (req, ctx) => ({ user: toUserMessage(await reactivateUser(ctx.op, req.userId)) }),
     deleteUser: async (req, ctx) => ({ user: toUserMessage(await deleteUser(ctx.op, req.userId)) }),
     undeleteUser: async (req, ctx) => ({ user: toUserMessage(await undeleteUser(ctx.op, req.userId)) }),
+
+    revokeUserSessions: async (req, ctx) => ({ sessionsRevoked: await revokeUserSessions(ctx.op, req.userId) }),
 
     createServiceAccount: async (req, ctx) => {
       const created = await createServiceAccount(ctx.op, {

@@ -11,6 +11,7 @@ import { createCallContext, identifyCall, type CallContext, type CallIdentity, t
 import { createCallSignal, type AnyCall } from './call-signal.js';
 import { endCallSpan, inCallSpan, startCallSpan } from './call-span.js';
 import { toServiceError } from './errors.js';
+import type { RequestShapeCheck } from './request-shape.js';
 
 /** Where a server-streaming handler sends its messages; resolves once the transport can take more. */
 interface StreamSink<T> {
@@ -30,7 +31,8 @@ type AnyHandler = (request: unknown, ctx: CallContext, sink?: StreamSink<unknown
 
 /**
  * Turns typed async handlers into a grpc-js service implementation. Every
- * call gets the same treatment: request id, abort signal, authentication and
+ * call gets the same treatment: request id, abort signal, the request's shape
+ * (every string bounded and NUL-free, JSON bounded), authentication and
  * authorization by the RPC's proto access policy, a forked EntityManager,
  * error mapping, a log line, a latency metric and a trace span.
  */
@@ -43,12 +45,14 @@ export function implementService<D extends ServiceDefinition>(
   for (const [name, method] of Object.entries(definition)) {
     const policy = rt.policies.get(method.path);
     if (!policy) throw new Error(`${method.path} has no access policy`);
+    const checkShape = rt.requestShapes.get(method.path);
+    if (!checkShape) throw new Error(`${method.path} has no request shape`);
     const handler = (handlers as Record<string, AnyHandler>)[name];
     if (!handler) throw new Error(`${method.path} has no handler`);
     implementation[name] = method.responseStream
-      ? (call: ServerWritableStream<unknown, unknown>) => void serveStream(rt, method.path, policy, handler, call)
+      ? (call: ServerWritableStream<unknown, unknown>) => void serveStream(rt, method.path, policy, checkShape, handler, call)
       : (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) =>
-          void serveUnary(rt, method.path, policy, handler, call, callback);
+          void serveUnary(rt, method.path, policy, checkShape, handler, call, callback);
   }
   return implementation;
 }
@@ -57,6 +61,7 @@ async function serveUnary(
   rt: RpcRuntime,
   path: string,
   policy: AccessPolicy,
+  checkShape: RequestShapeCheck,
   handler: AnyHandler,
   call: ServerUnaryCall<unknown, unknown>,
   callback: sendUnaryData<unknown>,
@@ -64,6 +69,8 @@ async function serveUnary(
   const outcome = startCall(rt, path, call, false);
   let response: unknown;
   try {
+    // First, before authentication: a bad value of any size is refused in time that follows the bounds.
+    checkShape(call.request);
     response = await outcome.run(async () => {
       const ctx = await createCallContext(rt, call, outcome.identity, policy, outcome.signal);
       return handler(call.request, ctx);
@@ -80,11 +87,13 @@ async function serveStream(
   rt: RpcRuntime,
   path: string,
   policy: AccessPolicy,
+  checkShape: RequestShapeCheck,
   handler: AnyHandler,
   call: ServerWritableStream<unknown, unknown>,
 ): Promise<void> {
   const outcome = startCall(rt, path, call, true);
   try {
+    checkShape(call.request);
     await outcome.run(async () => {
       const ctx = await createCallContext(rt, call, outcome.identity, policy, outcome.signal);
       await handler(call.request, ctx, flowControlledSink(call, outcome.signal));

@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
+import { decodeJwt } from 'jose';
 import { signedInUser, sql } from '../helpers/fixtures.js';
 import { harness } from '../helpers/harness.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
@@ -10,6 +11,7 @@ const auth = () => harness().server.auth;
 const changePassword = (accessToken: string, currentPassword: string, newPassword = NEW_PASSWORD) =>
   call(auth(), 'changePassword', { currentPassword, newPassword }, bearer(accessToken));
 const login = (email: string, password: string) => call(auth(), 'login', { email, password });
+const sidOf = (accessToken: string) => decodeJwt(accessToken).sid as string;
 const getProfile = (accessToken: string) => call(harness().server.profile, 'getProfile', { userId: '' }, bearer(accessToken));
 
 describe('AuthService.ChangePassword', () => {
@@ -70,15 +72,20 @@ describe('AuthService.ChangePassword', () => {
     );
   });
 
-  it('records password.changed with the number of ended sessions, and no password', async () => {
+  it('records password.changed and sessions.revoked_all keeping the caller, and no password', async () => {
     const user = await signedInUser();
     await login(user.email, user.password);
     await changePassword(user.accessToken, user.password);
 
-    const events = await sql<{ metadata: Record<string, unknown> }>(
-      `select metadata from audit_events where type = 'password.changed' and subject_user_id = $1`,
+    const events = await sql<{ type: string; metadata: Record<string, unknown> }>(
+      `select type, metadata from audit_events
+        where type in ('password.changed', 'sessions.revoked_all') and subject_user_id = $1 order by id`,
       [user.user!.id],
     );
-    expect(events.map((e) => e.metadata)).to.deep.equal([{ sessions_revoked: 1 }]);
+    expect(events.map((e) => e.type)).to.deep.equal(['sessions.revoked_all', 'password.changed']);
+    expect(events[1].metadata).to.deep.equal({ sessions_revoked: 1 });
+    const { not_before: notBefore, ...rest } = events[0].metadata;
+    expect(rest).to.deep.equal({ reason: 'password_changed', sessions_revoked: 1, kept_session_id: sidOf(user.accessToken) });
+    expect(Date.parse(String(notBefore))).to.be.within(Date.now() - 10_000, Date.now() + 1000);
   });
 });

@@ -66,10 +66,16 @@ describe('AuthService.LoginWithProvider', function () {
       expect(links).to.have.length(1);
     });
 
-    it('leaves email unverified when the provider does not assert it', async () => {
-      const res = await login(await setup.provider.idToken(newSubject(), { email: uniqueEmail('unverified') }));
-      expect(res.created).to.equal(true);
-      expect(res.user!.emailVerified).to.equal(false);
+    it('creates no account when the provider does not assert email_verified: FAILED_PRECONDITION, PROVIDER_EMAIL_NOT_VERIFIED', async () => {
+      const email = uniqueEmail('unverified');
+      for (const claim of [undefined, false]) {
+        await expectRpcError(
+          login(await setup.provider.idToken(newSubject(), { email, email_verified: claim })),
+          status.FAILED_PRECONDITION,
+          { reason: 'PROVIDER_EMAIL_NOT_VERIFIED' },
+        );
+      }
+      expect(await sql('select id from users where email = $1', [email]), 'no account claims the address').to.deep.equal([]);
     });
 
     it('creates exactly one user when the first two sign-ins of a person race', async () => {
@@ -134,13 +140,14 @@ describe('AuthService.LoginWithProvider', function () {
     });
 
     it('fetches the JWKS once, keeps it, and refreshes it when the provider rotates to a new kid', async () => {
-      await login(await setup.provider.idToken(newSubject(), { email: uniqueEmail() }));
+      const claims = () => ({ email: uniqueEmail(), email_verified: true });
+      await login(await setup.provider.idToken(newSubject(), claims()));
       const fetches = setup.provider.jwksFetches;
-      await login(await setup.provider.idToken(newSubject(), { email: uniqueEmail() }));
+      await login(await setup.provider.idToken(newSubject(), claims()));
       expect(setup.provider.jwksFetches, 'cached').to.equal(fetches);
 
       await setup.provider.rotateKey();
-      const res = await login(await setup.provider.idToken(newSubject(), { email: uniqueEmail() }));
+      const res = await login(await setup.provider.idToken(newSubject(), claims()));
 
       expect(res.created).to.equal(true);
       expect(setup.provider.jwksFetches).to.equal(fetches + 1);

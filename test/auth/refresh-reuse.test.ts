@@ -85,13 +85,30 @@ describe('Refresh token reuse detection (RFC 9700)', () => {
     expect(row.successor_ciphertext).to.match(/^v1\./);
   });
 
-  it('refuses a token two rotations old as unknown, leaving the session alone', async () => {
+  // Issue 9 reversed this case: it used to be refused as unknown, leaving the thief's newest token alive.
+  it('revokes the session when a token two rotations old comes back, even within the grace window', async () => {
     const signedIn = await signedInUser();
     const first = await refresh(signedIn.refreshToken);
     const second = await refresh(first.tokens!.refreshToken);
 
-    await expectRpcError(refresh(signedIn.refreshToken), status.UNAUTHENTICATED, { reason: 'INVALID_REFRESH_TOKEN' });
-    await refresh(second.tokens!.refreshToken);
+    await expectRpcError(refresh(signedIn.refreshToken), status.UNAUTHENTICATED, { reason: 'REFRESH_TOKEN_REUSED' });
+    await expectRpcError(refresh(second.tokens!.refreshToken), status.UNAUTHENTICATED, { reason: 'INVALID_REFRESH_TOKEN' });
+  });
+
+  it('keeps only hashes of the rotated-out tokens, and forgets them once the session ended', async () => {
+    const signedIn = await signedInUser();
+    const sessionId = String(decodeJwt(signedIn.accessToken).sid);
+    const first = await refresh(signedIn.refreshToken);
+    await refresh(first.tokens!.refreshToken);
+    const history = () => sql<Record<string, unknown>>('select * from refresh_token_history where session_id = $1', [sessionId]);
+
+    const rows = await history();
+    expect(rows).to.have.length(2);
+    expect(JSON.stringify(rows)).to.not.include(signedIn.refreshToken).and.not.include(first.tokens!.refreshToken);
+
+    harness().server.clock.advance(GRACE_SECONDS + 1);
+    await expectRpcError(refresh(signedIn.refreshToken), status.UNAUTHENTICATED, { reason: 'REFRESH_TOKEN_REUSED' });
+    expect(await history(), 'the revoked family').to.deep.equal([]);
   });
 });
 

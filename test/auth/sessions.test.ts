@@ -150,6 +150,8 @@ describe('AuthService.RevokeAllSessions', () => {
       `select metadata from audit_events where type = 'sessions.revoked_all' and subject_user_id = $1`,
       [user.user!.id],
     );
-    expect(event.metadata).to.deep.equal({ sessions_revoked: 1, kept_current: true });
+    const { not_before: notBefore, ...rest } = event.metadata;
+    expect(rest).to.deep.equal({ reason: 'revoked_all', sessions_revoked: 1, kept_session_id: sidOf(user.accessToken) });
+    expect(Date.parse(String(notBefore))).to.be.within(Date.now() - 10_000, Date.now() + 1000);
   });
 });

@@ -294,7 +294,7 @@ const CASES: CatalogueCase[] = [
       typeName: 'sessions.revoked_all',
       actorType: ActorType.ACTOR_TYPE_USER,
       actorIsSubject: true,
-      metadataKeys: ['sessions_revoked', 'kept_current'],
+      metadataKeys: ['not_before', 'reason', 'sessions_revoked', 'kept_session_id'],
     },
   },
   {
@@ -330,6 +330,8 @@ const CASES: CatalogueCase[] = [
       actorType: ActorType.ACTOR_TYPE_USER,
       actorIsSubject: true,
       metadataKeys: [],
+      // The first proof of the address ends the sessions made before it (issue 9, attack 1).
+      alsoWrites: ['sessions.revoked_all'],
     },
   },
   {
@@ -417,6 +419,8 @@ const CASES: CatalogueCase[] = [
       actorType: ActorType.ACTOR_TYPE_USER,
       actorIsSubject: true,
       metadataKeys: ['sessions_revoked'],
+      // The reset ends the user's session (README: sessions.revoked_all with not_before).
+      alsoWrites: ['sessions.revoked_all'],
     },
   },
   {
@@ -437,6 +441,8 @@ const CASES: CatalogueCase[] = [
       actorType: ActorType.ACTOR_TYPE_USER,
       actorIsSubject: true,
       metadataKeys: ['sessions_revoked'],
+      // Every other session ends (README: sessions.revoked_all keeping the caller's).
+      alsoWrites: ['sessions.revoked_all'],
     },
   },
   {
@@ -516,6 +522,8 @@ const CASES: CatalogueCase[] = [
       actorType: ActorType.ACTOR_TYPE_USER,
       actorIsSubject: false,
       details: 'roleChanged',
+      // Access tokens carry the role: a role change ends them (README: sessions.revoked_all).
+      alsoWrites: ['sessions.revoked_all'],
     },
   },
   {
@@ -564,8 +572,30 @@ const CASES: CatalogueCase[] = [
       actorType: ActorType.ACTOR_TYPE_USER,
       actorIsSubject: false,
       details: 'statusChanged',
-      // The suspension ends the target's session (README: session.revoked with count and session_ids).
-      alsoWrites: ['session.revoked'],
+      // The suspension ends the target's session (README: sessions.revoked_all with not_before).
+      alsoWrites: ['sessions.revoked_all'],
+    },
+  },
+  {
+    rpc: 'IdentityService.RevokeUserSessions',
+    act: async (md) => {
+      const admin = await freshAdmin();
+      const target = await signedInUser();
+      const other = await call(auth(), 'login', { email: target.email, password: target.password });
+      const res = await call(identity(), 'revokeUserSessions', { userId: target.user!.id }, withToken(md, admin.accessToken));
+      expect(res.sessionsRevoked).to.equal(2);
+      return {
+        subject: target.user!.id,
+        actorId: admin.user!.id,
+        secrets: [...userSecrets(admin), ...userSecrets(target), other.tokens!.accessToken, other.tokens!.refreshToken],
+      };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_SESSIONS_REVOKED_ALL,
+      typeName: 'sessions.revoked_all',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: false,
+      metadataKeys: ['not_before', 'reason', 'sessions_revoked'],
     },
   },
   {
@@ -600,6 +630,8 @@ const CASES: CatalogueCase[] = [
       actorIsSubject: false,
       details: 'statusChanged',
       metadataKeys: ['previous_status'],
+      // With no session open, the not-before time still goes to backends.
+      alsoWrites: ['sessions.revoked_all'],
     },
   },
   {
@@ -674,6 +706,8 @@ const CASES: CatalogueCase[] = [
     rpc: 'IdentityService.LinkSocialLogin',
     act: async (md) => {
       const user = await signedInUser();
+      // Only an account whose address was proven may link a provider.
+      await sql('update users set email_verified_at = now() where id = $1', [user.user!.id]);
       const idToken = await oidc.provider.idToken(newSubject(), { email: uniqueEmail('cat-link'), email_verified: true });
       await call(oidc.server.identity, 'linkSocialLogin', { provider: IDP, idToken }, withToken(md, user.accessToken));
       return { subject: user.user!.id, secrets: [...userSecrets(user), idToken], details: { provider: IDP } };
@@ -691,6 +725,8 @@ const CASES: CatalogueCase[] = [
     rpc: 'IdentityService.UnlinkSocialLogin',
     act: async (md) => {
       const user = await signedInUser();
+      // Only an account whose address was proven may link a provider.
+      await sql('update users set email_verified_at = now() where id = $1', [user.user!.id]);
       const idToken = await oidc.provider.idToken(newSubject(), { email: uniqueEmail('cat-unlink'), email_verified: true });
       await call(oidc.server.identity, 'linkSocialLogin', { provider: IDP, idToken }, bearer(user.accessToken));
       await call(oidc.server.identity, 'unlinkSocialLogin', { provider: IDP }, withToken(md, user.accessToken));

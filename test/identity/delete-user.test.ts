@@ -46,7 +46,8 @@ describe('IdentityService.DeleteUser and UndeleteUser', () => {
     const profile = await call(harness().server.profile, 'getProfile', { userId: target.user!.id }, bearer(admin));
     expect(profile.profile!.fullName).to.equal('Kept Profile');
     const events = await auditEventsOfRequest(requestId);
-    expect(events.map((e) => e.type)).to.deep.equal(['user.deleted', 'session.revoked']);
+    expect(events.map((e) => e.type)).to.deep.equal(['user.deleted', 'sessions.revoked_all']);
+    expect(events[1].metadata).to.include({ reason: 'user_deleted', sessions_revoked: 1 });
     expect(events[0].metadata).to.deep.equal({ previous_status: 'active' });
   });
 

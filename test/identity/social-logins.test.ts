@@ -1,7 +1,15 @@
 import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { adminToken, auditEventsOfRequest, registerUser, serviceAccountKey, traced, uniqueEmail } from '../helpers/fixtures.js';
+import {
+  adminToken,
+  auditEventsOfRequest,
+  registerUser,
+  serviceAccountKey,
+  sql,
+  traced,
+  uniqueEmail,
+} from '../helpers/fixtures.js';
 import { startOidcTestSetup, type OidcTestSetup } from '../helpers/oidc-provider.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, call } from '../helpers/server.js';
@@ -18,9 +26,10 @@ describe('IdentityService social logins', function () {
 
   const identity = () => setup.server.identity;
 
-  /** A password account, signed in on the OIDC-enabled server. */
+  /** A password account with a verified address (linking needs one), signed in on the OIDC-enabled server. */
   async function passwordUser() {
     const { email, password, user } = await registerUser({ server: setup.server });
+    await sql('update users set email_verified_at = now() where id = $1', [user.id]);
     const res = await call(setup.server.auth, 'login', { email, password });
     return { id: user.id, email, token: res.tokens!.accessToken };
   }

@@ -59,20 +59,22 @@ describe('IdentityService.SuspendUser and ReactivateUser', () => {
     await expectRpcError(getOwnProfile(target.accessToken), status.UNAUTHENTICATED, { reason: 'SESSION_REVOKED' });
   });
 
-  it('records user.suspended with the reason and one session.revoked naming the sessions, in one request', async () => {
+  it('records user.suspended with the reason and one sessions.revoked_all with a not-before time, in one request', async () => {
     const target = await signedInUser();
     const { metadata, requestId } = traced(admin);
     await call(identity(), 'suspendUser', { userId: target.user!.id, reason: '  abuse report #42 ' }, metadata);
 
     const events = await auditEventsOfRequest(requestId);
-    expect(events.map((e) => e.type)).to.deep.equal(['user.suspended', 'session.revoked']);
+    expect(events.map((e) => e.type)).to.deep.equal(['user.suspended', 'sessions.revoked_all']);
     expect(events[0]).to.include({ subject_user_id: target.user!.id, actor_type: 'user' });
     expect(events[0].metadata).to.deep.equal({ reason: 'abuse report #42' });
-    const sessions = await sql<{ id: string; revoke_reason: string }>(
-      'select id, revoke_reason from sessions where user_id = $1',
+    const sessions = await sql<{ id: string; revoke_reason: string; created_at: Date }>(
+      'select id, revoke_reason, created_at from sessions where user_id = $1',
       [target.user!.id],
     );
-    expect(events[1].metadata).to.deep.equal({ reason: 'user_suspended', count: 1, session_ids: [sessions[0].id] });
+    const { not_before: notBefore, ...rest } = events[1].metadata;
+    expect(rest).to.deep.equal({ reason: 'user_suspended', sessions_revoked: 1 });
+    expect(Date.parse(String(notBefore))).to.be.at.least(Date.parse(sessions[0].created_at.toISOString()));
     expect(sessions[0].revoke_reason).to.equal('user_suspended');
 
     const reactivation = traced(admin);

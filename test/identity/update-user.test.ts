@@ -30,7 +30,7 @@ describe('IdentityService.UpdateUser', () => {
   });
 
   describe('role', () => {
-    it('is changed by the admin, recorded as user.role_changed, and takes effect on the next call of the same token', async () => {
+    it('is changed by the admin, recorded as user.role_changed, and ends the sessions whose tokens carry the old role', async () => {
       const target = await signedInUser();
       await expectRpcError(
         call(
@@ -48,7 +48,7 @@ describe('IdentityService.UpdateUser', () => {
       expect(user!.role).to.equal(Role.ROLE_AUDITOR);
       expect(await roleInDatabase(target.user!.id)).to.equal('auditor');
       const events = await auditEventsOfRequest(requestId);
-      expect(events).to.have.length(1);
+      expect(events.map((e) => e.type)).to.deep.equal(['user.role_changed', 'sessions.revoked_all']);
       expect(events[0]).to.include({
         type: 'user.role_changed',
         subject_user_id: target.user!.id,
@@ -56,12 +56,19 @@ describe('IdentityService.UpdateUser', () => {
         actor_id: adminId,
       });
       expect(events[0].metadata).to.deep.equal({ old_role: 'user', new_role: 'auditor' });
-      // The role is read from the database on every call, not from the token.
+      expect(events[1].metadata).to.include({ reason: 'role_changed', sessions_revoked: 1 });
+      // Access tokens carry the role: the old ones end, and a new sign-in has the new role.
+      await expectRpcError(
+        call(harness().server.profile, 'getProfile', { userId: '' }, bearer(target.accessToken)),
+        status.UNAUTHENTICATED,
+        { reason: 'SESSION_REVOKED' },
+      );
+      const fresh = await call(harness().server.auth, 'login', { email: target.email, password: target.password });
       const page = await call(
         harness().server.identity,
         'listUsers',
         { pageSize: 1, pageToken: '', filter: '', showDeleted: false },
-        bearer(target.accessToken),
+        bearer(fresh.tokens!.accessToken),
       );
       expect(page.users).to.have.length(1);
     });

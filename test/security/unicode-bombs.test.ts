@@ -50,7 +50,13 @@ describe('Attack: Unicode normalisation bombs in passwords', function () {
   let floor: Awaited<ReturnType<typeof startRefusingAuthServer>>;
 
   before(async () => {
-    server = await startSiblingServer({ PASSWORD_HASH_QUEUE_TIMEOUT_MS: '60000', RATE_LIMIT_REGISTER_PER_IP: '100000' });
+    server = await startSiblingServer({
+      PASSWORD_HASH_QUEUE_TIMEOUT_MS: '60000',
+      RATE_LIMIT_REGISTER_PER_IP: '100000',
+      // The 128 KiB default would refuse the 3 MB bomb in the transport (RESOURCE_EXHAUSTED) and hide the
+      // ordering of the checks; grpc-js's own 4 MiB default (the floor server's) lets it reach Tessera.
+      GRPC_MAX_MESSAGE_BYTES: String(4 * 1024 * 1024),
+    });
     floor = await startRefusingAuthServer();
     await call(server.auth, 'getJwks', {});
   });

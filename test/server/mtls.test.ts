@@ -92,6 +92,7 @@ describe('mTLS: client certificates and certificate-bound service accounts', () 
     const events = await auditEventsOfRequest(requestId, server);
     expect(events.map((e) => [e.type, e.actor_type, e.actor_id])).to.deep.equal([
       ['user.suspended', 'service_account', created.serviceAccount!.id],
+      ['sessions.revoked_all', 'service_account', created.serviceAccount!.id],
     ]);
     // Its role bounds it like any service account: no audit trail for the service role.
     await expectRpcError(call(billing, 'listServiceAccounts', { pageSize: 0, pageToken: '' }), status.PERMISSION_DENIED);

@@ -2,7 +2,13 @@ import { expect } from 'chai';
 import type { Principal } from '../../src/domain/kernel/principal.js';
 import { principalHasPermission, roleWithinPrincipal } from '../../src/domain/kernel/permissions.js';
 
-const user = (role: 'user' | 'admin' | 'auditor' | 'service'): Principal => ({ kind: 'user', userId: 'u', sessionId: 's', role });
+const user = (role: 'user' | 'admin' | 'auditor' | 'service'): Principal => ({
+  kind: 'user',
+  userId: 'u',
+  sessionId: 's',
+  role,
+  tokenExpiresAt: new Date(),
+});
 const serviceAccount = (role: 'admin' | 'auditor' | 'service'): Principal => ({
   kind: 'service_account',
   serviceAccountId: 'a',

@@ -1,6 +1,7 @@
 export { AuditEvent } from './audit-event.js';
 export { EmailOutbox } from './email-outbox.js';
 export { OneTimeToken, type OneTimeTokenPurpose } from './one-time-token.js';
+export { RefreshTokenHistory } from './refresh-token-history.js';
 export { ServiceAccount } from './service-account.js';
 export { Session } from './session.js';
 export { SigningKey } from './signing-key.js';
@@ -11,6 +12,7 @@ export { UserProfile } from './user-profile.js';
 import { AuditEvent } from './audit-event.js';
 import { EmailOutbox } from './email-outbox.js';
 import { OneTimeToken } from './one-time-token.js';
+import { RefreshTokenHistory } from './refresh-token-history.js';
 import { ServiceAccount } from './service-account.js';
 import { Session } from './session.js';
 import { SigningKey } from './signing-key.js';
@@ -23,6 +25,7 @@ export const ALL_ENTITIES = [
   User,
   UserProfile,
   Session,
+  RefreshTokenHistory,
   SigningKey,
   AuditEvent,
   OneTimeToken,

@@ -3,9 +3,9 @@ import { User } from './user.js';
 
 /**
  * One sign-in: holds the hash of the current refresh token, rotated on every
- * refresh, and of the one before it, so a replay of the rotated token is
- * recognised (reuse detection) or, within a short grace, answered with the
- * same successor.
+ * refresh, and of the one before it, so a replay of the rotated token within a
+ * short grace is answered with the same successor. Every older one is in
+ * refresh_token_history (reuse detection).
  */
 export const Session = defineEntity({
   name: 'Session',
@@ -29,6 +29,14 @@ export const Session = defineEntity({
     ip: p.text().nullable(),
     userAgent: p.text().nullable(),
   }),
+  indexes: [
+    // Few rows: the successors still kept for the grace window, found by the cleanup job.
+    {
+      name: 'sessions_successor_kept_index',
+      expression:
+        'create index "sessions_successor_kept_index" on "sessions" ("rotated_at") where "successor_ciphertext" is not null',
+    },
+  ],
 });
 
 export type Session = InferEntity<typeof Session>;

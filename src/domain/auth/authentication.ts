@@ -2,7 +2,7 @@ import type { Operation } from '../kernel/operation.js';
 import { findServiceAccountByKeyHash, findSessionState, touchServiceAccount, USER_ROLES, type UserRole } from '../../db/index.js';
 import { hashBearerSecret } from '../../crypto/random.js';
 import { accessTokenKid, InvalidTokenError, verifyAccessToken, type VerifiedAccessToken } from '../../crypto/tokens.js';
-import type { Principal } from '../kernel/principal.js';
+import type { Principal, UserPrincipal } from '../kernel/principal.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { isUuid } from '../kernel/validation.js';
 
@@ -66,11 +66,29 @@ export async function introspectAccessToken(op: Operation, token: string): Promi
 
 async function checkAccessToken(op: Operation, token: string): Promise<{ principal: Principal; claims: VerifiedAccessToken }> {
   const claims = await verifyWithKeyReload(op, token);
+  const principal = await sessionPrincipal(op, {
+    userId: claims.sub,
+    sessionId: claims.sid,
+    tokenExpiresAt: new Date(claims.exp * 1000),
+  });
+  return { principal, claims };
+}
+
+/**
+ * The principal of a verified access token as of now: its session and user
+ * read in one primary-key query, refused once the token expired, the session
+ * ended or the user is no longer active; the role is the user's current one.
+ * Long-lived calls run it again to re-check their caller.
+ */
+export async function sessionPrincipal(
+  op: Operation,
+  token: { userId: string; sessionId: string; tokenExpiresAt: Date },
+): Promise<UserPrincipal> {
   // The sessions.id column is a uuid: anything else would fail the query with INTERNAL.
-  if (!isUuid(claims.sid)) throw invalidToken('AUTHN-006');
-  const state = await findSessionState(op.em, claims.sid);
+  if (!isUuid(token.sessionId)) throw invalidToken('AUTHN-006');
+  const state = await findSessionState(op.em, token.sessionId);
   const now = op.clock.now();
-  if (!state || state.userId !== claims.sub) throw invalidToken('AUTHN-002');
+  if (!state || state.userId !== token.userId) throw invalidToken('AUTHN-002');
   // Status first: suspension and deletion also revoke the sessions, and the status is the better answer.
   if (state.userStatus !== 'active') {
     throw new DomainError('unauthenticated', 'AUTHN-004', `the account is ${state.userStatus}`, {
@@ -80,10 +98,14 @@ async function checkAccessToken(op: Operation, token: string): Promise<{ princip
   if (state.revokedAt || state.expiresAt <= now) {
     throw new DomainError('unauthenticated', 'AUTHN-003', 'the session has ended', { reason: 'SESSION_REVOKED' });
   }
+  if (token.tokenExpiresAt <= now) throw invalidToken('AUTHN-008');
   if (!(USER_ROLES as readonly string[]).includes(state.userRole)) throw invalidToken('AUTHN-005');
   return {
-    principal: { kind: 'user', userId: state.userId, sessionId: state.sessionId, role: state.userRole as UserRole },
-    claims,
+    kind: 'user',
+    userId: state.userId,
+    sessionId: state.sessionId,
+    role: state.userRole as UserRole,
+    tokenExpiresAt: token.tokenExpiresAt,
   };
 }
 

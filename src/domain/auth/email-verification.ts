@@ -5,7 +5,9 @@ import { signedInUser } from '../kernel/callers.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { consumeOneTimeToken, invalidOneTimeToken, newOneTimeToken, storeOneTimeToken } from './one-time-tokens.js';
 import { queueEmail } from '../kernel/outbox.js';
+import { endUserAccess } from './access-revocation.js';
 import { verifyCurrentPassword } from './password-changes.js';
+import { removeProviderLinks } from './social-logins.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkEmail, checkPresentedPassword } from '../kernel/validation.js';
 
@@ -77,6 +79,11 @@ export async function requestEmailChange(op: Operation, input: { newEmail: strin
  * address verified, or switches the account to the new, now verified,
  * address. Single use; a link for an address the account no longer has, or of
  * an account that is not active, is invalid.
+ *
+ * The first proof of an address ends the account's sessions and removes its
+ * provider links: until now the account may have been a squatter's, who
+ * registered the address to wait for its owner. A changed address is
+ * announced to the old one.
  */
 export async function verifyEmail(op: Operation, rawToken: string): Promise<User> {
   try {
@@ -87,18 +94,26 @@ export async function verifyEmail(op: Operation, rawToken: string): Promise<User
       const now = op.clock.now();
       if (token.purpose === 'email_verification') {
         if (token.email !== user.email) throw invalidOneTimeToken('EMLV-010');
-        user.emailVerifiedAt ??= now;
+        if (!user.emailVerifiedAt) {
+          user.emailVerifiedAt = now;
+          await removeProviderLinks(uow, user.id, 'address_proven');
+          await endUserAccess(uow, user.id, { cause: 'address_proven', actor: { type: 'user', id: user.id } });
+        }
         user.updatedAt = now;
         // The single-use token proves who acts, as a refresh token does.
         uow.record({ type: AuditEventType.emailVerified, subjectUserId: user.id, actor: { type: 'user', id: user.id } });
         return user;
       }
+      const oldEmail = user.email;
       user.email = token.email;
       user.emailVerifiedAt = now;
       user.updatedAt = now;
       // The unique index decides a race with a registration of the same address.
       await uow.em.flush();
+      // Links mailed to the old address (a password reset) must not undo the move.
+      await endUserAccess(uow, user.id, 'links_only');
       uow.record({ type: AuditEventType.emailChanged, subjectUserId: user.id, actor: { type: 'user', id: user.id } });
+      queueEmail(uow, 'email_changed', { to: oldEmail, variables: { at: now.toISOString() } });
       return user;
     });
   } catch (err) {

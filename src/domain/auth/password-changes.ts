@@ -12,7 +12,8 @@ import {
   storeOneTimeToken,
 } from './one-time-tokens.js';
 import { queueEmail } from '../kernel/outbox.js';
-import { revokeSessionsOfUser } from './session-management.js';
+import { endUserAccess } from './access-revocation.js';
+import { removeProviderLinks } from './social-logins.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkEmail, checkNewPassword, checkPresentedPassword } from '../kernel/validation.js';
 
@@ -47,7 +48,8 @@ export async function verifyCurrentPassword(
 
 /**
  * Changes the signed-in user's password. Needs the current one; every other
- * session of the user ends (the calling one stays signed in).
+ * session of the user ends (the calling one stays signed in), and so does
+ * every pending one-time link.
  */
 export async function changePassword(
   op: Operation,
@@ -72,12 +74,13 @@ export async function changePassword(
     locked.passwordHash = stored.hash;
     locked.passwordPepperId = stored.pepperId;
     locked.updatedAt = now;
-    const sessionsRevoked = await revokeSessionsOfUser(uow, now, locked.id, 'password_changed', caller.sessionId);
+    const sessionsRevoked = await endUserAccess(uow, locked.id, { cause: 'password_changed', keep: caller.sessionId });
     uow.record({
       type: AuditEventType.passwordChanged,
       subjectUserId: locked.id,
       metadata: { sessions_revoked: sessionsRevoked },
     });
+    queueEmail(uow, 'password_changed', { to: locked.email, variables: { at: now.toISOString() } });
     return { sessionsRevoked };
   });
 }
@@ -110,8 +113,10 @@ export async function requestPasswordReset(op: Operation, rawEmail: string): Pro
 
 /**
  * Sets a new password with a reset link's token. The token works once and
- * until it expires; every session of the user ends, and the address counts as
- * verified (the link proved control of it).
+ * until it expires; every session and every other pending link of the user
+ * ends, and the address counts as verified (the link proved control of it).
+ * If it was never verified before, the provider links go too: whoever made
+ * them had not proved the address.
  */
 export async function resetPassword(
   op: Operation,
@@ -139,16 +144,21 @@ export async function resetPassword(
     const now = op.clock.now();
     user.passwordHash = stored.hash;
     user.passwordPepperId = stored.pepperId;
-    if (token.email === user.email) user.emailVerifiedAt ??= now;
+    if (token.email === user.email && !user.emailVerifiedAt) {
+      user.emailVerifiedAt = now;
+      await removeProviderLinks(uow, user.id, 'address_proven');
+    }
     user.updatedAt = now;
-    const sessionsRevoked = await revokeSessionsOfUser(uow, now, user.id, 'password_reset');
     // The single-use reset token proves who acts.
+    const actor = { type: 'user', id: user.id } as const;
+    const sessionsRevoked = await endUserAccess(uow, user.id, { cause: 'password_reset', actor });
     uow.record({
       type: AuditEventType.passwordResetCompleted,
       subjectUserId: user.id,
-      actor: { type: 'user', id: user.id },
+      actor,
       metadata: { sessions_revoked: sessionsRevoked },
     });
+    queueEmail(uow, 'password_reset_completed', { to: user.email, variables: { at: now.toISOString() } });
     return { sessionsRevoked };
   });
 }

@@ -1,4 +1,4 @@
-import { lockSessionByRefreshHash, Session, User } from '../../db/index.js';
+import { lockSessionByRefreshHash, RefreshTokenHistory, Session, User } from '../../db/index.js';
 import { generateOpaqueSecret, hashBearerSecret } from '../../crypto/random.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { DomainError, Violations } from '../kernel/errors.js';
@@ -25,12 +25,14 @@ export function checkRefreshTokenShape(raw: string): string {
 /**
  * Exchanges a refresh token for a new pair, rotating the refresh token.
  *
- * The token the last rotation replaced is remembered (RFC 9700 reuse
- * detection). Presented again within the grace window, it yields the same
+ * Every token a session rotated out is remembered, as a hash, while the
+ * session lives (RFC 9700 reuse detection, the whole family). The one the last
+ * rotation replaced, presented again within the grace window, yields the same
  * successor, so a client's retry or two tabs refreshing at once do not sign the
- * user out; the session row lock makes the second wait for the first. Presented
- * after the window, it means two parties hold the session's tokens: the whole
- * session is revoked, access tokens included, and the event is audited.
+ * user out; the session row lock makes the second wait for the first. Any
+ * other rotated-out token, or that one after the window, means two parties
+ * hold the session's tokens: the whole session is revoked, access tokens
+ * included, and the event is audited.
  */
 export async function rotateRefreshToken(op: Operation, rawToken: string): Promise<IssuedTokens> {
   const presentedHash = hashBearerSecret(checkRefreshTokenShape(rawToken));
@@ -44,6 +46,7 @@ export async function rotateRefreshToken(op: Operation, rawToken: string): Promi
     if (session.refreshTokenHash !== presentedHash) return replayRotatedToken(uow, session, user, presentedHash);
 
     const refreshToken = generateOpaqueSecret(REFRESH_TOKEN_PREFIX);
+    uow.em.create(RefreshTokenHistory, { tokenHash: presentedHash, session, rotatedAt: now });
     session.previousRefreshTokenHash = presentedHash;
     session.refreshTokenHash = hashBearerSecret(refreshToken);
     session.rotatedAt = now;
@@ -74,7 +77,7 @@ function successorContext(sessionId: string, previousHash: string): string {
   return `${sessionId}:${previousHash}`;
 }
 
-/** The rotated token came back: the same successor within the grace window, else the session ends. */
+/** A rotated-out token came back: the last one gets the same successor within the grace window, else the session ends. */
 async function replayRotatedToken(
   uow: UnitOfWork,
   session: Session,
@@ -83,7 +86,8 @@ async function replayRotatedToken(
 ): Promise<IssuedTokens | 'reused'> {
   const now = uow.clock.now();
   const age = now.getTime() - (session.rotatedAt?.getTime() ?? 0);
-  if (session.successorCiphertext && age <= uow.deps.tokens.refreshReuseGraceSeconds * 1000) {
+  const withinGrace = age <= uow.deps.tokens.refreshReuseGraceSeconds * 1000;
+  if (presentedHash === session.previousRefreshTokenHash && session.successorCiphertext && withinGrace) {
     const successor = uow.deps.refreshSuccessorBox.open(session.successorCiphertext, successorContext(session.id, presentedHash));
     session.lastUsedAt = now;
     uow.record({
@@ -97,10 +101,16 @@ async function replayRotatedToken(
   session.revokedAt = now;
   session.revokeReason = 'refresh_token_reuse';
   session.successorCiphertext = null;
+  // The family is dead: its hashes serve no further detection.
+  await uow.em.nativeDelete(RefreshTokenHistory, { session: session.id });
   uow.record({
     type: AuditEventType.refreshTokenReuseDetected,
     subjectUserId: user.id,
-    metadata: { session_id: session.id, seconds_since_rotation: Math.round(age / 1000) },
+    metadata: {
+      session_id: session.id,
+      seconds_since_rotation: Math.round(age / 1000),
+      last_rotated_out: presentedHash === session.previousRefreshTokenHash,
+    },
   });
   return 'reused';
 }

@@ -3,8 +3,9 @@ import type { Operation } from '../kernel/operation.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { signedInUser } from '../kernel/callers.js';
 import { DomainError, Violations } from '../kernel/errors.js';
-import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
+import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkUuid, isUuid } from '../kernel/validation.js';
+import { endUserAccess, type RevocationCause } from './access-revocation.js';
 
 /** A session as its owner sees it. */
 export interface SessionView {
@@ -26,9 +27,6 @@ export interface SessionPage {
 
 const SESSIONS_DEFAULT_PAGE_SIZE = 50;
 const SESSIONS_MAX_PAGE_SIZE = 100;
-
-/** Why a session ended, as stored in sessions.revoke_reason. */
-export type RevokeReason = 'user_revoked' | 'revoked_all' | 'password_reset' | 'password_changed';
 
 /**
  * The caller's open sessions (neither revoked nor expired), newest first.
@@ -97,7 +95,7 @@ export async function revokeOwnSession(op: Operation, rawSessionId: string): Pro
     if (!session) throw new DomainError('not_found', 'SESM-005', 'no such session', { reason: 'SESSION_NOT_FOUND' });
     if (session.revokedAt) return;
     session.revokedAt = op.clock.now();
-    session.revokeReason = 'user_revoked' satisfies RevokeReason;
+    session.revokeReason = 'user_revoked' satisfies RevocationCause;
     session.successorCiphertext = null;
     uow.record({
       type: AuditEventType.sessionRevoked,
@@ -107,54 +105,14 @@ export async function revokeOwnSession(op: Operation, rawSessionId: string): Pro
   });
 }
 
-/** Signs the caller out everywhere; with `keepCurrent`, everywhere but here. Returns how many sessions ended. */
+/**
+ * Signs the caller out everywhere; with `keepCurrent`, everywhere but here.
+ * Pending one-time links end too: whoever had the account may have asked
+ * for one. Returns how many sessions ended.
+ */
 export async function revokeAllOwnSessions(op: Operation, options: { keepCurrent: boolean }): Promise<number> {
   const caller = signedInUser(op, 'SESM-006');
-  return inTransaction(op, async (uow) => {
-    const except = options.keepCurrent ? caller.sessionId : undefined;
-    const count = await revokeSessionsOfUser(uow, op.clock.now(), caller.userId, 'revoked_all', except);
-    uow.record({
-      type: AuditEventType.sessionsRevokedAll,
-      subjectUserId: caller.userId,
-      metadata: { sessions_revoked: count, kept_current: options.keepCurrent },
-    });
-    return count;
-  });
-}
-
-/** Ends every open session of a user (but `exceptSessionId`) inside the caller's transaction; returns the count. */
-export async function revokeSessionsOfUser(
-  uow: UnitOfWork,
-  now: Date,
-  userId: string,
-  reason: RevokeReason,
-  exceptSessionId?: string,
-): Promise<number> {
-  return uow.em.nativeUpdate(
-    Session,
-    { user: userId, revokedAt: null, ...(exceptSessionId ? { id: { $ne: exceptSessionId } } : {}) },
-    { revokedAt: now, revokeReason: reason, successorCiphertext: null },
+  return inTransaction(op, (uow) =>
+    endUserAccess(uow, caller.userId, { cause: 'revoked_all', keep: options.keepCurrent ? caller.sessionId : undefined }),
   );
-}
-
-/**
- * Revokes every open session of a user (suspension, deletion) and records
- * one session.revoked event naming them. Their access tokens fail on the
- * next call, their refresh tokens at once.
- */
-export async function revokeUserSessions(uow: UnitOfWork, userId: string, reason: string): Promise<number> {
-  const now = uow.clock.now();
-  const open = await uow.em.find(Session, { user: userId, revokedAt: null }, { orderBy: { id: 'asc' } });
-  for (const session of open) {
-    session.revokedAt = now;
-    session.revokeReason = reason;
-  }
-  if (open.length > 0) {
-    uow.record({
-      type: AuditEventType.sessionRevoked,
-      subjectUserId: userId,
-      metadata: { reason, count: open.length, session_ids: open.map((s) => s.id) },
-    });
-  }
-  return open.length;
 }

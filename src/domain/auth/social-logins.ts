@@ -90,24 +90,24 @@ async function signInWithClaims(uow: UnitOfWork, provider: string, claims: IdTok
       },
     );
   }
+  // Never take over an account, nor claim an address for a new one, on the strength of an address nobody proved.
+  if (!claims.emailVerified) {
+    throw new DomainError(
+      'failed_precondition',
+      'SOCL-004',
+      'the provider does not assert that the email is verified; register or sign in with a password, verify the address, then use LinkSocialLogin',
+      {
+        reason: 'PROVIDER_EMAIL_NOT_VERIFIED',
+      },
+    );
+  }
   const existing = await lockUserByEmail(uow.em, email);
   if (existing) {
-    // Never take over an account on the strength of an address nobody proved.
-    if (!claims.emailVerified) {
-      throw new DomainError(
-        'failed_precondition',
-        'SOCL-004',
-        'an account with this email exists, and the provider does not assert the email is verified; sign in with the password and use LinkSocialLogin',
-        {
-          reason: 'PROVIDER_EMAIL_NOT_VERIFIED',
-        },
-      );
-    }
     if (!existing.emailVerifiedAt) {
       throw new DomainError(
         'failed_precondition',
         'SOCL-005',
-        'an account with this email exists, and its email is not verified; sign in with the password and use LinkSocialLogin',
+        'an account with this email exists, and its email is not verified; sign in with the password, verify the address, then use LinkSocialLogin',
         {
           reason: 'ACCOUNT_EMAIL_NOT_VERIFIED',
         },
@@ -126,7 +126,7 @@ async function signInWithClaims(uow: UnitOfWork, provider: string, claims: IdTok
     password: null,
     fullName: displayName(claims.name),
     role: 'user',
-    emailVerified: claims.emailVerified,
+    emailVerified: true,
   });
   uow.record({ type: AuditEventType.userRegistered, subjectUserId: user.id, metadata: { role: user.role, method } });
   addLink(uow, user, provider, claims, 'first_login');
@@ -161,6 +161,12 @@ export async function linkSocialLogin(op: Operation, input: { provider: string; 
   try {
     return await inTransaction(op, async (uow) => {
       const user = await lockUser(uow.em, userId);
+      // Until the owner proved the address, the account may be a squatter's: no provider may be planted on it.
+      if (!user.emailVerifiedAt) {
+        throw new DomainError('failed_precondition', 'SOCL-026', 'verify the email address before linking a provider', {
+          reason: 'EMAIL_NOT_VERIFIED',
+        });
+      }
       const taken = await uow.em.findOne(SocialLogin, { provider: input.provider, providerSubject: claims.sub });
       if (taken && taken.user.id === user.id) return taken;
       if (taken) throw socialLoginTaken('SOCL-023');
@@ -211,6 +217,25 @@ export async function unlinkSocialLogin(op: Operation, provider: string): Promis
       metadata: { provider, subject: link.providerSubject },
     });
   });
+}
+
+/**
+ * Removes every provider link of a user, inside the caller's transaction, and
+ * records social_login.unlinked for each with its `cause`. Used when someone
+ * proves control of an address the account never verified: links made before
+ * may belong to whoever squatted the address.
+ */
+export async function removeProviderLinks(uow: UnitOfWork, userId: string, cause: string): Promise<number> {
+  const links = await uow.em.find(SocialLogin, { user: userId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  for (const link of links) {
+    uow.em.remove(link);
+    uow.record({
+      type: AuditEventType.socialLoginUnlinked,
+      subjectUserId: userId,
+      metadata: { provider: link.provider, subject: link.providerSubject, cause },
+    });
+  }
+  return links.length;
 }
 
 function checkProviderRequest(deps: DomainDeps, input: { provider: string; idToken: string }, errorId: string): void {

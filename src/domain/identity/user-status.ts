@@ -2,7 +2,7 @@ import { lockAdministrators, type User } from '../../db/index.js';
 import type { Operation } from '../kernel/operation.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { DomainError, Violations } from '../kernel/errors.js';
-import { revokeUserSessions } from '../auth/session-management.js';
+import { endUserAccess } from '../auth/access-revocation.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import { ensureAnotherActiveAdmin, lockTargetUser, type TargetErrorIds } from './users.js';
 import { checkText, checkUuid } from '../kernel/validation.js';
@@ -14,8 +14,8 @@ const precondition = (id: string, reason: string, message: string) =>
   new DomainError('failed_precondition', id, message, { reason });
 
 /**
- * Suspends an active account: sign-in is refused and its sessions are
- * revoked, so its access tokens fail on their next call.
+ * Suspends an active account: sign-in is refused and its sessions and
+ * pending links end, so its access tokens fail on their next call.
  */
 export async function suspendUser(op: Operation, input: { userId: string; reason: string }): Promise<User> {
   const violations = new Violations();
@@ -32,7 +32,7 @@ export async function suspendUser(op: Operation, input: { userId: string; reason
       user.status = 'suspended';
       user.suspendedAt = op.clock.now();
       uow.record({ type: AuditEventType.userSuspended, subjectUserId: user.id, metadata: { reason } });
-      await revokeUserSessions(uow, user.id, 'user_suspended');
+      await endUserAccess(uow, user.id, { cause: 'user_suspended' });
     },
   );
 }
@@ -60,7 +60,7 @@ export async function reactivateUser(op: Operation, userId: string): Promise<Use
 
 /**
  * Soft-deletes an account (AIP-164): status deleted, deleted_at set, sessions
- * revoked. Everything else stays, so UndeleteUser can restore it within the
+ * and pending links ended. Everything else stays, so UndeleteUser can restore it within the
  * retention window.
  */
 export async function deleteUser(op: Operation, userId: string): Promise<User> {
@@ -76,7 +76,7 @@ export async function deleteUser(op: Operation, userId: string): Promise<User> {
       user.status = 'deleted';
       user.deletedAt = op.clock.now();
       uow.record({ type: AuditEventType.userDeleted, subjectUserId: user.id, metadata: { previous_status: previous } });
-      await revokeUserSessions(uow, user.id, 'user_deleted');
+      await endUserAccess(uow, user.id, { cause: 'user_deleted' });
     },
   );
 }

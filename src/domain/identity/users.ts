@@ -6,9 +6,10 @@ import { readableUserId } from '../kernel/callers.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { checkPageSize, decodePageToken, queryFingerprint, toPage } from '../kernel/page-token.js';
 import { principalHasPermission } from '../kernel/permissions.js';
+import { endUserAccess } from '../auth/access-revocation.js';
 import { parseUserFilter } from './user-filter.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
-import { checkUpdateMask, checkUuid } from '../kernel/validation.js';
+import { checkJson, checkUpdateMask, checkUuid } from '../kernel/validation.js';
 
 /** Roles a person's account may have; "service" belongs to service accounts. */
 const ASSIGNABLE_USER_ROLES = ['user', 'admin', 'auditor'] as const;
@@ -77,7 +78,8 @@ export interface UserUpdate {
 /**
  * Changes the masked fields of an account: role, email verification, app
  * metadata. Records user.role_changed for a role change and user.updated
- * (field names only) for the rest.
+ * (field names only) for the rest. A role change ends the account's
+ * sessions and pending links: access tokens carry the role.
  */
 export async function updateUser(op: Operation, update: UserUpdate, mask: string[]): Promise<User> {
   const { userId, paths } = checkUpdate(update, mask);
@@ -106,6 +108,8 @@ export async function updateUser(op: Operation, update: UserUpdate, mask: string
         metadata: { old_role: user.role, new_role: update.role },
       });
       user.role = update.role as UserRole;
+      // Access tokens carry the role: end them all rather than let the old role live until exp.
+      await endUserAccess(uow, user.id, { cause: 'role_changed' });
     }
     if (paths.includes('email_verified') && update.emailVerified !== (user.emailVerifiedAt != null)) {
       user.emailVerifiedAt = update.emailVerified ? now : null;
@@ -130,7 +134,11 @@ function checkUpdate(update: UserUpdate, mask: string[]): { userId: string; path
   if (paths.includes('role') && !(ASSIGNABLE_USER_ROLES as readonly string[]).includes(update.role)) {
     v.add('user.role', 'must be ROLE_USER, ROLE_ADMIN or ROLE_AUDITOR (ROLE_SERVICE is for service accounts)');
   }
-  if (paths.includes('app_metadata') && Buffer.byteLength(JSON.stringify(update.appMetadata)) > APP_METADATA_MAX_BYTES) {
+  if (
+    paths.includes('app_metadata') &&
+    checkJson('user.app_metadata', update.appMetadata, v) &&
+    Buffer.byteLength(JSON.stringify(update.appMetadata)) > APP_METADATA_MAX_BYTES
+  ) {
     v.add('user.app_metadata', `must be at most ${APP_METADATA_MAX_BYTES} bytes as JSON`);
   }
   v.throwIfAny('USER-020');

@@ -2,14 +2,25 @@ import { v7 as uuidv7 } from 'uuid';
 import { EmailOutbox } from '../../db/index.js';
 import type { UnitOfWork } from './unit-of-work.js';
 
-/** The messages Tessera sends; each has a plain-text and an HTML template (src/mail/templates.ts). */
-export const MAIL_TEMPLATES = ['email_verification', 'email_change', 'password_reset'] as const;
+/**
+ * The messages Tessera sends; each has a plain-text and an HTML template
+ * (src/mail/templates.ts). The first three carry a single-use link; the
+ * others are security notices that carry no secret.
+ */
+export const MAIL_TEMPLATES = [
+  'email_verification',
+  'email_change',
+  'password_reset',
+  'password_changed',
+  'password_reset_completed',
+  'email_changed',
+] as const;
 export type MailTemplate = (typeof MAIL_TEMPLATES)[number];
 
 /** What a queued message carries, encrypted at rest: the recipient and the template's variables. */
 export interface MailPayload {
   to: string;
-  /** e.g. { token } : the single-use secret the message links to. */
+  /** e.g. { token }: the single-use secret the message links to; { at }: when a notified change happened (ISO 8601). */
   variables: Record<string, string>;
 }
 

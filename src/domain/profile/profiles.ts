@@ -6,7 +6,7 @@ import { callerUserId, readableUserId } from '../kernel/callers.js';
 import type { DomainDeps } from '../kernel/operation.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
-import { checkText, checkUpdateMask } from '../kernel/validation.js';
+import { checkJson, checkText, checkUpdateMask } from '../kernel/validation.js';
 
 /** A profile as the domain hands it out: sensitive fields decrypted. */
 export interface ProfileView {
@@ -91,7 +91,8 @@ function checkPatch(patch: ProfilePatch, paths: ProfilePath[]): ProfilePatch {
   }
   if (masked.has('preferences')) {
     out.preferences = patch.preferences ?? {};
-    if (Buffer.byteLength(JSON.stringify(out.preferences)) > PREFERENCES_MAX_BYTES) {
+    const wellFormed = checkJson('profile.preferences', out.preferences, v);
+    if (wellFormed && Buffer.byteLength(JSON.stringify(out.preferences)) > PREFERENCES_MAX_BYTES) {
       v.add('profile.preferences', `must be at most ${PREFERENCES_MAX_BYTES} bytes as JSON`);
     }
   }

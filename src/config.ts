@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { OneTimeTokenPolicy, TokenPolicy } from './domain/kernel/operation.js';
 import type { GuessLimitSettings } from './limits/guess-limiter.js';
 import type { RequestLimitSettings } from './limits/request-limiter.js';
+import type { TracingSettings } from './telemetry/tracing.js';
 import type { TlsFileSettings } from './tls/certificate-files.js';
 
 /** Typed, validated settings. The only module that reads `process.env`. */
@@ -37,6 +38,8 @@ export interface Config {
   /** The public listener serving the pages behind mailed links; undefined when off. */
   publicHttp: { host: string; port: number } | undefined;
   logLevel: string;
+  /** OpenTelemetry traces: off unless an endpoint is set. */
+  tracing: TracingSettings;
   tokens: TokenPolicy;
   oneTimeTokens: OneTimeTokenPolicy;
   signingKeys: { propagationSeconds: number; reloadSeconds: number };
@@ -176,6 +179,8 @@ const EnvSchema = z.object({
   HTTP_PORT: port.default(9090),
   TESSERA_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess((value) => (value === '' ? undefined : value), httpUrl.optional()),
+  OTEL_SERVICE_NAME: z.string().min(1).default('tessera'),
   TESSERA_ISSUER: z.string().min(1).default('urn:tessera:dev'),
   TESSERA_AUDIENCE: z.string().min(1).default('tessera'),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt.max(24 * 3600).default(900),
@@ -310,6 +315,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
     tls,
     publicHttp,
     logLevel: e.LOG_LEVEL,
+    tracing: { endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME },
     tokens: {
       issuer: e.TESSERA_ISSUER,
       audience: e.TESSERA_AUDIENCE,

@@ -1,4 +1,5 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { HealthImplementation } from 'grpc-health-check';
 import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
@@ -38,6 +39,7 @@ import { createMailTransport } from './mail/transport.js';
 import { Metrics } from './metrics.js';
 import { startOpsServer } from './ops-http.js';
 import { startPublicServer } from './pages/public-server.js';
+import { startTracing } from './telemetry/tracing.js';
 import { CertificateFiles } from './tls/certificate-files.js';
 import type { HttpListener } from './tls/http-listener.js';
 import { readAccessPolicies } from './rpc/access-policy.js';
@@ -81,6 +83,8 @@ export interface StartOptions {
   clock?: Clock;
   /** Collect Node process metrics (off in tests, which run several instances in one process). */
   processMetrics?: boolean;
+  /** Turns tracing on with this exporter, whatever the configuration says (tests: in memory). */
+  spanExporter?: SpanExporter;
 }
 
 const HEALTH_CHECK_INTERVAL_MS = 5000;
@@ -111,6 +115,15 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
   const metrics = new Metrics({ collectDefaults: options.processMetrics ?? false });
   const teardown = new Teardown();
   try {
+    // First on, last off: spans of the shutdown's own work are still exported.
+    const tracing = startTracing(config.tracing, options.spanExporter);
+    if (tracing) {
+      teardown.add(() => tracing.shutdown());
+      log.info(
+        { endpoint: config.tracing.endpoint && new URL(config.tracing.endpoint).origin, serviceName: config.tracing.serviceName },
+        'tracing on',
+      );
+    }
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
       log.info(

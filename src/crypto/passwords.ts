@@ -1,6 +1,7 @@
 import argon2 from 'argon2';
 import { createHmac } from 'node:crypto';
 import { passwordSchemeOf, verifyBcrypt, verifyPbkdf2 } from './legacy-hashes.js';
+import { inSpan } from '../telemetry/spans.js';
 import { Semaphore } from './semaphore.js';
 
 /** argon2id cost parameters (OWASP defaults: 19 MiB, 2 passes, 1 lane). */
@@ -26,6 +27,9 @@ export interface StoredPassword {
   /** A pepper id, NO_PEPPER for imported hashes made without one, or null when unknown (try them all). */
   pepperId: string | null;
 }
+
+/** Span attribute: which algorithm a hash or verification ran (never anything of the password or hash). */
+const SCHEME = 'tessera.password.scheme';
 
 /** The pepper id of hashes made without a pepper (imported argon2). */
 export const NO_PEPPER = 'none';
@@ -60,7 +64,7 @@ export class PasswordHasher {
   private dummyHash: Promise<StoredPassword> | undefined;
 
   constructor(private readonly options: PasswordHasherOptions) {
-    this.gate = new Semaphore(options.maxConcurrent);
+    this.gate = new Semaphore(options.maxConcurrent, 'password.queue');
     this.pepperId = pepperIdOf(options.pepper);
     this.peppers = new Map([options.pepper, ...(options.previousPeppers ?? [])].map((p) => [pepperIdOf(p), p]));
   }
@@ -73,13 +77,15 @@ export class PasswordHasher {
   async hash(password: string, signal?: AbortSignal): Promise<StoredPassword> {
     const hash = await this.gate.run(
       () =>
-        argon2.hash(password, {
-          type: argon2.argon2id,
-          memoryCost: this.options.memoryKib,
-          timeCost: this.options.timeCost,
-          parallelism: this.options.parallelism,
-          secret: this.options.pepper,
-        }),
+        inSpan('password.hash', { [SCHEME]: 'argon2' }, () =>
+          argon2.hash(password, {
+            type: argon2.argon2id,
+            memoryCost: this.options.memoryKib,
+            timeCost: this.options.timeCost,
+            parallelism: this.options.parallelism,
+            secret: this.options.pepper,
+          }),
+        ),
       this.options.queueTimeoutMs,
       signal,
     );
@@ -89,7 +95,14 @@ export class PasswordHasher {
 
   /** Checks a password against a stored hash of any supported scheme. A malformed hash never matches. */
   verify(stored: StoredPassword, password: string, signal?: AbortSignal): Promise<PasswordCheck> {
-    return this.gate.run(() => this.verifyNow(stored, password), this.options.queueTimeoutMs, signal);
+    return this.gate.run(
+      () =>
+        inSpan('password.verify', { [SCHEME]: passwordSchemeOf(stored.hash) ?? 'unknown' }, () =>
+          this.verifyNow(stored, password),
+        ),
+      this.options.queueTimeoutMs,
+      signal,
+    );
   }
 
   /**

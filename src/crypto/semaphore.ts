@@ -1,3 +1,5 @@
+import { inSpan } from '../telemetry/spans.js';
+
 /** Raised when a caller waited longer than allowed for a permit. */
 export class SemaphoreTimeoutError extends Error {
   constructor() {
@@ -20,7 +22,11 @@ export class Semaphore {
   private available: number;
   private readonly queue: Waiter[] = [];
 
-  constructor(permits: number) {
+  /** `waitSpanName`, when given, names the trace span of each wait for a permit (where load shows first). */
+  constructor(
+    permits: number,
+    private readonly waitSpanName?: string,
+  ) {
     this.available = permits;
   }
 
@@ -30,7 +36,12 @@ export class Semaphore {
    * turn comes gets the abort reason, and its work never runs.
    */
   async run<T>(work: () => Promise<T>, timeoutMs: number, signal?: AbortSignal): Promise<T> {
-    await this.acquire(timeoutMs, signal);
+    if (this.waitSpanName) {
+      const ahead = { 'tessera.queue.ahead': this.queue.length };
+      await inSpan(this.waitSpanName, ahead, () => this.acquire(timeoutMs, signal));
+    } else {
+      await this.acquire(timeoutMs, signal);
+    }
     try {
       signal?.throwIfAborted();
       return await work();

@@ -1,15 +1,16 @@
-import { MikroORM, PostgreSqlDriver, type Options } from '@mikro-orm/postgresql';
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import pg from 'pg';
 import { ALL_ENTITIES } from './entities/index.js';
 import { MIGRATIONS } from './migrations/index.js';
+import { TracedPostgreSqlDriver } from './traced-driver.js';
 
 export type Orm = MikroORM;
 
 /** The ORM options for a database URL; shared by the server, the CLI and mikro-orm.config.ts. */
 export function ormOptions(databaseUrl: string): Options {
   return {
-    driver: PostgreSqlDriver,
+    driver: TracedPostgreSqlDriver,
     clientUrl: databaseUrl,
     entities: ALL_ENTITIES,
     extensions: [Migrator],

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { inStatementSpan } from './traced-driver.js';
 
 /** The slice of knex's client this module uses to borrow one of the ORM's pooled pg connections. */
 interface PoolClient {
@@ -20,10 +21,12 @@ export async function preparedQuery<R>(em: EntityManager, name: string, text: st
     return connection.execute<R[]>(text.replace(/\$\d+/g, '?'), values, 'all', em.getTransactionContext());
   }
   const client = (connection.getKnex() as unknown as { client: PoolClient }).client;
-  const pg = await client.acquireConnection();
-  try {
-    return (await pg.query<R>({ name, text, values })).rows;
-  } finally {
-    await client.releaseConnection(pg);
-  }
+  return inStatementSpan(text, async () => {
+    const pg = await client.acquireConnection();
+    try {
+      return (await pg.query<R>({ name, text, values })).rows;
+    } finally {
+      await client.releaseConnection(pg);
+    }
+  });
 }

@@ -1,3 +1,4 @@
+import { SpanKind } from '@opentelemetry/api';
 import { EmailOutbox, LockMode, type Orm } from '../db/index.js';
 import type { Clock } from '../clock.js';
 import type { SecretBox } from '../crypto/secret-box.js';
@@ -5,6 +6,7 @@ import { MAIL_TEMPLATES, type MailPayload, type MailTemplate } from '../domain/k
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { renderMail } from '../mail/templates.js';
+import { inSpan } from '../telemetry/spans.js';
 import type { MailTransport } from '../mail/transport.js';
 
 export interface OutboxWorkerOptions {
@@ -99,11 +101,14 @@ export class OutboxWorker {
 
   private async deliver(row: EmailOutbox): Promise<void> {
     row.attempts += 1;
+    // A trace of its own per message (the poll is not traced): template and attempt, never the address or links.
+    const attributes = {
+      'tessera.mail.template': row.template,
+      'tessera.mail.outbox_id': row.id,
+      'tessera.mail.attempt': row.attempts,
+    };
     try {
-      const payload = JSON.parse(this.box.open(row.payloadCiphertext ?? '', row.id)) as MailPayload;
-      if (!(MAIL_TEMPLATES as readonly string[]).includes(row.template)) throw new Error(`unknown template ${row.template}`);
-      const rendered = renderMail(row.template as MailTemplate, payload.variables, this.options.publicBaseUrl);
-      await this.transport.send({ ...rendered, from: this.options.from, to: payload.to, id: row.id });
+      await inSpan('mail.deliver', attributes, () => this.send(row), { root: true, kind: SpanKind.PRODUCER });
     } catch (err) {
       this.recordFailure(row, err);
       return;
@@ -114,6 +119,13 @@ export class OutboxWorker {
     row.lastError = null;
     this.metrics.mailDeliveries.inc({ outcome: 'sent' });
     this.log.info({ outboxId: row.id, template: row.template, attempts: row.attempts }, 'mail delivered');
+  }
+
+  private async send(row: EmailOutbox): Promise<void> {
+    const payload = JSON.parse(this.box.open(row.payloadCiphertext ?? '', row.id)) as MailPayload;
+    if (!(MAIL_TEMPLATES as readonly string[]).includes(row.template)) throw new Error(`unknown template ${row.template}`);
+    const rendered = renderMail(row.template as MailTemplate, payload.variables, this.options.publicBaseUrl);
+    await this.transport.send({ ...rendered, from: this.options.from, to: payload.to, id: row.id });
   }
 
   private recordFailure(row: EmailOutbox, err: unknown): void {

@@ -1,4 +1,5 @@
 import { Metadata } from '@grpc/grpc-js';
+import type { Span } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
 import { lazyEntityManager, type Orm } from '../db/index.js';
 import type { DomainDeps } from '../domain/kernel/operation.js';
@@ -7,6 +8,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AccessPolicy, AccessPolicyTable } from './access-policy.js';
 import { authenticateCall } from './call-authentication.js';
+import { traceIdsOf } from './call-span.js';
 import { deadlineOf, type AnyCall } from './call-signal.js';
 import { clientCertificateIdentities } from './client-certificate.js';
 import type { RequestShapeTable } from './request-shape.js';
@@ -40,13 +42,17 @@ export interface CallIdentity {
   log: Logger;
 }
 
-/** Gives the call its request id, echoes it in the response headers, and makes the call's logger. */
-export function identifyCall(rt: RpcRuntime, path: string, call: AnyCall): CallIdentity {
+/**
+ * Gives the call its request id, echoes it in the response headers, and makes
+ * the call's logger: every line carries the request id and, when traced, the
+ * trace and span ids of the call's span.
+ */
+export function identifyCall(rt: RpcRuntime, path: string, call: AnyCall, span: Span): CallIdentity {
   const requestId = requestIdOf(call.metadata) ?? randomUUID();
   const headers = new Metadata();
   headers.set('x-request-id', requestId);
   call.sendMetadata(headers);
-  return { requestId, log: rt.log.child({ requestId, method: path }) };
+  return { requestId, log: rt.log.child({ requestId, method: path, ...traceIdsOf(span) }) };
 }
 
 /**

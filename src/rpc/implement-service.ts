@@ -9,6 +9,7 @@ import {
 import type { AccessPolicy } from './access-policy.js';
 import { createCallContext, identifyCall, type CallContext, type CallIdentity, type RpcRuntime } from './call-context.js';
 import { createCallSignal, type AnyCall } from './call-signal.js';
+import { endCallSpan, inCallSpan, startCallSpan } from './call-span.js';
 import { toServiceError } from './errors.js';
 import type { RequestShapeCheck } from './request-shape.js';
 
@@ -33,7 +34,7 @@ type AnyHandler = (request: unknown, ctx: CallContext, sink?: StreamSink<unknown
  * call gets the same treatment: request id, abort signal, the request's shape
  * (every string bounded and NUL-free, JSON bounded), authentication and
  * authorization by the RPC's proto access policy, a forked EntityManager,
- * error mapping, a log line and a latency metric.
+ * error mapping, a log line, a latency metric and a trace span.
  */
 export function implementService<D extends ServiceDefinition>(
   rt: RpcRuntime,
@@ -70,8 +71,10 @@ async function serveUnary(
   try {
     // First, before authentication: a bad value of any size is refused in time that follows the bounds.
     checkShape(call.request);
-    const ctx = await createCallContext(rt, call, outcome.identity, policy, outcome.signal);
-    response = await handler(call.request, ctx);
+    response = await outcome.run(async () => {
+      const ctx = await createCallContext(rt, call, outcome.identity, policy, outcome.signal);
+      return handler(call.request, ctx);
+    });
   } catch (err) {
     callback(outcome.failed(err));
     return;
@@ -91,8 +94,10 @@ async function serveStream(
   const outcome = startCall(rt, path, call, true);
   try {
     checkShape(call.request);
-    const ctx = await createCallContext(rt, call, outcome.identity, policy, outcome.signal);
-    await handler(call.request, ctx, flowControlledSink(call, outcome.signal));
+    await outcome.run(async () => {
+      const ctx = await createCallContext(rt, call, outcome.identity, policy, outcome.signal);
+      await handler(call.request, ctx, flowControlledSink(call, outcome.signal));
+    });
   } catch (err) {
     const serviceError = outcome.failed(err);
     if (!call.cancelled) call.emit('error', serviceError);
@@ -123,10 +128,12 @@ function flowControlledSink(call: ServerWritableStream<unknown, unknown>, signal
   };
 }
 
-/** A started call: its identity and signal, and the two ways it can end (each logged and timed once). */
+/** A started call: its identity and signal, and the two ways it can end (each logged, timed and traced once). */
 interface CallOutcome {
   identity: CallIdentity;
   signal: AbortSignal;
+  /** Runs the call's work inside its trace span. */
+  run<T>(work: () => Promise<T>): Promise<T>;
   succeeded(): void;
   /** Logs the failure and returns what goes on the wire. */
   failed(err: unknown): ReturnType<typeof toServiceError>['serviceError'];
@@ -134,10 +141,12 @@ interface CallOutcome {
 
 function startCall(rt: RpcRuntime, path: string, call: AnyCall, longLived: boolean): CallOutcome {
   const started = process.hrtime.bigint();
-  const identity = identifyCall(rt, path, call);
+  const callSpan = startCallSpan(path, call.metadata);
+  const identity = identifyCall(rt, path, call, callSpan.span);
   const { signal, dispose } = createCallSignal(call, longLived ? rt.shutdownSignal : undefined);
   const finish = (code: status): number => {
     dispose();
+    endCallSpan(callSpan.span, code);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     rt.metrics.rpcDuration.observe({ method: path, code: status[code] }, seconds);
     return Math.round(seconds * 1000);
@@ -145,6 +154,7 @@ function startCall(rt: RpcRuntime, path: string, call: AnyCall, longLived: boole
   return {
     identity,
     signal,
+    run: (work) => inCallSpan(callSpan, work),
     succeeded() {
       identity.log.info({ code: 'OK', ms: finish(status.OK) }, 'rpc');
     },

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/logger.js';
 import { loadConfig } from '../../src/config.js';
-import { startTessera, type Tessera } from '../../src/server.js';
+import { startTessera, type StartOptions, type Tessera } from '../../src/server.js';
 import { AuthServiceClient } from '../../src/gen/tessera/v1/auth_service.js';
 import { IdentityServiceClient } from '../../src/gen/tessera/v1/identity_service.js';
 import { ProfileServiceClient } from '../../src/gen/tessera/v1/profile_service.js';
@@ -55,8 +55,12 @@ function sharedDataDirFor(db: TestDatabase): string | undefined {
   }
 }
 
-/** Starts Tessera against `db` with test settings; `env` overrides any variable. */
-export async function startTestServer(db: TestDatabase, env: Record<string, string> = {}): Promise<TestServer> {
+/** Starts Tessera against `db` with test settings; `env` overrides any variable, `options` adds start options. */
+export async function startTestServer(
+  db: TestDatabase,
+  env: Record<string, string> = {},
+  options: Pick<StartOptions, 'spanExporter'> = {},
+): Promise<TestServer> {
   const fullEnv: Record<string, string> = {
     NODE_ENV: 'test',
     DATABASE_URL: db.url,
@@ -83,7 +87,7 @@ export async function startTestServer(db: TestDatabase, env: Record<string, stri
   const clock = new AdjustableClock();
   const logs = new LogCapture();
   const config = loadConfig(fullEnv);
-  const tessera = await startTessera(config, { clock, log: createLogger('info', logs) });
+  const tessera = await startTessera(config, { ...options, clock, log: createLogger('info', logs) });
   const address = `127.0.0.1:${tessera.grpcPort}`;
   const auth = new AuthServiceClient(address, credentials.createInsecure());
   const profile = new ProfileServiceClient(address, credentials.createInsecure());

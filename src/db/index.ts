@@ -31,3 +31,4 @@ export {
   lockOneTimeToken,
   lockSessionByRefreshHash,
 } from './queries.js';
+export { deleteUserKey, findUserKeys, insertUserKeyIfAbsent, type UserKeyRow } from './user-keys.js';

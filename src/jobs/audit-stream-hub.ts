@@ -1,4 +1,4 @@
-import { latestAuditEventId, readAuditEvents, type AuditEvent, type EntityManager } from '../db/index.js';
+import { latestAuditEventId, readAuditEvents, type AuditEvent, type AuditEventQuery, type EntityManager } from '../db/index.js';
 import { filterQuery, matchesAuditFilter, type AuditFilter } from '../domain/compliance/audit-filter.js';
 import { DomainError } from '../domain/kernel/errors.js';
 
@@ -51,7 +51,14 @@ export class AuditStreamHub {
     private readonly newEntityManager: () => EntityManager,
     private readonly settings: AuditStreamSettings,
     private readonly onError: (err: unknown) => void,
+    /** Opens the personal parts of stored events (sealed under their subjects' data keys). */
+    private readonly reveal: (em: EntityManager, rows: AuditEvent[]) => Promise<AuditEvent[]>,
   ) {}
+
+  private async read(query: AuditEventQuery): Promise<AuditEvent[]> {
+    const em = this.newEntityManager();
+    return this.reveal(em, await readAuditEvents(em, query));
+  }
 
   /** Starts at the current end of the trail and polls as a safety net. */
   async start(): Promise<void> {
@@ -85,7 +92,7 @@ export class AuditStreamHub {
         this.lastSeenId = await latestAuditEventId(this.newEntityManager());
         return;
       }
-      const rows = await readAuditEvents(this.newEntityManager(), {
+      const rows = await this.read({
         afterId: this.lastSeenId,
         order: 'asc',
         limit: FAN_OUT_PAGE,
@@ -117,7 +124,7 @@ export class AuditStreamHub {
 
   /** @internal */
   readPage(filter: AuditFilter, afterId: string, upToId: string): Promise<AuditEvent[]> {
-    return readAuditEvents(this.newEntityManager(), {
+    return this.read({
       ...filterQuery(filter),
       afterId,
       upToId,

@@ -7,6 +7,7 @@ import { complianceClient } from '../helpers/audit.js';
 import {
   adminToken,
   DEFAULT_PASSWORD,
+  openedAuditRows,
   registerUser,
   serviceAccountKey,
   signedInUser,
@@ -38,7 +39,7 @@ async function registerThrough(
     { email: uniqueEmail('ip'), password: DEFAULT_PASSWORD, fullName: 'IP Test' },
     md,
   );
-  const rows = await sql<StoredFacts>('select ip, user_agent, type from audit_events where request_id = $1', [requestId]);
+  const rows = await openedAuditRows('request_id = $1', [requestId], server);
   expect(rows, 'exactly one event for the call').to.have.length(1);
   return { ...rows[0], requestId, userId: res.user!.id };
 }
@@ -134,10 +135,7 @@ describe('Client IP and user agent in audit events', () => {
       ]);
       expect(session.ip).to.equal('198.51.100.23');
       expect(session.user_agent).to.equal('Mozilla/5.0 (test)');
-      const [event] = await sql<StoredFacts>(
-        "select ip, user_agent, type from audit_events where subject_user_id = $1 and type = 'login.succeeded'",
-        [res.user!.id],
-      );
+      const [event] = await openedAuditRows("subject_user_id = $1 and type = 'login.succeeded'", [res.user!.id]);
       expect(event.ip).to.equal('198.51.100.23');
     });
   });
@@ -166,10 +164,7 @@ describe('Client IP and user agent in audit events', () => {
         metadataOf(requestId, service.apiKey, { 'x-forwarded-for': END_USER_IP, 'x-forwarded-user-agent': 'EndUserApp/1.0' }),
       );
 
-      const rows = await sql<StoredFacts & { actor_type: string; actor_id: string }>(
-        'select ip, user_agent, type, actor_type, actor_id from audit_events where request_id = $1',
-        [requestId],
-      );
+      const rows = await openedAuditRows('request_id = $1', [requestId]);
       expect(rows, 'exactly one event for the call').to.have.length(1);
       expect(rows[0]).to.include({ type: 'user.suspended', ip: END_USER_IP, user_agent: 'EndUserApp/1.0' });
       expect(rows[0]).to.include({ actor_type: 'service_account', actor_id: service.id });
@@ -205,7 +200,7 @@ describe('Client IP and user agent in audit events', () => {
         metadataOf(requestId, user.accessToken, { 'x-forwarded-for': END_USER_IP }),
       );
 
-      const rows = await sql<StoredFacts>('select ip, user_agent, type from audit_events where request_id = $1', [requestId]);
+      const rows = await openedAuditRows('request_id = $1', [requestId]);
       expect(rows.map((r) => [r.type, r.ip])).to.deep.equal([['sessions.revoked_all', '127.0.0.1']]);
     });
 

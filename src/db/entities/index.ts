@@ -7,6 +7,7 @@ export { SigningKey } from './signing-key.js';
 export { SocialLogin } from './social-login.js';
 export { User, USER_ROLES, USER_STATUSES, type UserRole, type UserStatus } from './user.js';
 export { UserProfile } from './user-profile.js';
+export { UserKey } from './user-key.js';
 
 import { AuditEvent } from './audit-event.js';
 import { EmailOutbox } from './email-outbox.js';
@@ -17,11 +18,13 @@ import { SigningKey } from './signing-key.js';
 import { SocialLogin } from './social-login.js';
 import { User } from './user.js';
 import { UserProfile } from './user-profile.js';
+import { UserKey } from './user-key.js';
 
 /** Every entity, for the ORM configuration. */
 export const ALL_ENTITIES = [
   User,
   UserProfile,
+  UserKey,
   Session,
   SigningKey,
   AuditEvent,

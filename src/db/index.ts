@@ -32,3 +32,10 @@ export {
   lockSessionByRefreshHash,
 } from './queries.js';
 export { deleteUserKey, findUserKeys, insertUserKeyIfAbsent, type UserKeyRow } from './user-keys.js';
+export {
+  countStaleCiphertexts,
+  lockStaleCiphertexts,
+  MASTER_KEY_CIPHERTEXTS,
+  storeResealedCiphertext,
+  type MasterKeyCiphertextKind,
+} from './master-key-ciphertexts.js';

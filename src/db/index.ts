@@ -39,3 +39,4 @@ export {
   storeResealedCiphertext,
   type MasterKeyCiphertextKind,
 } from './master-key-ciphertexts.js';
+export { erasePersonalRows, lockAccountForErasure, type ErasureCounts } from './user-erasure.js';

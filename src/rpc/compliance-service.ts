@@ -1,6 +1,7 @@
 import type { AuditFilter } from '../domain/compliance/audit-filter.js';
 import { openAuditStream, type AuditEventFeed } from '../domain/compliance/audit-stream-access.js';
 import { listAuditEvents } from '../domain/compliance/audit-trail.js';
+import { eraseUser, getErasureReceipt } from '../domain/compliance/user-erasure.js';
 import { invalidArguments } from '../domain/kernel/errors.js';
 import { AuditEventOrder } from '../gen/tessera/v1/compliance_service.js';
 import { ComplianceServiceService, type AuditEventFilter } from '../gen/tessera/v1/compliance_service.js';
@@ -39,6 +40,10 @@ export function complianceService(rt: RpcRuntime, feed: AuditEventFeed, streamsP
       });
       return { events: page.events.map(toAuditEventMessage), nextPageToken: page.nextPageToken };
     },
+
+    eraseUser: async (req, ctx) => ({ receipt: await eraseUser(ctx.op, req) }),
+
+    getErasureReceipt: async (req, ctx) => ({ receipt: await getErasureReceipt(ctx.op, req.userId) }),
 
     streamAuditEvents: async (req, ctx, sink) => {
       const release = streams.acquire(ctx.op.principal);

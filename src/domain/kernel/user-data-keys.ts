@@ -49,3 +49,8 @@ export function openField(cipher: FieldCipher | undefined, sealed: string | null
   if (!sealed || !cipher) return '';
   return cipher.open(sealed, binding);
 }
+
+/** The associated data of a session's sealed column (ip, user_agent). */
+export function sessionBinding(column: 'ip' | 'user_agent', sessionId: string): string {
+  return `sessions.${column}:${sessionId}`;
+}

@@ -147,7 +147,7 @@ export function accessTokenKid(token: string): string | undefined {
 }
 
 /** The JOSE `typ` of an erasure receipt: never accepted where an access token is expected. */
-export const ERASURE_RECEIPT_TYP = 'erasure-receipt+jwt';
+const ERASURE_RECEIPT_TYP = 'erasure-receipt+jwt';
 
 /** Signs an erasure receipt (a JWS over `claims`) with the service's signing key. */
 export async function signErasureReceipt(

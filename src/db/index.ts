@@ -31,7 +31,7 @@ export {
   lockOneTimeToken,
   lockSessionByRefreshHash,
 } from './queries.js';
-export { deleteUserKey, findUserKeys, insertUserKeyIfAbsent, type UserKeyRow } from './user-keys.js';
+export { findUserKeys, insertUserKeyIfAbsent, type UserKeyRow } from './user-keys.js';
 export {
   countStaleCiphertexts,
   lockStaleCiphertexts,

@@ -31,9 +31,3 @@ export async function insertUserKeyIfAbsent(em: EntityManager, row: UserKeyRow, 
   const [stored] = await em.execute<UserKeyRow[]>(`select ${COLUMNS} from user_keys where user_id = ?`, [row.userId]);
   return stored!;
 }
-
-/** Destroys a user's data key: everything sealed under it becomes unreadable. Returns whether there was one. */
-export async function deleteUserKey(em: EntityManager, userId: string): Promise<boolean> {
-  const rows = await em.execute<{ user_id: string }[]>('delete from user_keys where user_id = ? returning user_id', [userId]);
-  return rows.length > 0;
-}

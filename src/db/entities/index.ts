@@ -7,7 +7,6 @@ export { SigningKey } from './signing-key.js';
 export { SocialLogin } from './social-login.js';
 export { User, USER_ROLES, USER_STATUSES, type UserRole, type UserStatus } from './user.js';
 export { UserProfile } from './user-profile.js';
-export { UserKey } from './user-key.js';
 export { ErasureReceipt } from './erasure-receipt.js';
 
 import { AuditEvent } from './audit-event.js';

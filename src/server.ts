@@ -20,6 +20,7 @@ import {
 } from './db/index.js';
 import { AuditStreamHub } from './jobs/audit-stream-hub.js';
 import { createAuditRetention } from './jobs/audit-retention.js';
+import { createDeletedUserErasure } from './jobs/deleted-user-erasure.js';
 import { ensureBootstrapAdmin } from './domain/auth/registration.js';
 import { systemOperation } from './domain/kernel/operation.js';
 import type { DomainDeps } from './domain/kernel/operation.js';
@@ -187,6 +188,9 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     const retention = createAuditRetention(orm, clock, config.audit.retentionDays, log);
     retention.start();
     teardown.add(() => retention.stop());
+    const deletedUserErasure = createDeletedUserErasure(orm, deps, log);
+    deletedUserErasure.start();
+    teardown.add(() => deletedUserErasure.stop());
 
     const definition = loadTesseraPackageDefinition();
     const stopping = new AbortController();

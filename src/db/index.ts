@@ -39,4 +39,10 @@ export {
   storeResealedCiphertext,
   type MasterKeyCiphertextKind,
 } from './master-key-ciphertexts.js';
-export { erasePersonalRows, lockAccountForErasure, type ErasureCounts } from './user-erasure.js';
+export {
+  erasePersonalRows,
+  findDeletedUsersBefore,
+  lockAccountForErasure,
+  withJobLock,
+  type ErasureCounts,
+} from './user-erasure.js';

@@ -53,3 +53,29 @@ export async function erasePersonalRows(em: EntityManager, userId: string): Prom
   counts.accounts = await deleted(em, 'delete from users where id = ?', userId);
   return counts;
 }
+
+/** Ids of soft-deleted accounts deleted before `cutoff`, oldest first, at most `limit`. */
+export async function findDeletedUsersBefore(em: EntityManager, cutoff: Date, limit: number): Promise<string[]> {
+  const rows = await em.execute<{ id: string }[]>(
+    `select id from users where status = 'deleted' and deleted_at < ? order by deleted_at limit ?`,
+    [cutoff, limit],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Runs `work` only if no other instance holds the job's advisory lock (a
+ * session lock, released at the end); returns null when another ran it.
+ */
+export async function withJobLock<T>(em: EntityManager, lockId: number, work: () => Promise<T>): Promise<T | null> {
+  const connection = em.getConnection();
+  return connection.transactional(async (trx) => {
+    const [row] = await connection.execute<{ locked: boolean }[]>(
+      'select pg_try_advisory_xact_lock(?) as locked',
+      [lockId],
+      'all',
+      trx,
+    );
+    return row!.locked ? work() : null;
+  });
+}

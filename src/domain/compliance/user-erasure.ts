@@ -2,6 +2,7 @@ import { signErasureReceipt } from '../../crypto/tokens.js';
 import {
   ErasureReceipt,
   erasePersonalRows,
+  findDeletedUsersBefore,
   lockAccountForErasure,
   lockAdministrators,
   type ErasureCounts,
@@ -55,6 +56,22 @@ export async function eraseUser(
     op.em.clear();
   }
 
+  return eraseAccount(op, userId, input.reason, self);
+}
+
+/**
+ * Erases the soft-deleted accounts whose restore window
+ * (USER_DELETE_RETENTION_DAYS) has passed, at most `limit` per call, as the
+ * caller (the retention job: the system); returns how many went.
+ */
+export async function eraseExpiredDeletedUsers(op: Operation, limit: number): Promise<number> {
+  const cutoff = new Date(op.clock.now().getTime() - op.deps.userDeleteRetentionDays * 24 * 3600 * 1000);
+  const ids = await findDeletedUsersBefore(op.em, cutoff, limit);
+  for (const id of ids) await eraseAccount(op, id, 'retention_expired', false);
+  return ids.length;
+}
+
+async function eraseAccount(op: Operation, userId: string, reason: string, self: boolean): Promise<ErasureReceiptView> {
   return inTransaction(op, async (uow) => {
     const user = await lockAccountForErasure(uow.em, userId);
     if (!user) throw new DomainError('not_found', 'ERASE-004', 'no such user', { reason: 'USER_NOT_FOUND' });
@@ -70,12 +87,12 @@ export async function eraseUser(
     const counts = await erasePersonalRows(uow.em, userId);
     const erasedAt = op.clock.now();
     const requestedBy = requester(op, self);
-    const jws = await signReceipt(op, { userId, erasedAt, requestedBy, reason: input.reason, counts });
+    const jws = await signReceipt(op, { userId, erasedAt, requestedBy, reason: reason, counts });
     uow.em.create(ErasureReceipt, { userId, erasedAt, jws });
     uow.record({
       type: AuditEventType.userErased,
       subjectUserId: userId,
-      metadata: { reason: input.reason, requested_by: requestedBy, counts },
+      metadata: { reason: reason, requested_by: requestedBy, counts },
       withoutClient: true,
     });
     return { userId, erasedAt, jws };

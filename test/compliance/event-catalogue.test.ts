@@ -746,6 +746,7 @@ const READ_ONLY = [
   'ComplianceService.ListAuditEvents',
   'ComplianceService.StreamAuditEvents',
   'ComplianceService.GetErasureReceipt',
+  'ComplianceService.ExportUserData',
   'IdentityService.GetUser',
   'IdentityService.ListUsers',
   'IdentityService.ListServiceAccounts',

@@ -53,7 +53,7 @@ export interface Config {
     maxAttempts: number;
   };
   argon2: { memoryKib: number; timeCost: number; parallelism: number; maxConcurrent: number; queueTimeoutMs: number };
-  secrets: { pepper: Buffer; previousPeppers: Buffer[]; masterKey: Buffer };
+  secrets: { pepper: Buffer; previousPeppers: Buffer[]; masterKey: Buffer; previousMasterKeys: Buffer[] };
   bootstrapAdmin: { email: string; password: string } | undefined;
   /** CIDRs of proxies whose x-forwarded-for is believed. */
   trustedProxies: string[];
@@ -210,6 +210,7 @@ const EnvSchema = z.object({
   TESSERA_PEPPER: secret(32).optional(),
   TESSERA_PREVIOUS_PEPPERS: secretList(32).default([]),
   TESSERA_MASTER_KEY: secret(32).optional(),
+  TESSERA_PREVIOUS_MASTER_KEYS: secretList(32).default([]),
   TESSERA_BOOTSTRAP_ADMIN_EMAIL: z.string().optional(),
   TESSERA_BOOTSTRAP_ADMIN_PASSWORD: z.string().optional(),
   TRUSTED_PROXIES: z.string().default(''),
@@ -267,6 +268,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
   const secrets = {
     ...resolveSecrets(e.NODE_ENV, dataDir, e.TESSERA_PEPPER, e.TESSERA_MASTER_KEY, warn),
     previousPeppers: e.TESSERA_PREVIOUS_PEPPERS,
+    previousMasterKeys: e.TESSERA_PREVIOUS_MASTER_KEYS,
   };
   const idleSeconds = e.SESSION_IDLE_TIMEOUT_SECONDS ?? e.REFRESH_TOKEN_TTL_SECONDS ?? 30 * 24 * 3600;
   const tls = tlsSettings(e.TLS_CERT_FILE, e.TLS_KEY_FILE, e.TLS_CLIENT_CA_FILE);

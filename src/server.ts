@@ -7,7 +7,7 @@ import { systemClock, type Clock } from './clock.js';
 import { DEFAULT_PUBLIC_HTTP_PORT, type Config } from './config.js';
 import { OidcVerifier } from './crypto/oidc.js';
 import { PasswordHasher } from './crypto/passwords.js';
-import { SecretBox } from './crypto/secret-box.js';
+import { masterKeyBoxes } from './crypto/master-key-boxes.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import {
   AUDIT_CHANNEL,
@@ -22,10 +22,13 @@ import {
 import { AuditStreamHub } from './jobs/audit-stream-hub.js';
 import { createAuditRetention } from './jobs/audit-retention.js';
 import { createSessionCleanup } from './jobs/session-cleanup.js';
+import { createDeletedUserErasure } from './jobs/deleted-user-erasure.js';
 import { ensureBootstrapAdmin } from './domain/auth/registration.js';
 import { systemOperation } from './domain/kernel/operation.js';
 import type { DomainDeps } from './domain/kernel/operation.js';
 import { SigningKeyRing } from './domain/auth/signing-keys.js';
+import { UserDataKeys } from './domain/kernel/user-data-keys.js';
+import { revealAuditEvents } from './domain/kernel/audit-personal-data.js';
 import { AuthServiceService } from './gen/tessera/v1/auth_service.js';
 import { ComplianceServiceService } from './gen/tessera/v1/compliance_service.js';
 import { IdentityServiceService } from './gen/tessera/v1/identity_service.js';
@@ -186,6 +189,7 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
       () => orm.em.fork(),
       { maxBufferedPerSubscriber: config.audit.streamMaxBuffered, pollIntervalMs: config.audit.streamPollMs },
       (err) => log.error({ err }, 'audit stream fan-out failed; retrying on the next wake-up'),
+      (em, rows) => revealAuditEvents(em, deps.userKeys, rows),
     );
     await auditStream.start();
     teardown.add(() => auditStream.close());
@@ -206,6 +210,9 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     const sessionCleanup = createSessionCleanup(orm, clock, config.tokens.refreshReuseGraceSeconds, log);
     sessionCleanup.start();
     teardown.add(() => sessionCleanup.stop());
+    const deletedUserErasure = createDeletedUserErasure(orm, deps, log);
+    deletedUserErasure.start();
+    teardown.add(() => deletedUserErasure.stop());
 
     const definition = loadTesseraPackageDefinition();
     const stopping = new AbortController();
@@ -321,7 +328,8 @@ export async function buildDomain(
   clock: Clock,
   limiterStore: LimiterStore = memoryLimiterStore(rateLimitKeySecret(config.secrets.masterKey)),
 ): Promise<BuiltDomain> {
-  const signingKeys = new SigningKeyRing(new SecretBox(config.secrets.masterKey, 'signing-keys'), clock, {
+  const boxes = masterKeyBoxes(config.secrets.masterKey, config.secrets.previousMasterKeys);
+  const signingKeys = new SigningKeyRing(boxes.signingKeys, clock, {
     ...config.signingKeys,
     accessTtlSeconds: config.tokens.accessTtlSeconds,
   });
@@ -333,9 +341,9 @@ export async function buildDomain(
       pepper: config.secrets.pepper,
       previousPeppers: config.secrets.previousPeppers,
     }),
-    profileBox: new SecretBox(config.secrets.masterKey, 'profile-fields'),
-    refreshSuccessorBox: new SecretBox(config.secrets.masterKey, 'refresh-successors'),
-    outboxBox: new SecretBox(config.secrets.masterKey, 'email-outbox'),
+    userKeys: new UserDataKeys(boxes.userKeys, clock),
+    refreshSuccessorBox: boxes.refreshSuccessors,
+    outboxBox: boxes.outbox,
     tokens: config.tokens,
     oneTimeTokens: config.oneTimeTokens,
     oidc: new OidcVerifier(config.oidc.providers, { jwksCooldownMs: config.oidc.jwksCooldownMs }),

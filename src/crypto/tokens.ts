@@ -4,6 +4,7 @@ import {
   exportJWK,
   generateKeyPair,
   importJWK,
+  SignJWT,
   type CryptoKey,
   type JSONWebKeySet,
   type JWK,
@@ -212,4 +213,21 @@ export function accessTokenKid(token: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The JOSE `typ` of an erasure receipt: never accepted where an access token is expected. */
+const ERASURE_RECEIPT_TYP = 'erasure-receipt+jwt';
+
+/** Signs an erasure receipt (a JWS over `claims`) with the service's signing key. */
+export async function signErasureReceipt(
+  key: { kid: string; privateKey: CryptoKey },
+  claims: Record<string, unknown>,
+  settings: { issuer: string; now: Date },
+): Promise<string> {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, typ: ERASURE_RECEIPT_TYP, kid: key.kid })
+    .setIssuer(settings.issuer)
+    .setIssuedAt(Math.floor(settings.now.getTime() / 1000))
+    .setJti(randomUUID())
+    .sign(key.privateKey);
 }

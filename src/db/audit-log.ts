@@ -26,11 +26,24 @@ export interface NewAuditEvent {
 /**
  * Inserts audit events as the last statements of the current transaction.
  * Must run inside a transaction: the lock is released by its commit or rollback.
+ * Ids are drawn first, under the lock, so `prepare` can bind each row's
+ * ciphertext to its id.
  */
-export async function appendAuditEvents(em: EntityManager, events: NewAuditEvent[]): Promise<void> {
+export async function appendAuditEvents(
+  em: EntityManager,
+  events: NewAuditEvent[],
+  prepare: (event: NewAuditEvent, id: string) => NewAuditEvent = (event) => event,
+): Promise<void> {
   if (events.length === 0) return;
   await em.execute('select pg_advisory_xact_lock(?)', [AUDIT_APPEND_LOCK]);
-  await em.insertMany(AuditEvent, events);
+  const ids = await em.execute<{ id: string }[]>(
+    `select nextval(pg_get_serial_sequence('audit_events', 'id'))::text as id from generate_series(1, ?)`,
+    [events.length],
+  );
+  await em.insertMany(
+    AuditEvent,
+    events.map((event, i) => ({ ...prepare(event, ids[i]!.id), id: ids[i]!.id })),
+  );
   // Delivered only on commit; listeners treat it as a wake-up, the table is the record.
   await em.execute('select pg_notify(?, ?)', [AUDIT_CHANNEL, '']);
 }

@@ -15,7 +15,6 @@ export {
 export { NotificationListener, SIGNING_KEYS_CHANNEL } from './notification-listener.js';
 export { findSessionState } from './session-state.js';
 export { clearExpiredSuccessors, pruneEndedRefreshHistory } from './session-cleanup.js';
-export { findProfileRecord, type ProfileRecord } from './profile-record.js';
 export { lazyEntityManager } from './lazy-entity-manager.js';
 export {
   findServiceAccountByCertificateIdentity,
@@ -35,3 +34,18 @@ export {
   lockOneTimeToken,
   lockSessionByRefreshHash,
 } from './queries.js';
+export { findUserKeys, insertUserKeyIfAbsent, type UserKeyRow } from './user-keys.js';
+export {
+  countStaleCiphertexts,
+  lockStaleCiphertexts,
+  MASTER_KEY_CIPHERTEXTS,
+  storeResealedCiphertext,
+  type MasterKeyCiphertextKind,
+} from './master-key-ciphertexts.js';
+export {
+  erasePersonalRows,
+  findDeletedUsersBefore,
+  lockAccountForErasure,
+  withJobLock,
+  type ErasureCounts,
+} from './user-erasure.js';

@@ -1,4 +1,4 @@
-import { latestAuditEventId, readAuditEvents, type AuditEvent, type EntityManager } from '../db/index.js';
+import { latestAuditEventId, readAuditEvents, type AuditEvent, type AuditEventQuery, type EntityManager } from '../db/index.js';
 import { filterQuery, matchesAuditFilter, type AuditFilter } from '../domain/compliance/audit-filter.js';
 import { DomainError } from '../domain/kernel/errors.js';
 
@@ -60,7 +60,14 @@ export class AuditStreamHub {
     private readonly newEntityManager: () => EntityManager,
     private readonly settings: AuditStreamSettings,
     private readonly onError: (err: unknown) => void,
+    /** Opens the personal parts of stored events (sealed under their subjects' data keys). */
+    private readonly reveal: (em: EntityManager, rows: AuditEvent[]) => Promise<AuditEvent[]>,
   ) {}
+
+  private async read(query: AuditEventQuery): Promise<AuditEvent[]> {
+    const em = this.newEntityManager();
+    return this.reveal(em, await readAuditEvents(em, query));
+  }
 
   /** Starts at the current end of the trail and polls as a safety net. */
   async start(): Promise<void> {
@@ -95,7 +102,7 @@ export class AuditStreamHub {
         return;
       }
       const rows = stampRead(
-        await readAuditEvents(this.newEntityManager(), {
+        await this.read({
           afterId: this.lastSeenId,
           order: 'asc',
           limit: FAN_OUT_PAGE,
@@ -129,7 +136,7 @@ export class AuditStreamHub {
   /** @internal */
   async readPage(filter: AuditFilter, afterId: string, upToId: string): Promise<AuditEvent[]> {
     return stampRead(
-      await readAuditEvents(this.newEntityManager(), {
+      await this.read({
         ...filterQuery(filter),
         afterId,
         upToId,

@@ -1,9 +1,16 @@
 import type { AuditFilter } from '../domain/compliance/audit-filter.js';
 import { openAuditStream, type AuditEventFeed } from '../domain/compliance/audit-stream-access.js';
 import { listAuditEvents } from '../domain/compliance/audit-trail.js';
+import { eraseUser, getErasureReceipt } from '../domain/compliance/user-erasure.js';
+import { exportUserData, type ExportPart } from '../domain/compliance/user-export.js';
+import { toProfileMessage, toSessionMessage, toSocialLoginMessage, toUserMessage } from './convert.js';
 import { invalidArguments } from '../domain/kernel/errors.js';
 import { AuditEventOrder } from '../gen/tessera/v1/compliance_service.js';
-import { ComplianceServiceService, type AuditEventFilter } from '../gen/tessera/v1/compliance_service.js';
+import {
+  ComplianceServiceService,
+  type AuditEventFilter,
+  type ExportUserDataResponse,
+} from '../gen/tessera/v1/compliance_service.js';
 import { auditTypeFromProto, toAuditEventMessage } from './audit-convert.js';
 import type { RpcRuntime } from './call-context.js';
 import { implementService } from './implement-service.js';
@@ -26,6 +33,22 @@ function toAuditFilter(filter: AuditEventFilter | undefined): AuditFilter {
   };
 }
 
+/** Domain export part -> the proto oneof. */
+function toExportPart(part: ExportPart): ExportUserDataResponse['part'] {
+  switch (part.kind) {
+    case 'account':
+      return { $case: 'account', value: toUserMessage(part.account) };
+    case 'profile':
+      return { $case: 'profile', value: toProfileMessage(part.profile) };
+    case 'socialLogin':
+      return { $case: 'socialLogin', value: toSocialLoginMessage(part.socialLogin) };
+    case 'session':
+      return { $case: 'session', value: toSessionMessage(part.session) };
+    case 'auditEvent':
+      return { $case: 'auditEvent', value: toAuditEventMessage(part.auditEvent) };
+  }
+}
+
 /** tessera.v1.ComplianceService: decode -> one domain call -> encode. */
 export function complianceService(rt: RpcRuntime, feed: AuditEventFeed, streamsPerPrincipal: number) {
   const streams = new StreamQuota(streamsPerPrincipal);
@@ -39,6 +62,14 @@ export function complianceService(rt: RpcRuntime, feed: AuditEventFeed, streamsP
       });
       return { events: page.events.map(toAuditEventMessage), nextPageToken: page.nextPageToken };
     },
+
+    eraseUser: async (req, ctx) => ({ receipt: await eraseUser(ctx.op, req) }),
+
+    exportUserData: async (req, ctx, sink) => {
+      for await (const part of exportUserData(ctx.op, req.userId)) await sink.send({ part: toExportPart(part) });
+    },
+
+    getErasureReceipt: async (req, ctx) => ({ receipt: await getErasureReceipt(ctx.op, req.userId) }),
 
     streamAuditEvents: async (req, ctx, sink) => {
       const release = streams.acquire(ctx.op.principal);

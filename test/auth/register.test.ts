@@ -2,10 +2,10 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import argon2 from 'argon2';
 import { expect } from 'chai';
 import { Role, UserStatus } from '../../src/gen/tessera/v1/user.js';
-import { DEFAULT_PASSWORD, registerUser, sql, uniqueEmail } from '../helpers/fixtures.js';
+import { DEFAULT_PASSWORD, registerUser, signedInUser, sql, uniqueEmail } from '../helpers/fixtures.js';
 import { harness } from '../helpers/harness.js';
 import { expectRpcError, decodeDetails } from '../helpers/rpc-errors.js';
-import { call } from '../helpers/server.js';
+import { bearer, call } from '../helpers/server.js';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -45,12 +45,15 @@ describe('AuthService.Register', () => {
     expect(user!.lastLoginAt).to.equal(undefined);
   });
 
-  it('creates the profile with the full name in the same call', async () => {
-    const { user } = await registerUser({ fullName: 'Ada Lovelace' });
+  it('creates the profile with the full name in the same call, stored encrypted', async () => {
+    const { user, accessToken } = await signedInUser({ fullName: 'Ada Lovelace' });
 
-    const rows = await sql<{ full_name: string }>('select full_name from user_profiles where user_id = $1', [user.id]);
+    const rows = await sql<{ full_name: string }>('select full_name from user_profiles where user_id = $1', [user!.id]);
     expect(rows).to.have.length(1);
-    expect(rows[0].full_name).to.equal('Ada Lovelace');
+    expect(rows[0].full_name).to.match(/^v1\./);
+    expect(rows[0].full_name).to.not.include('Ada');
+    const { profile } = await call(harness().server.profile, 'getProfile', { userId: '' }, bearer(accessToken));
+    expect(profile!.fullName).to.equal('Ada Lovelace');
   });
 
   it('records a user.registered audit event for the new user', async () => {

@@ -7,6 +7,7 @@ import { complianceClient } from '../helpers/audit.js';
 import {
   adminToken,
   DEFAULT_PASSWORD,
+  openedAuditRows,
   registerUser,
   serviceAccountKey,
   signedInUser,
@@ -38,7 +39,7 @@ async function registerThrough(
     { email: uniqueEmail('ip'), password: DEFAULT_PASSWORD, fullName: 'IP Test' },
     md,
   );
-  const rows = await sql<StoredFacts>('select ip, user_agent, type from audit_events where request_id = $1', [requestId]);
+  const rows = await openedAuditRows('request_id = $1', [requestId], server);
   expect(rows, 'exactly one event for the call').to.have.length(1);
   return { ...rows[0], requestId, userId: res.user!.id };
 }
@@ -129,15 +130,16 @@ describe('Client IP and user agent in audit events', () => {
       const md = new Metadata();
       for (const [key, value] of Object.entries(PROXY_HEADERS)) md.set(key, value);
       const res = await call(proxied.auth, 'login', { email, password: DEFAULT_PASSWORD }, md);
-      const [session] = await sql<{ ip: string; user_agent: string }>('select ip, user_agent from sessions where user_id = $1', [
-        res.user!.id,
-      ]);
-      expect(session.ip).to.equal('198.51.100.23');
-      expect(session.user_agent).to.equal('Mozilla/5.0 (test)');
-      const [event] = await sql<StoredFacts>(
-        "select ip, user_agent, type from audit_events where subject_user_id = $1 and type = 'login.succeeded'",
-        [res.user!.id],
+      const [stored] = await sql<{ ip: string }>('select ip from sessions where user_id = $1', [res.user!.id]);
+      expect(stored.ip, 'sealed under the user key').to.match(/^v1\./);
+      const { sessions } = await call(
+        proxied.auth,
+        'listSessions',
+        { pageSize: 0, pageToken: '' },
+        bearer(res.tokens!.accessToken),
       );
+      expect(sessions[0]).to.include({ ipAddress: '198.51.100.23', userAgent: 'Mozilla/5.0 (test)' });
+      const [event] = await openedAuditRows("subject_user_id = $1 and type = 'login.succeeded'", [res.user!.id]);
       expect(event.ip).to.equal('198.51.100.23');
     });
   });
@@ -166,10 +168,7 @@ describe('Client IP and user agent in audit events', () => {
         metadataOf(requestId, service.apiKey, { 'x-forwarded-for': END_USER_IP, 'x-forwarded-user-agent': 'EndUserApp/1.0' }),
       );
 
-      const rows = await sql<StoredFacts & { actor_type: string; actor_id: string }>(
-        'select ip, user_agent, type, actor_type, actor_id from audit_events where request_id = $1',
-        [requestId],
-      );
+      const rows = await openedAuditRows('request_id = $1', [requestId]);
       // The suspension also writes sessions.revoked_all: every event of the call carries the same facts.
       expect(rows.map((r) => r.type)).to.have.members(['user.suspended', 'sessions.revoked_all']);
       for (const row of rows) {
@@ -208,7 +207,7 @@ describe('Client IP and user agent in audit events', () => {
         metadataOf(requestId, user.accessToken, { 'x-forwarded-for': END_USER_IP }),
       );
 
-      const rows = await sql<StoredFacts>('select ip, user_agent, type from audit_events where request_id = $1', [requestId]);
+      const rows = await openedAuditRows('request_id = $1', [requestId]);
       expect(rows.map((r) => [r.type, r.ip])).to.deep.equal([['sessions.revoked_all', '127.0.0.1']]);
     });
 

@@ -781,11 +781,20 @@ const READ_ONLY = [
   'ProfileService.GetProfile',
   'ComplianceService.ListAuditEvents',
   'ComplianceService.StreamAuditEvents',
+  'ComplianceService.GetErasureReceipt',
+  'ComplianceService.ExportUserData',
   'IdentityService.GetUser',
   'IdentityService.ListUsers',
   'IdentityService.ListServiceAccounts',
   'IdentityService.ListSocialLogins',
 ];
+
+/**
+ * RPCs whose event deliberately carries no client address or agent (so not a
+ * CASE, which checks them): user.erased holds nothing personal of anyone.
+ * Tested below.
+ */
+const WITHOUT_CLIENT_FACTS = ['ComplianceService.EraseUser'];
 
 /** Secrets or secret-shaped strings that must never appear in an event. */
 const ALWAYS_FORBIDDEN = ['$argon2', 'tsr_', DEFAULT_PASSWORD];
@@ -835,11 +844,29 @@ describe('Audit events of every RPC', () => {
     const all = [AuthServiceService, ProfileServiceService, ComplianceServiceService, IdentityServiceService].flatMap((s) =>
       rpcNames(s as Record<string, { path: string }>),
     );
-    const covered = new Set([...CASES.map((c) => c.rpc.replace(/ \(.*\)$/, '')), ...READ_ONLY]);
+    const covered = new Set([...CASES.map((c) => c.rpc.replace(/ \(.*\)$/, '')), ...READ_ONLY, ...WITHOUT_CLIENT_FACTS]);
     expect(
       all.filter((rpc) => !covered.has(rpc)),
       'RPCs without a catalogue case',
     ).to.deep.equal([]);
+  });
+
+  it('ComplianceService.EraseUser writes one user.erased event with ids, reason and counts, and no client facts', async () => {
+    const user = await signedInUser({ fullName: 'Catalogue Erased' });
+    const requestId = `cat-${randomUUID()}`;
+    await call(
+      client,
+      'eraseUser',
+      { userId: user.user!.id, reason: 'catalogue_case', currentPassword: user.password },
+      requestMetadata(requestId, user.accessToken),
+    );
+
+    const rows = await rowsOfRequest(requestId);
+    expect(rows.map((r) => r.type)).to.deep.equal(['user.erased']);
+    const event = await eventThroughApi(rows[0].id, user.user!.id, AuditEventType.AUDIT_EVENT_TYPE_USER_ERASED);
+    expect(event).to.include({ subjectUserId: user.user!.id, requestId, ip: '', userAgent: '' });
+    expect(event!.metadata).to.include({ reason: 'catalogue_case' });
+    for (const secret of [...ALWAYS_FORBIDDEN, user.email, 'Catalogue Erased']) expect(rows[0].row).to.not.include(secret);
   });
 
   for (const c of CASES) {

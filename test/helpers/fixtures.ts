@@ -3,6 +3,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { AuthServiceClient, type LoginResponse } from '../../src/gen/tessera/v1/auth_service.js';
 import { Role, type User } from '../../src/gen/tessera/v1/user.js';
+import type { AuditEvent } from '../../src/db/index.js';
+import { revealAuditEvents } from '../../src/domain/kernel/audit-personal-data.js';
 import type { TestDatabase } from './database.js';
 import { harness } from './harness.js';
 import { bearer, BOOTSTRAP_ADMIN, call, type TestServer } from './server.js';
@@ -109,15 +111,47 @@ async function sqlAt<T extends pg.QueryResultRow>(url: string, text: string, par
 
 /** The audit events one request wrote, in order (send an x-request-id to find them). */
 export async function auditEventsOfRequest(requestId: string, server: TestServer = harness().server) {
-  return sqlOn<{
-    type: string;
-    subject_user_id: string | null;
-    actor_type: string;
-    actor_id: string | null;
-    metadata: Record<string, unknown>;
-  }>(server, 'select type, subject_user_id, actor_type, actor_id, metadata from audit_events where request_id = $1 order by id', [
-    requestId,
-  ]);
+  return openedAuditRows('request_id = $1', [requestId], server);
+}
+
+/** An audit row as stored, with its personal parts opened by the service's keys. */
+export interface OpenedAuditRow {
+  id: string;
+  type: string;
+  actor_type: string;
+  actor_id: string | null;
+  subject_user_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * Audit rows matching `where` (SQL over audit_events), in id order, with ip,
+ * user agent and personal metadata opened with `server`'s keys: the stored
+ * values are ciphertext under the subject's data key.
+ */
+export async function openedAuditRows(
+  where: string,
+  params: unknown[] = [],
+  server: TestServer = harness().server,
+): Promise<OpenedAuditRow[]> {
+  const rows = await sqlOn<OpenedAuditRow>(
+    server,
+    `select id::text as id, type, actor_type, actor_id, subject_user_id, ip, user_agent, metadata from audit_events where ${where} order by id`,
+    params,
+  );
+  const stored = rows.map(
+    (r) =>
+      ({ id: r.id, subjectUserId: r.subject_user_id, ip: r.ip, userAgent: r.user_agent, metadata: r.metadata }) as AuditEvent,
+  );
+  const opened = await revealAuditEvents(server.tessera.orm.em.fork(), server.tessera.deps.userKeys, stored);
+  return rows.map((r, i) => ({
+    ...r,
+    ip: opened[i]!.ip ?? null,
+    user_agent: opened[i]!.userAgent ?? null,
+    metadata: opened[i]!.metadata,
+  }));
 }
 
 /** Bearer metadata with an x-request-id, so the audit events of that very call can be found. */

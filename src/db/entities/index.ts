@@ -8,6 +8,7 @@ export { SigningKey } from './signing-key.js';
 export { SocialLogin } from './social-login.js';
 export { User, USER_ROLES, USER_STATUSES, type UserRole, type UserStatus } from './user.js';
 export { UserProfile } from './user-profile.js';
+export { ErasureReceipt } from './erasure-receipt.js';
 
 import { AuditEvent } from './audit-event.js';
 import { EmailOutbox } from './email-outbox.js';
@@ -19,11 +20,15 @@ import { SigningKey } from './signing-key.js';
 import { SocialLogin } from './social-login.js';
 import { User } from './user.js';
 import { UserProfile } from './user-profile.js';
+import { UserKey } from './user-key.js';
+import { ErasureReceipt } from './erasure-receipt.js';
 
 /** Every entity, for the ORM configuration. */
 export const ALL_ENTITIES = [
   User,
   UserProfile,
+  UserKey,
+  ErasureReceipt,
   Session,
   RefreshTokenHistory,
   SigningKey,

@@ -5,6 +5,7 @@ import { Migration20261122201651_identity_administration } from './Migration2026
 import { Migration20261122201905_lifecycle } from './Migration20261122201905_lifecycle.js';
 import { Migration20261201150000_signing_keys_notify } from './Migration20261201150000_signing_keys_notify.js';
 import { Migration20261201153000_service_account_certificates } from './Migration20261201153000_service_account_certificates.js';
+import { Migration20261201160000_user_keys } from './Migration20261201160000_user_keys.js';
 import { Migration20261201170000_refresh_token_history } from './Migration20261201170000_refresh_token_history.js';
 
 /** Every migration, in order. Listed explicitly so no file glob is involved at run time. */
@@ -18,5 +19,6 @@ export const MIGRATIONS: MigrationObject[] = [
     name: 'Migration20261201153000_service_account_certificates',
     class: Migration20261201153000_service_account_certificates,
   },
+  { name: 'Migration20261201160000_user_keys', class: Migration20261201160000_user_keys },
   { name: 'Migration20261201170000_refresh_token_history', class: Migration20261201170000_refresh_token_history },
 ];

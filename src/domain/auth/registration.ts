@@ -1,6 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Operation } from '../kernel/operation.js';
 import { isUniqueViolation, User, UserProfile, type UserRole } from '../../db/index.js';
+import { sealFullName } from '../profile/profiles.js';
 import type { StoredPassword } from '../../crypto/passwords.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { DomainError, Violations } from '../kernel/errors.js';
@@ -85,7 +86,9 @@ export async function insertAccount(
     deletedAt: null,
     appMetadata: {},
   });
-  uow.em.create(UserProfile, { user, fullName: account.fullName, createdAt: now, updatedAt: now });
+  const fullName =
+    account.fullName === '' ? '' : sealFullName(await uow.deps.userKeys.forWriting(uow.em, user.id), user.id, account.fullName);
+  uow.em.create(UserProfile, { user, fullName, createdAt: now, updatedAt: now });
   // The user's row must exist before its events name it.
   await uow.em.flush();
   return user;

@@ -6,6 +6,7 @@ import { DomainError, Violations } from '../kernel/errors.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkUuid, isUuid } from '../kernel/validation.js';
 import { endUserAccess, type RevocationCause } from './access-revocation.js';
+import { openField, sessionBinding } from '../kernel/user-data-keys.js';
 
 /** A session as its owner sees it. */
 export interface SessionView {
@@ -53,13 +54,14 @@ export async function listOwnSessions(op: Operation, page: { pageSize: number; p
     },
     { orderBy: { id: 'desc' }, limit: limit + 1 },
   );
+  const cipher = (await op.deps.userKeys.forReading(op.em, [caller.userId])).get(caller.userId);
   const sessions = rows.slice(0, limit).map((s) => ({
     id: s.id,
     createdAt: s.createdAt,
     lastUsedAt: s.lastUsedAt,
     expiresAt: s.expiresAt,
-    ip: s.ip ?? null,
-    userAgent: s.userAgent ?? null,
+    ip: openField(cipher, s.ip, sessionBinding('ip', s.id)) || null,
+    userAgent: openField(cipher, s.userAgent, sessionBinding('user_agent', s.id)) || null,
     current: s.id === caller.sessionId,
   }));
   const more = rows.length > limit;

@@ -8,6 +8,7 @@ import type { DomainDeps } from '../kernel/operation.js';
 import { DomainError } from '../kernel/errors.js';
 import type { Operation } from '../kernel/operation.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
+import { sessionBinding } from '../kernel/user-data-keys.js';
 
 /** Refresh tokens carry a prefix so secret scanners and humans recognise them. */
 export const REFRESH_TOKEN_PREFIX = 'tsr_';
@@ -85,8 +86,13 @@ export function refreshExpiry(deps: DomainDeps, createdAt: Date, now: Date): Dat
 async function openSession(uow: UnitOfWork, user: User): Promise<{ session: Session; tokens: IssuedTokens }> {
   const now = uow.clock.now();
   const refreshToken = generateOpaqueSecret(REFRESH_TOKEN_PREFIX);
+  const id = uuidv7();
+  // The client's address and agent are the user's personal data: sealed under their key, shredded by an erasure.
+  const cipher = uow.ip || uow.userAgent ? await uow.deps.userKeys.forWriting(uow.em, user.id) : undefined;
+  const seal = (value: string | null, column: 'ip' | 'user_agent') =>
+    value && cipher ? cipher.seal(value, sessionBinding(column, id)) : null;
   const session = uow.em.create(Session, {
-    id: uuidv7(),
+    id,
     user,
     refreshTokenHash: hashBearerSecret(refreshToken),
     previousRefreshTokenHash: null,
@@ -97,8 +103,8 @@ async function openSession(uow: UnitOfWork, user: User): Promise<{ session: Sess
     lastUsedAt: now,
     revokedAt: null,
     revokeReason: null,
-    ip: uow.ip,
-    userAgent: uow.userAgent,
+    ip: seal(uow.ip, 'ip'),
+    userAgent: seal(uow.userAgent, 'user_agent'),
   });
   const tokens = await issueTokens(uow.deps, user, session, refreshToken);
   return { session, tokens };

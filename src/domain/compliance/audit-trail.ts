@@ -1,4 +1,5 @@
 import { readAuditEvents, type AuditEvent } from '../../db/index.js';
+import { revealAuditEvents } from '../kernel/audit-personal-data.js';
 import type { Operation } from '../kernel/operation.js';
 import { auditFilterKey, checkAuditFilter, filterQuery, type AuditFilter } from './audit-filter.js';
 import { invalidArguments, Violations } from '../kernel/errors.js';
@@ -40,7 +41,7 @@ export async function listAuditEvents(op: Operation, request: AuditPageRequest):
     order: ascending ? 'asc' : 'desc',
     limit: limit + 1,
   });
-  const events = rows.slice(0, limit);
+  const events = await revealAuditEvents(op.em, op.deps.userKeys, rows.slice(0, limit));
   const more = rows.length > limit;
   return {
     events,

@@ -56,6 +56,8 @@ export interface AuditRecord {
   /** Overrides the actor derived from the principal, e.g. the user who just signed in. */
   actor?: AuditActor;
   metadata?: Record<string, unknown>;
+  /** Leaves out the caller's ip and user agent (the erasure event must hold nothing personal of anyone). */
+  withoutClient?: true;
 }
 
 /** Completes an AuditRecord with the facts of the call that caused it. */
@@ -67,8 +69,8 @@ export function toAuditRow(record: AuditRecord, op: Operation): NewAuditEvent {
     actorType: actor.type,
     actorId: actor.id,
     subjectUserId: record.subjectUserId ?? null,
-    ip: op.ip,
-    userAgent: op.userAgent,
+    ip: record.withoutClient ? null : op.ip,
+    userAgent: record.withoutClient ? null : op.userAgent,
     requestId: op.requestId,
     metadata: record.metadata ?? {},
   };

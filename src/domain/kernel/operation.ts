@@ -2,6 +2,7 @@ import type { Clock } from '../../clock.js';
 import type { OidcVerifier } from '../../crypto/oidc.js';
 import type { PasswordHasher } from '../../crypto/passwords.js';
 import type { SecretBox } from '../../crypto/secret-box.js';
+import type { UserDataKeys } from './user-data-keys.js';
 import type { EntityManager } from '../../db/index.js';
 import type { Principal } from './principal.js';
 import type { GuessLimiter, RequestLimiter } from './rate-limits.js';
@@ -32,8 +33,8 @@ export interface DomainDeps {
   clock: Clock;
   passwords: PasswordHasher;
   signingKeys: SigningKeys;
-  /** Encrypts sensitive profile fields at rest. */
-  profileBox: SecretBox;
+  /** The users' data keys: their personal fields are sealed under them. */
+  userKeys: UserDataKeys;
   /** Encrypts the successor of a rotated refresh token for the reuse grace window. */
   refreshSuccessorBox: SecretBox;
   /** Encrypts queued mail (addresses, links with tokens) until it is delivered. */

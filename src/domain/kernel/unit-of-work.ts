@@ -1,4 +1,6 @@
 import { appendAuditEvents } from '../../db/index.js';
+import type { FieldCipher } from '../../crypto/field-cipher.js';
+import { hasPersonalData, sealAuditPersonalData } from './audit-personal-data.js';
 import { toAuditRow, type AuditRecord } from './audit-record.js';
 import { DomainError } from './errors.js';
 import type { Operation } from './operation.js';
@@ -33,10 +35,17 @@ export async function inTransaction<T>(
     const events: AuditRecord[] = [];
     const result = await work({ ...op, em: tx, record: (event) => events.push(event) });
     await tx.flush();
-    await appendAuditEvents(
-      tx,
-      events.map((e) => toAuditRow(e, op)),
-    );
+    const rows = events.map((e) => toAuditRow(e, op));
+    const ciphers = new Map<string, FieldCipher>();
+    for (const row of rows) {
+      if (row.subjectUserId && hasPersonalData(row) && !ciphers.has(row.subjectUserId)) {
+        ciphers.set(row.subjectUserId, await op.deps.userKeys.forWriting(tx, row.subjectUserId));
+      }
+    }
+    await appendAuditEvents(tx, rows, (row, id) => {
+      const cipher = row.subjectUserId ? ciphers.get(row.subjectUserId) : undefined;
+      return cipher ? sealAuditPersonalData(cipher, row, id) : row;
+    });
     if (options.whileCallerWaits) assertCallerWaits(op);
     return result;
   });

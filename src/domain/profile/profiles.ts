@@ -1,12 +1,13 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Operation } from '../kernel/operation.js';
-import { findProfileRecord, UserProfile, type ProfileRecord } from '../../db/index.js';
+import { UserProfile } from '../../db/index.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { callerUserId, readableUserId } from '../kernel/callers.js';
-import type { DomainDeps } from '../kernel/operation.js';
+import type { FieldCipher } from '../../crypto/field-cipher.js';
+import { openField, sealField } from '../kernel/user-data-keys.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
-import { checkJson, checkText, checkUpdateMask } from '../kernel/validation.js';
+import { checkText, checkUpdateMask } from '../kernel/validation.js';
 
 /** A profile as the domain hands it out: sensitive fields decrypted. */
 export interface ProfileView {
@@ -38,10 +39,10 @@ export type ProfilePatch = Omit<ProfileView, 'userId' | 'createdAt' | 'updatedAt
  */
 export async function getProfile(op: Operation, requestedUserId: string): Promise<ProfileView> {
   const userId = readableUserId(op.principal, requestedUserId, { noUser: 'PROF-001', invalid: 'PROF-002', denied: 'PROF-004' });
-  // One prepared query, no identity map: the hot read of the service.
-  const profile = await findProfileRecord(op.em, userId);
+  const profile = await op.em.findOne(UserProfile, { user: userId });
   if (!profile) throw new DomainError('not_found', 'PROF-003', 'no profile for this user', { reason: 'USER_NOT_FOUND' });
-  return toView(op.deps, userId, profile);
+  const keys = await op.deps.userKeys.forReading(op.em, [userId]);
+  return toView(keys.get(userId), profile);
 }
 
 /**
@@ -57,12 +58,13 @@ export async function updateOwnProfile(op: Operation, patch: ProfilePatch, mask:
   return inTransaction(op, async (uow) => {
     const profile = await uow.em.findOne(UserProfile, { user: userId });
     if (!profile) throw new DomainError('not_found', 'PROF-006', 'no profile for this user', { reason: 'USER_NOT_FOUND' });
-    const changed = applyPatch(op.deps, profile, userId, values, paths);
+    const cipher = await op.deps.userKeys.forWriting(uow.em, userId);
+    const changed = applyPatch(cipher, profile, userId, values, paths);
     if (changed.length > 0) {
       profile.updatedAt = op.clock.now();
       uow.record({ type: AuditEventType.profileUpdated, subjectUserId: userId, metadata: { fields: changed } });
     }
-    return toView(op.deps, userId, profile);
+    return toView(cipher, profile);
   });
 }
 
@@ -92,8 +94,7 @@ function checkPatch(patch: ProfilePatch, paths: ProfilePath[]): ProfilePatch {
   }
   if (masked.has('preferences')) {
     out.preferences = patch.preferences ?? {};
-    const wellFormed = checkJson('profile.preferences', out.preferences, v);
-    if (wellFormed && Buffer.byteLength(JSON.stringify(out.preferences)) > PREFERENCES_MAX_BYTES) {
+    if (Buffer.byteLength(JSON.stringify(out.preferences)) > PREFERENCES_MAX_BYTES) {
       v.add('profile.preferences', `must be at most ${PREFERENCES_MAX_BYTES} bytes as JSON`);
     }
   }
@@ -109,29 +110,56 @@ function isHttpsUrl(value: string): boolean {
   }
 }
 
+/** The profile columns sealed under the user's data key, by patch key. */
+const SEALED_COLUMNS = {
+  fullName: 'full_name',
+  bio: 'bio',
+  location: 'location',
+  phoneNumber: 'phone_number_ciphertext',
+} as const;
+type SealedKey = keyof typeof SEALED_COLUMNS;
+
+/** The associated data of a sealed profile column: the ciphertext belongs to this column of this user's row. */
+function binding(key: SealedKey, userId: string): string {
+  return `user_profiles.${SEALED_COLUMNS[key]}:${userId}`;
+}
+
+function readSealed(cipher: FieldCipher | undefined, profile: UserProfile, key: SealedKey, userId: string): string {
+  const stored = key === 'phoneNumber' ? profile.phoneNumberCiphertext : profile[key];
+  return openField(cipher, stored, binding(key, userId));
+}
+
+function writeSealed(cipher: FieldCipher, profile: UserProfile, key: SealedKey, userId: string, value: string): void {
+  const sealed = sealField(cipher, value, binding(key, userId));
+  if (key === 'phoneNumber') profile.phoneNumberCiphertext = sealed === '' ? null : sealed;
+  else profile[key] = sealed;
+}
+
+/** The sealed value of a new profile's full name (registration, import). */
+export function sealFullName(cipher: FieldCipher, userId: string, fullName: string): string {
+  return sealField(cipher, fullName, binding('fullName', userId));
+}
+
+const PATH_KEYS = {
+  full_name: 'fullName',
+  bio: 'bio',
+  location: 'location',
+  phone_number: 'phoneNumber',
+} as const satisfies Partial<Record<ProfilePath, SealedKey>>;
+
 /** Applies the masked values and returns the paths whose value really changed. */
 function applyPatch(
-  deps: DomainDeps,
+  cipher: FieldCipher,
   profile: UserProfile,
   userId: string,
   values: ProfilePatch,
   paths: ProfilePath[],
 ): string[] {
   const changed: string[] = [];
-  const set = <K extends 'fullName' | 'avatarUrl' | 'bio' | 'location'>(path: ProfilePath, key: K) => {
-    if (profile[key] !== values[key]) {
-      profile[key] = values[key];
-      changed.push(path);
-    }
-  };
   for (const path of paths) {
-    if (path === 'full_name') set(path, 'fullName');
-    else if (path === 'avatar_url') set(path, 'avatarUrl');
-    else if (path === 'bio') set(path, 'bio');
-    else if (path === 'location') set(path, 'location');
-    else if (path === 'phone_number') {
-      if (decryptPhone(deps, profile, userId) !== values.phoneNumber) {
-        profile.phoneNumberCiphertext = values.phoneNumber === '' ? null : deps.profileBox.seal(values.phoneNumber, userId);
+    if (path === 'avatar_url') {
+      if (profile.avatarUrl !== values.avatarUrl) {
+        profile.avatarUrl = values.avatarUrl;
         changed.push(path);
       }
     } else if (path === 'preferences') {
@@ -140,26 +168,26 @@ function applyPatch(
         profile.preferences = values.preferences;
         changed.push(path);
       }
+    } else {
+      const key = PATH_KEYS[path];
+      if (readSealed(cipher, profile, key, userId) !== values[key]) {
+        writeSealed(cipher, profile, key, userId, values[key]);
+        changed.push(path);
+      }
     }
   }
   return changed;
 }
 
-/** The stored fields a view is made of: a loaded entity or a prepared query's record. */
-type StoredProfile = Omit<ProfileRecord, 'userId' | 'phoneNumberCiphertext'> & { phoneNumberCiphertext?: string | null };
-
-function decryptPhone(deps: DomainDeps, profile: Pick<StoredProfile, 'phoneNumberCiphertext'>, userId: string): string {
-  return profile.phoneNumberCiphertext ? deps.profileBox.open(profile.phoneNumberCiphertext, userId) : '';
-}
-
-function toView(deps: DomainDeps, userId: string, profile: StoredProfile): ProfileView {
+function toView(cipher: FieldCipher | undefined, profile: UserProfile): ProfileView {
+  const userId = profile.user.id;
   return {
     userId,
-    fullName: profile.fullName,
+    fullName: readSealed(cipher, profile, 'fullName', userId),
     avatarUrl: profile.avatarUrl,
-    bio: profile.bio,
-    location: profile.location,
-    phoneNumber: decryptPhone(deps, profile, userId),
+    bio: readSealed(cipher, profile, 'bio', userId),
+    location: readSealed(cipher, profile, 'location', userId),
+    phoneNumber: readSealed(cipher, profile, 'phoneNumber', userId),
     preferences: profile.preferences ?? {},
     createdAt: profile.createdAt,
     updatedAt: profile.updatedAt,

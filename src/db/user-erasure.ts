@@ -1,0 +1,81 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+/** What an erasure removed or shredded, by kind. */
+export interface ErasureCounts {
+  profiles: number;
+  social_logins: number;
+  sessions: number;
+  one_time_tokens: number;
+  data_keys: number;
+  /** Audit events about the user: kept, their personal parts unreadable. */
+  audit_events_shredded: number;
+  accounts: number;
+}
+
+/** The account to erase, row-locked until the transaction ends (read in SQL: the rows go by SQL too), or null. */
+export async function lockAccountForErasure(em: EntityManager, userId: string): Promise<{ role: string; status: string } | null> {
+  const [row] = await em.execute<{ role: string; status: string }[]>('select role, status from users where id = ? for update', [
+    userId,
+  ]);
+  return row ?? null;
+}
+
+async function deleted(em: EntityManager, sql: string, userId: string): Promise<number> {
+  const rows = await em.execute<unknown[]>(`${sql} returning 1`, [userId]);
+  return rows.length;
+}
+
+/**
+ * Deletes every row holding the user's personal data and their data key, in
+ * the caller's transaction. Audit events stay: their sealed parts become
+ * unreadable with the key, and any personal part stored in clear (events
+ * written before data keys existed) is blanked.
+ */
+export async function erasePersonalRows(em: EntityManager, userId: string): Promise<ErasureCounts> {
+  const counts: ErasureCounts = {
+    profiles: await deleted(em, 'delete from user_profiles where user_id = ?', userId),
+    social_logins: await deleted(em, 'delete from social_logins where user_id = ?', userId),
+    sessions: await deleted(em, 'delete from sessions where user_id = ?', userId),
+    one_time_tokens: await deleted(em, 'delete from one_time_tokens where user_id = ?', userId),
+    data_keys: await deleted(em, 'delete from user_keys where user_id = ?', userId),
+    audit_events_shredded: 0,
+    accounts: 0,
+  };
+  await em.execute(
+    `update audit_events set ip = null, user_agent = null, metadata = metadata - 'subject' - 'email'
+      where subject_user_id = ? and (ip not like 'v1.%' or user_agent not like 'v1.%' or jsonb_exists_any(metadata, array['subject', 'email']))`,
+    [userId],
+  );
+  const [events] = await em.execute<{ n: string }[]>('select count(*)::text as n from audit_events where subject_user_id = ?', [
+    userId,
+  ]);
+  counts.audit_events_shredded = Number(events!.n);
+  counts.accounts = await deleted(em, 'delete from users where id = ?', userId);
+  return counts;
+}
+
+/** Ids of soft-deleted accounts deleted before `cutoff`, oldest first, at most `limit`. */
+export async function findDeletedUsersBefore(em: EntityManager, cutoff: Date, limit: number): Promise<string[]> {
+  const rows = await em.execute<{ id: string }[]>(
+    `select id from users where status = 'deleted' and deleted_at < ? order by deleted_at limit ?`,
+    [cutoff, limit],
+  );
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Runs `work` only if no other instance holds the job's advisory lock (a
+ * session lock, released at the end); returns null when another ran it.
+ */
+export async function withJobLock<T>(em: EntityManager, lockId: number, work: () => Promise<T>): Promise<T | null> {
+  const connection = em.getConnection();
+  return connection.transactional(async (trx) => {
+    const [row] = await connection.execute<{ locked: boolean }[]>(
+      'select pg_try_advisory_xact_lock(?) as locked',
+      [lockId],
+      'all',
+      trx,
+    );
+    return row!.locked ? work() : null;
+  });
+}

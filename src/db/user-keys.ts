@@ -1,0 +1,33 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+/** A user's wrapped data key as stored. */
+export interface UserKeyRow {
+  userId: string;
+  keyId: string;
+  wrappedKey: string;
+  masterKeyId: string;
+}
+
+const COLUMNS = 'user_id as "userId", key_id as "keyId", wrapped_key as "wrappedKey", master_key_id as "masterKeyId"';
+
+/** The stored keys of these users (erased users have none). */
+export function findUserKeys(em: EntityManager, userIds: string[]): Promise<UserKeyRow[]> {
+  if (userIds.length === 0) return Promise.resolve([]);
+  return em
+    .getConnection()
+    .execute<UserKeyRow[]>(`select ${COLUMNS} from user_keys where user_id = any(?::uuid[])`, [`{${userIds.join(',')}}`]);
+}
+
+/**
+ * Stores a user's key unless one exists, and returns the stored one: two
+ * transactions creating the first key of a user agree on one.
+ */
+export async function insertUserKeyIfAbsent(em: EntityManager, row: UserKeyRow, createdAt: Date): Promise<UserKeyRow> {
+  await em.execute(
+    `insert into user_keys (user_id, key_id, wrapped_key, master_key_id, created_at) values (?, ?, ?, ?, ?)
+     on conflict (user_id) do nothing`,
+    [row.userId, row.keyId, row.wrappedKey, row.masterKeyId, createdAt],
+  );
+  const [stored] = await em.execute<UserKeyRow[]>(`select ${COLUMNS} from user_keys where user_id = ?`, [row.userId]);
+  return stored!;
+}

@@ -1,0 +1,68 @@
+import type { MasterKeyBoxes } from '../../crypto/master-key-boxes.js';
+import type { SecretBox } from '../../crypto/secret-box.js';
+import {
+  countStaleCiphertexts,
+  lockStaleCiphertexts,
+  MASTER_KEY_CIPHERTEXTS,
+  storeResealedCiphertext,
+  type MasterKeyCiphertextKind,
+} from '../../db/index.js';
+import type { Operation } from '../kernel/operation.js';
+
+/** Counts of a rotation: ciphertexts re-sealed per kind. */
+export type RotationCounts = Record<MasterKeyCiphertextKind, number>;
+
+/** How a rotation reports: `done` of `total` re-sealed so far. */
+export type RotationProgress = (done: number, total: number) => void;
+
+const BOX_OF: Record<MasterKeyCiphertextKind, keyof MasterKeyBoxes> = {
+  user_keys: 'userKeys',
+  signing_keys: 'signingKeys',
+  sessions: 'refreshSuccessors',
+  email_outbox: 'outbox',
+};
+
+/**
+ * Re-seals everything the master key protects (users' data keys, signing
+ * keys' private halves, refresh successors, queued mail) under the current
+ * master key, in short transactions of `batchSize` locked rows. Rows already
+ * under the current key are skipped, so a crashed run simply runs again, and
+ * two runs at once share the work. Afterwards the previous keys can leave the
+ * configuration.
+ */
+export async function rotateMasterKey(
+  op: Operation,
+  boxes: MasterKeyBoxes,
+  options: { batchSize: number; onProgress?: RotationProgress },
+): Promise<RotationCounts> {
+  const keyId = boxes.userKeys.keyId;
+  const counts = Object.fromEntries(MASTER_KEY_CIPHERTEXTS.map((k) => [k, 0])) as RotationCounts;
+  let total = 0;
+  for (const kind of MASTER_KEY_CIPHERTEXTS) total += await countStaleCiphertexts(op.em, kind, keyId);
+  let done = 0;
+  options.onProgress?.(done, total);
+  for (const kind of MASTER_KEY_CIPHERTEXTS) {
+    const box = boxes[BOX_OF[kind]];
+    for (;;) {
+      const resealed = await resealBatch(op, kind, box, options.batchSize);
+      if (resealed === 0) break;
+      counts[kind] += resealed;
+      done += resealed;
+      // Rows written meanwhile under an old key (an instance not yet restarted) can push done past the first count.
+      total = Math.max(total, done);
+      options.onProgress?.(done, total);
+    }
+  }
+  return counts;
+}
+
+async function resealBatch(op: Operation, kind: MasterKeyCiphertextKind, box: SecretBox, batchSize: number): Promise<number> {
+  return op.em.transactional(async (tx) => {
+    const rows = await lockStaleCiphertexts(tx, kind, box.keyId, batchSize);
+    for (const row of rows) {
+      const resealed = box.reseal(row.sealed, row.context);
+      if (resealed !== null) await storeResealedCiphertext(tx, kind, row.id, resealed, box.keyId);
+    }
+    return rows.length;
+  });
+}

@@ -1,0 +1,57 @@
+import { readAuditEvents, Session, type AuditEvent, type SocialLogin, type User } from '../../db/index.js';
+import { listSocialLogins } from '../auth/social-logins.js';
+import type { SessionView } from '../auth/session-management.js';
+import { getUser } from '../identity/users.js';
+import { getProfile, type ProfileView } from '../profile/profiles.js';
+import { revealAuditEvents } from '../kernel/audit-personal-data.js';
+import type { Operation } from '../kernel/operation.js';
+import { openField, sessionBinding } from '../kernel/user-data-keys.js';
+
+/** Audit events read per query: memory stays bounded whatever the history's length. */
+const AUDIT_PAGE = 500;
+
+/** One part of an export. */
+export type ExportPart =
+  | { kind: 'account'; account: User }
+  | { kind: 'profile'; profile: ProfileView }
+  | { kind: 'socialLogin'; socialLogin: SocialLogin }
+  | { kind: 'session'; session: SessionView }
+  | { kind: 'auditEvent'; auditEvent: AuditEvent };
+
+/**
+ * Everything held about an account, part by part: the account, its profile
+ * (decrypted), provider logins, sessions, then its audit events oldest first,
+ * page by page. The caller's own, or another's with "users:read" (the
+ * checks of getUser).
+ */
+export async function* exportUserData(op: Operation, requestedUserId: string): AsyncGenerator<ExportPart> {
+  const account = await getUser(op, requestedUserId);
+  const userId = account.id;
+  yield { kind: 'account', account };
+  yield { kind: 'profile', profile: await getProfile(op, userId) };
+  for (const socialLogin of await listSocialLogins(op, userId)) yield { kind: 'socialLogin', socialLogin };
+  const cipher = (await op.deps.userKeys.forReading(op.em, [userId])).get(userId);
+  const sessions = await op.em.find(Session, { user: userId }, { orderBy: { id: 'asc' } });
+  for (const s of sessions) {
+    yield {
+      kind: 'session',
+      session: {
+        id: s.id,
+        createdAt: s.createdAt,
+        lastUsedAt: s.lastUsedAt,
+        expiresAt: s.expiresAt,
+        ip: openField(cipher, s.ip, sessionBinding('ip', s.id)) || null,
+        userAgent: openField(cipher, s.userAgent, sessionBinding('user_agent', s.id)) || null,
+        current: op.principal.kind === 'user' && op.principal.sessionId === s.id,
+      },
+    };
+  }
+  let afterId = '0';
+  for (;;) {
+    op.signal.throwIfAborted();
+    const page = await readAuditEvents(op.em, { subjectUserId: userId, afterId, order: 'asc', limit: AUDIT_PAGE });
+    for (const auditEvent of await revealAuditEvents(op.em, op.deps.userKeys, page)) yield { kind: 'auditEvent', auditEvent };
+    if (page.length < AUDIT_PAGE) return;
+    afterId = page[page.length - 1]!.id;
+  }
+}

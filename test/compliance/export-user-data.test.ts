@@ -1,0 +1,66 @@
+import { status, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import { expect } from 'chai';
+import type { ExportUserDataResponse } from '../../src/gen/tessera/v1/compliance_service.js';
+import { Profile } from '../../src/gen/tessera/v1/profile.js';
+import { complianceClient } from '../helpers/audit.js';
+import { adminToken, signedInUser } from '../helpers/fixtures.js';
+import { harness } from '../helpers/harness.js';
+import { bearer, call } from '../helpers/server.js';
+
+/** Every part of an ExportUserData stream, or the error that ended it. */
+function exportOf(userId: string, md: Metadata): Promise<{ parts: ExportUserDataResponse['part'][]; error?: ServiceError }> {
+  const client = complianceClient();
+  const parts: ExportUserDataResponse['part'][] = [];
+  return new Promise((resolve) => {
+    const stream = client.exportUserData({ userId }, md);
+    stream.on('data', (msg: ExportUserDataResponse) => parts.push(msg.part));
+    stream.on('error', (error: ServiceError) => {
+      client.close();
+      resolve({ parts, error });
+    });
+    stream.on('end', () => {
+      client.close();
+      resolve({ parts });
+    });
+  });
+}
+
+describe('ComplianceService.ExportUserData', function () {
+  this.timeout(30_000);
+
+  it("streams the caller's account, decrypted profile, sessions and audit events, in that order", async () => {
+    const user = await signedInUser({ fullName: 'Export Me' });
+    await call(
+      harness().server.profile,
+      'updateProfile',
+      { profile: Profile.fromPartial({ phoneNumber: '+351912345000' }), updateMask: ['phone_number'] },
+      bearer(user.accessToken),
+    );
+
+    const { parts, error } = await exportOf('', bearer(user.accessToken));
+
+    expect(error).to.equal(undefined);
+    const kinds = parts.map((p) => p!.$case);
+    expect(kinds.slice(0, 3)).to.deep.equal(['account', 'profile', 'session']);
+    expect(kinds.slice(3).every((k) => k === 'auditEvent')).to.equal(true);
+    const profile = parts[1] as { $case: 'profile'; value: Profile };
+    expect(profile.value).to.include({ fullName: 'Export Me', phoneNumber: '+351912345000' });
+    const session = parts[2] as Extract<ExportUserDataResponse['part'], { $case: 'session' }>;
+    expect(session.value).to.include({ ipAddress: '127.0.0.1', current: true });
+    const events = parts.slice(3).map((p) => (p as Extract<ExportUserDataResponse['part'], { $case: 'auditEvent' }>).value);
+    expect(events.map((e) => e.typeName)).to.include.members(['user.registered', 'login.succeeded', 'profile.updated']);
+    expect(events.every((e) => e.subjectUserId === user.user!.id && e.ip === '127.0.0.1')).to.equal(true);
+  });
+
+  it("refuses one user exporting another's data, and lets an administrator", async () => {
+    const [attacker, victim] = [await signedInUser(), await signedInUser()];
+
+    const denied = await exportOf(victim.user!.id, bearer(attacker.accessToken));
+    expect(denied.error?.code).to.equal(status.PERMISSION_DENIED);
+    expect(denied.parts).to.deep.equal([]);
+
+    const allowed = await exportOf(victim.user!.id, bearer(await adminToken()));
+    expect(allowed.error).to.equal(undefined);
+    expect(allowed.parts[0]!.$case).to.equal('account');
+  });
+});

@@ -1,161 +1,21 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { z } from 'zod';
-import type { OneTimeTokenPolicy, TokenPolicy } from './domain/kernel/operation.js';
-import type { GuessLimitSettings } from './limits/guess-limiter.js';
-import type { RequestLimitSettings } from './limits/request-limiter.js';
-import type { TracingSettings } from './telemetry/tracing.js';
-import type { TlsFileSettings } from './tls/certificate-files.js';
-
-/** Typed, validated settings. The only module that reads `process.env`. */
-export interface Config {
-  env: 'development' | 'test' | 'production';
-  dataDir: string;
-  databaseUrl: string | undefined;
-  embeddedPostgresPort: number;
-  grpc: {
-    host: string;
-    port: number;
-    /** Largest request message; responses are bounded by page sizes. */
-    maxMessageBytes: number;
-    shutdownGraceMs: number;
-    /** Concurrent streams (calls) one connection may have open. */
-    maxConcurrentStreams: number;
-    /** A connection is asked to go away (GOAWAY) after this long, so load balancers can rebalance. */
-    maxConnectionAgeMs: number;
-    /** Calls still running on an aged connection get this long before it is closed. */
-    maxConnectionAgeGraceMs: number;
-    /** A connection without calls for this long is closed. */
-    maxConnectionIdleMs: number;
-  };
-  http: { host: string; port: number };
-  /** Server processes `tessera start` runs on the same ports (node:cluster); 1: this process alone. */
-  workers: number;
-  /** Certificate files of every listener; undefined: plaintext. */
-  tls: TlsFileSettings | undefined;
-  /** The public listener serving the pages behind mailed links; undefined when off. */
-  publicHttp: { host: string; port: number } | undefined;
-  logLevel: string;
-  /** OpenTelemetry traces: off unless an endpoint is set. */
-  tracing: TracingSettings;
-  tokens: TokenPolicy;
-  oneTimeTokens: OneTimeTokenPolicy;
-  signingKeys: { propagationSeconds: number; reloadSeconds: number };
-  mail: {
-    smtpUrl: string | undefined;
-    from: string;
-    /** Where mailed links point; undefined: at the public listener (or http://127.0.0.1:3000 without one). */
-    publicBaseUrl: string | undefined;
-    pollIntervalMs: number;
-    retryBaseSeconds: number;
-    maxAttempts: number;
-  };
-  argon2: { memoryKib: number; timeCost: number; parallelism: number; maxConcurrent: number; queueTimeoutMs: number };
-  secrets: { pepper: Buffer; previousPeppers: Buffer[]; masterKey: Buffer; previousMasterKeys: Buffer[] };
-  bootstrapAdmin: { email: string; password: string } | undefined;
-  /** CIDRs of proxies whose x-forwarded-for is believed. */
-  trustedProxies: string[];
-  audit: { retentionDays: number; streamMaxBuffered: number; streamPollMs: number; streamsPerPrincipal: number };
-  oidc: { providers: OidcProviderConfig[]; jwksCooldownMs: number };
-  users: { deleteRetentionDays: number };
-  rateLimits: {
-    /** Where the counters of every instance live; undefined: each instance's memory. */
-    redisUrl: string | undefined;
-    keyPrefix: string;
-    guesses: GuessLimitSettings;
-    requests: RequestLimitSettings;
-  };
-}
-
-/** An OpenID Connect provider whose ID tokens sign users in (AuthService.LoginWithProvider). */
-interface OidcProviderConfig {
-  /** What clients pass as `provider`, e.g. "google". */
-  name: string;
-  /** The exact "iss" of its ID tokens. */
-  issuer: string;
-  /** Where its signing keys are published. */
-  jwksUri: string;
-  /** Tessera's client id(s) at the provider: the accepted "aud" values. */
-  audience: string[];
-}
-
-/** A secret given as base64 or hex that must decode to at least `min` bytes. */
-const secret = (min: number) =>
-  z
-    .string()
-    .transform((value) => decodeSecret(value))
-    .refine((buf) => buf.length >= min, { message: `must decode to at least ${min} bytes (base64 or hex)` });
-
-/** Comma-separated secrets, each as `secret(min)`. */
-const secretList = (min: number) =>
-  z
-    .string()
-    .transform((value) =>
-      value
-        .split(',')
-        .map((part) => part.trim())
-        .filter(Boolean)
-        .map(decodeSecret),
-    )
-    .refine((list) => list.every((buf) => buf.length >= min), {
-      message: `each must decode to at least ${min} bytes (base64 or hex)`,
-    });
-
-const port = z.coerce.number().int().min(0).max(65535);
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-/** https, or http on the loopback interface only (local development and tests). */
-const keysUrl = z
-  .string()
-  .url()
-  .refine(
-    (value) => {
-      const url = new URL(value);
-      return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
-    },
-    { message: 'must be an https URL (http only on the loopback interface)' },
-  );
-
-const OidcProvidersSchema = z
-  .array(
-    z.strictObject({
-      name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1 to 32 lower-case letters, digits, "-" or "_"'),
-      issuer: z.string().min(1),
-      jwks_uri: keysUrl,
-      audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-    }),
-  )
-  .refine((list) => new Set(list.map((p) => p.name)).size === list.length, { message: 'provider names must be unique' });
-
-/** OIDC_PROVIDERS: a JSON array of { name, issuer, jwks_uri, audience }. */
-const oidcProviders = z
-  .string()
-  .transform((value, ctx) => {
-    try {
-      return JSON.parse(value) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be a JSON array of { name, issuer, jwks_uri, audience }' });
-      return z.NEVER;
-    }
-  })
-  .pipe(OidcProvidersSchema);
-const positiveInt = z.coerce.number().int().positive();
-const nonNegativeInt = z.coerce.number().int().min(0);
-const httpUrl = z
-  .string()
-  .url()
-  .refine((value) => /^https?:\/\//.test(value), { message: 'must be an http(s) URL' });
-const redisUrl = z
-  .string()
-  .url()
-  .refine((value) => /^rediss?:\/\//.test(value), { message: 'must be a redis:// or rediss:// URL' });
-const smtpUrl = z
-  .string()
-  .url()
-  .refine((value) => /^smtps?:\/\//.test(value), { message: 'must be an smtp:// or smtps:// URL' });
+import { ConfigError } from './config-error.js';
+import type { Config } from './config-types.js';
+import { tlsSettings, publicListener, resolveSecrets } from './config-files.js';
+import {
+  secret,
+  secretList,
+  port,
+  LOOPBACK_HOSTS,
+  oidcProviders,
+  positiveInt,
+  nonNegativeInt,
+  httpUrl,
+  redisUrl,
+  smtpUrl,
+} from './config-values.js';
 
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -239,8 +99,8 @@ const EnvSchema = z.object({
   MAIL_MAX_PER_ADDRESS_PER_HOUR: positiveInt.default(3),
 });
 
-/** Raised when the environment is invalid; the message names every bad variable. */
-export class ConfigError extends Error {}
+export { ConfigError };
+export type { Config } from './config-types.js';
 
 /**
  * Reads and validates the configuration once, at start-up.
@@ -391,75 +251,4 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
       },
     },
   };
-}
-
-/** TLS needs both a certificate and its key; a client CA (mTLS) needs TLS. */
-function tlsSettings(
-  certFile: string | undefined,
-  keyFile: string | undefined,
-  clientCaFile: string | undefined,
-): TlsFileSettings | undefined {
-  if (Boolean(certFile) !== Boolean(keyFile)) {
-    throw new ConfigError('invalid configuration: TLS_CERT_FILE and TLS_KEY_FILE go together');
-  }
-  if (!certFile) {
-    if (clientCaFile) throw new ConfigError('invalid configuration: TLS_CLIENT_CA_FILE needs TLS_CERT_FILE and TLS_KEY_FILE');
-    return undefined;
-  }
-  return { certFile, keyFile: keyFile!, clientCaFile };
-}
-
-/** The default port of the public listener, where PUBLIC_BASE_URL points by default. */
-export const DEFAULT_PUBLIC_HTTP_PORT = 3000;
-
-/**
- * The public pages listen by default in development only, so the links of a
- * fresh `npm start` work; tests and production turn them on explicitly.
- */
-function publicListener(
-  env: Config['env'],
-  host: string,
-  port: number | null | undefined,
-): { host: string; port: number } | undefined {
-  if (port === null) return undefined;
-  if (port === undefined) return env === 'development' ? { host, port: DEFAULT_PUBLIC_HTTP_PORT } : undefined;
-  return { host, port };
-}
-
-function decodeSecret(value: string): Buffer {
-  const trimmed = value.trim();
-  if (/^[0-9a-fA-F]+$/.test(trimmed) && trimmed.length % 2 === 0) return Buffer.from(trimmed, 'hex');
-  return Buffer.from(trimmed, 'base64');
-}
-
-function resolveSecrets(
-  env: Config['env'],
-  dataDir: string,
-  pepper: Buffer | undefined,
-  masterKey: Buffer | undefined,
-  warn: (msg: string) => void,
-): { pepper: Buffer; masterKey: Buffer } {
-  if (pepper && masterKey) return { pepper, masterKey };
-  if (env === 'production') {
-    const missing = [!pepper && 'TESSERA_PEPPER', !masterKey && 'TESSERA_MASTER_KEY'].filter(Boolean).join(', ');
-    throw new ConfigError(`invalid configuration: ${missing} required when NODE_ENV=production`);
-  }
-  const dev = loadOrCreateDevSecrets(dataDir, warn);
-  return { pepper: pepper ?? dev.pepper, masterKey: masterKey ?? dev.masterKey };
-}
-
-/** Development secrets live in `<dataDir>/secrets.json`, created once, readable only by the owner. */
-function loadOrCreateDevSecrets(dataDir: string, warn: (msg: string) => void): { pepper: Buffer; masterKey: Buffer } {
-  const file = join(dataDir, 'secrets.json');
-  if (existsSync(file)) {
-    const stored = JSON.parse(readFileSync(file, 'utf8')) as { pepper: string; masterKey: string };
-    return { pepper: Buffer.from(stored.pepper, 'base64'), masterKey: Buffer.from(stored.masterKey, 'base64') };
-  }
-  // The folder stays traversable: the embedded PostgreSQL runs as another OS user beneath it.
-  mkdirSync(dataDir, { recursive: true, mode: 0o755 });
-  const created = { pepper: randomBytes(32), masterKey: randomBytes(32) };
-  const body = { pepper: created.pepper.toString('base64'), masterKey: created.masterKey.toString('base64') };
-  writeFileSync(file, JSON.stringify(body, null, 2), { mode: 0o600, flag: 'wx' });
-  warn(`development secrets generated in ${file}; set TESSERA_PEPPER and TESSERA_MASTER_KEY in production`);
-  return created;
 }

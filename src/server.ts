@@ -4,10 +4,10 @@ import { HealthImplementation } from 'grpc-health-check';
 import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import { systemClock, type Clock } from './clock.js';
-import { DEFAULT_PUBLIC_HTTP_PORT, type Config } from './config.js';
-import { OidcVerifier } from './crypto/oidc.js';
-import { PasswordHasher } from './crypto/passwords.js';
-import { masterKeyBoxes } from './crypto/master-key-boxes.js';
+import type { Config } from './config.js';
+import { buildDomain, openLimiterStore } from './domain-dependencies.js';
+import { closeHttp, coalesced, drain, hostForUrl, Teardown } from './server-lifecycle.js';
+import { DEFAULT_PUBLIC_HTTP_PORT } from './config-files.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import {
   AUDIT_CHANNEL,
@@ -26,17 +26,12 @@ import { createDeletedUserErasure } from './jobs/deleted-user-erasure.js';
 import { ensureBootstrapAdmin } from './domain/auth/registration.js';
 import { systemOperation } from './domain/kernel/operation.js';
 import type { DomainDeps } from './domain/kernel/operation.js';
-import { SigningKeyRing } from './domain/auth/signing-keys.js';
-import { UserDataKeys } from './domain/kernel/user-data-keys.js';
 import { revealAuditEvents } from './domain/kernel/audit-personal-data.js';
 import { AuthServiceService } from './gen/tessera/v1/auth_service.js';
 import { ComplianceServiceService } from './gen/tessera/v1/compliance_service.js';
 import { IdentityServiceService } from './gen/tessera/v1/identity_service.js';
 import { ProfileServiceService } from './gen/tessera/v1/profile_service.js';
 import { createLogger, type Logger } from './logger.js';
-import { StoreGuessLimiter } from './limits/guess-limiter.js';
-import { memoryLimiterStore, rateLimitKeySecret, redisLimiterStore, type LimiterStore } from './limits/limiter-store.js';
-import { StoreRequestLimiter } from './limits/request-limiter.js';
 import { OutboxWorker } from './jobs/outbox-delivery.js';
 import { createMailTransport } from './mail/transport.js';
 import { Metrics } from './metrics.js';
@@ -44,7 +39,6 @@ import { startOpsServer } from './ops-http.js';
 import { startPublicServer } from './pages/public-server.js';
 import { startTracing } from './telemetry/tracing.js';
 import { CertificateFiles } from './tls/certificate-files.js';
-import type { HttpListener } from './tls/http-listener.js';
 import { readAccessPolicies } from './rpc/access-policy.js';
 import { readRequestShapes, withRefusableDecoding } from './rpc/request-shape.js';
 import { authService } from './rpc/auth-service.js';
@@ -93,23 +87,6 @@ export interface StartOptions {
 const HEALTH_CHECK_INTERVAL_MS = 5000;
 /** Responses are bounded by page sizes; the grpc-js client's default receive limit is 4 MiB. */
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
-
-/** Undo steps of a start-up, run last-in first-out: on shutdown, or when start-up fails half-way. */
-class Teardown {
-  private readonly steps: (() => unknown)[] = [];
-  add(step: () => unknown): void {
-    this.steps.push(step);
-  }
-  async run(log: Logger): Promise<void> {
-    for (const step of this.steps.splice(0).reverse()) {
-      try {
-        await step();
-      } catch (err) {
-        log.error({ err }, 'shutdown step failed');
-      }
-    }
-  }
-}
 
 /** Composition root: config -> database -> domain -> rpc -> gRPC server (+ health, reflection, ops HTTP). */
 export async function startTessera(config: Config, options: StartOptions = {}): Promise<Tessera> {
@@ -313,106 +290,4 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     await teardown.run(log);
     throw err;
   }
-}
-
-/** The domain's dependencies, with the concrete signing key ring (the server also schedules its reloads). */
-export type BuiltDomain = DomainDeps & { signingKeys: SigningKeyRing };
-
-/**
- * The domain's dependencies for a configuration: hashing, keys, encryption,
- * clock, limits. Without a `limiterStore` (the CLI), limits count in memory.
- */
-export async function buildDomain(
-  config: Config,
-  orm: Orm,
-  clock: Clock,
-  limiterStore: LimiterStore = memoryLimiterStore(rateLimitKeySecret(config.secrets.masterKey)),
-): Promise<BuiltDomain> {
-  const boxes = masterKeyBoxes(config.secrets.masterKey, config.secrets.previousMasterKeys);
-  const signingKeys = new SigningKeyRing(boxes.signingKeys, clock, {
-    ...config.signingKeys,
-    accessTtlSeconds: config.tokens.accessTtlSeconds,
-  });
-  const deps: BuiltDomain = {
-    clock,
-    signingKeys,
-    passwords: new PasswordHasher({
-      ...config.argon2,
-      pepper: config.secrets.pepper,
-      previousPeppers: config.secrets.previousPeppers,
-    }),
-    userKeys: new UserDataKeys(boxes.userKeys, clock),
-    refreshSuccessorBox: boxes.refreshSuccessors,
-    outboxBox: boxes.outbox,
-    tokens: config.tokens,
-    oneTimeTokens: config.oneTimeTokens,
-    oidc: new OidcVerifier(config.oidc.providers, { jwksCooldownMs: config.oidc.jwksCooldownMs }),
-    userDeleteRetentionDays: config.users.deleteRetentionDays,
-    guesses: new StoreGuessLimiter(limiterStore, config.rateLimits.guesses),
-    requestLimits: new StoreRequestLimiter(limiterStore, config.rateLimits.requests),
-  };
-  await signingKeys.initialize(systemOperation(deps, orm.em.fork(), 'startup'));
-  return deps;
-}
-
-/** Where the limit counters live: Redis with REDIS_URL (shared by the instances), otherwise this instance's memory. */
-function openLimiterStore(config: Config, log: Logger, metrics: Metrics): Promise<LimiterStore> {
-  const keySecret = rateLimitKeySecret(config.secrets.masterKey);
-  if (!config.rateLimits.redisUrl) return Promise.resolve(memoryLimiterStore(keySecret));
-  return redisLimiterStore(
-    { url: config.rateLimits.redisUrl, keyPrefix: config.rateLimits.keyPrefix, keySecret, connectTimeoutMs: 3000 },
-    log,
-    metrics,
-  );
-}
-
-/**
- * Runs `task` now, or once more after the current run when called during
- * one: a burst of wake-ups costs at most two runs, and the last sees everything.
- */
-function coalesced(task: () => Promise<void>): () => void {
-  let running = false;
-  let again = false;
-  const run = (): void => {
-    if (running) {
-      again = true;
-      return;
-    }
-    running = true;
-    void task().finally(() => {
-      running = false;
-      if (again) {
-        again = false;
-        run();
-      }
-    });
-  };
-  return run;
-}
-
-/** Lets in-flight calls finish; after the grace period, cuts what is left (open streams never end on their own). */
-function drain(server: Server, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      server.forceShutdown();
-      resolve();
-    }, graceMs);
-    server.tryShutdown(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
-/** A listen address as a URL host: IPv6 in brackets, the wildcard addresses as loopback. */
-function hostForUrl(host: string): string {
-  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
-
-function closeHttp(server: HttpListener): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
 }

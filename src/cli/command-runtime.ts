@@ -2,7 +2,7 @@ import { ConfigError, loadConfig, type Config } from '../config.js';
 import { startEmbeddedPostgres } from '../db/embedded.js';
 import { connectOrm, isDatabaseUnavailable, migrateToLatest, type Orm } from '../db/index.js';
 import { systemOperation, type Operation } from '../domain/kernel/operation.js';
-import { buildDomain } from '../server.js';
+import { buildDomain } from '../domain-dependencies.js';
 import { systemClock } from '../clock.js';
 import type { CliContext } from './cli-context.js';
 import { CliError, ExitCode } from './exit-codes.js';

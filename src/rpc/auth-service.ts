@@ -6,7 +6,7 @@ import { listOwnSessions, revokeAllOwnSessions, revokeOwnSession } from '../doma
 import { logout } from '../domain/auth/logout.js';
 import { loginWithPassword } from '../domain/auth/password-login.js';
 import { rotateRefreshToken } from '../domain/auth/refresh-rotation.js';
-import { loginWithProvider } from '../domain/auth/social-logins.js';
+import { loginWithProvider } from '../domain/auth/provider-login.js';
 import { AuthServiceService } from '../gen/tessera/v1/auth_service.js';
 import { toIntrospection, toSessionMessage, toTokenPair, toUserMessage } from './convert.js';
 import type { RpcRuntime } from './call-context.js';

@@ -6,6 +6,7 @@ import { DomainError, Violations } from '../kernel/errors.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkUuid, isUuid } from '../kernel/validation.js';
 import { endUserAccess, type RevocationCause } from './access-revocation.js';
+import type { FieldCipher } from '../../crypto/field-cipher.js';
 import { openField, sessionBinding } from '../kernel/user-data-keys.js';
 
 /** A session as its owner sees it. */
@@ -55,15 +56,7 @@ export async function listOwnSessions(op: Operation, page: { pageSize: number; p
     { orderBy: { id: 'desc' }, limit: limit + 1 },
   );
   const cipher = (await op.deps.userKeys.forReading(op.em, [caller.userId])).get(caller.userId);
-  const sessions = rows.slice(0, limit).map((s) => ({
-    id: s.id,
-    createdAt: s.createdAt,
-    lastUsedAt: s.lastUsedAt,
-    expiresAt: s.expiresAt,
-    ip: openField(cipher, s.ip, sessionBinding('ip', s.id)) || null,
-    userAgent: openField(cipher, s.userAgent, sessionBinding('user_agent', s.id)) || null,
-    current: s.id === caller.sessionId,
-  }));
+  const sessions = rows.slice(0, limit).map((s) => toSessionView(s, cipher, caller.sessionId));
   const more = rows.length > limit;
   return { sessions, nextPageToken: more ? encodePageToken(sessions.at(-1)!.id) : '' };
 }
@@ -117,4 +110,21 @@ export async function revokeAllOwnSessions(op: Operation, options: { keepCurrent
   return inTransaction(op, (uow) =>
     endUserAccess(uow, caller.userId, { cause: 'revoked_all', keep: options.keepCurrent ? caller.sessionId : undefined }),
   );
+}
+
+/** A session as its owner sees it: the IP and user agent opened with the user's data key. */
+export function toSessionView(
+  session: Session,
+  cipher: FieldCipher | undefined,
+  currentSessionId: string | undefined,
+): SessionView {
+  return {
+    id: session.id,
+    createdAt: session.createdAt,
+    lastUsedAt: session.lastUsedAt,
+    expiresAt: session.expiresAt,
+    ip: openField(cipher, session.ip, sessionBinding('ip', session.id)) || null,
+    userAgent: openField(cipher, session.userAgent, sessionBinding('user_agent', session.id)) || null,
+    current: session.id === currentSessionId,
+  };
 }

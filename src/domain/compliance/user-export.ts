@@ -1,11 +1,10 @@
 import { readAuditEvents, Session, type AuditEvent, type SocialLogin, type User } from '../../db/index.js';
 import { listSocialLogins } from '../auth/social-logins.js';
-import type { SessionView } from '../auth/session-management.js';
+import { toSessionView, type SessionView } from '../auth/session-management.js';
 import { getUser } from '../identity/users.js';
 import { getProfile, type ProfileView } from '../profile/profiles.js';
 import { revealAuditEvents } from '../kernel/audit-personal-data.js';
 import type { Operation } from '../kernel/operation.js';
-import { openField, sessionBinding } from '../kernel/user-data-keys.js';
 
 /** Audit events read per query: memory stays bounded whatever the history's length. */
 const AUDIT_PAGE = 500;
@@ -33,18 +32,8 @@ export async function* exportUserData(op: Operation, requestedUserId: string): A
   const cipher = (await op.deps.userKeys.forReading(op.em, [userId])).get(userId);
   const sessions = await op.em.find(Session, { user: userId }, { orderBy: { id: 'asc' } });
   for (const s of sessions) {
-    yield {
-      kind: 'session',
-      session: {
-        id: s.id,
-        createdAt: s.createdAt,
-        lastUsedAt: s.lastUsedAt,
-        expiresAt: s.expiresAt,
-        ip: openField(cipher, s.ip, sessionBinding('ip', s.id)) || null,
-        userAgent: openField(cipher, s.userAgent, sessionBinding('user_agent', s.id)) || null,
-        current: op.principal.kind === 'user' && op.principal.sessionId === s.id,
-      },
-    };
+    const current = op.principal.kind === 'user' ? op.principal.sessionId : undefined;
+    yield { kind: 'session', session: toSessionView(s, cipher, current) };
   }
   let afterId = '0';
   for (;;) {

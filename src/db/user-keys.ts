@@ -13,9 +13,9 @@ const COLUMNS = 'user_id as "userId", key_id as "keyId", wrapped_key as "wrapped
 /** The stored keys of these users (erased users have none). */
 export function findUserKeys(em: EntityManager, userIds: string[]): Promise<UserKeyRow[]> {
   if (userIds.length === 0) return Promise.resolve([]);
-  return em
-    .getConnection()
-    .execute<UserKeyRow[]>(`select ${COLUMNS} from user_keys where user_id = any(?::uuid[])`, [`{${userIds.join(',')}}`]);
+  // em.execute runs inside the caller's transaction when there is one: a second pooled connection per
+  // transaction would deadlock the pool under load (every connection held by a transaction waiting for one more).
+  return em.execute<UserKeyRow[]>(`select ${COLUMNS} from user_keys where user_id = any(?::uuid[])`, [`{${userIds.join(',')}}`]);
 }
 
 /**

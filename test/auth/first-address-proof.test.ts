@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { registerUser, signedInUser, sql } from '../helpers/fixtures.js';
+import { openedAuditRows, registerUser, signedInUser, sql } from '../helpers/fixtures.js';
 import { startMailTestBed, tokenFromMail, type MailTestBed } from '../helpers/mail.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, call } from '../helpers/server.js';
@@ -37,12 +37,8 @@ describe('The first proof of an address', function () {
   const linksOf = (userId: string) =>
     sql<{ provider_subject: string }>('select provider_subject from social_logins where user_id = $1', [userId], db());
 
-  const eventsOf = (userId: string) =>
-    sql<{ type: string; metadata: Record<string, unknown> }>(
-      'select type, metadata from audit_events where subject_user_id = $1 order by id',
-      [userId],
-      db(),
-    );
+  /** The user's audit events with their personal parts opened (the provider subject is sealed under the user's key). */
+  const eventsOf = (userId: string) => openedAuditRows('subject_user_id = $1', [userId], bed.server);
 
   async function mailedToken(address: string, subject: string, send: () => Promise<unknown>): Promise<string> {
     const seen = bed.smtp.to(address).length;

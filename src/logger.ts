@@ -23,25 +23,45 @@ const REDACTED_KEYS = [
 /**
  * Database errors carry the failing statement with its parameters inlined
  * ("insert into users (...) values (..., '$argon2id$...') - <reason>"), and
- * PostgreSQL's `detail` repeats key values. Logged errors keep the reason,
- * code, constraint and stack frames, never the values.
+ * PostgreSQL's `detail` repeats key values; ORM errors carry the entity
+ * (a whole user row). So a logged error keeps only the fields that describe
+ * the failure (an allowlist: anything new stays out until it is known to be
+ * safe), with statements scrubbed from the text.
  */
 const SQL_WITH_VALUES = /(?:insert|update|delete|select|with)\s[\s\S]*? - /gi;
-const VALUE_BEARING_FIELDS = ['detail', 'where', 'internalQuery', 'parameters', 'params', 'sql', 'query'];
+const DESCRIPTIVE_FIELDS = new Set([
+  'type',
+  'name',
+  'message',
+  'stack',
+  'code',
+  'errno',
+  'sqlState',
+  'severity',
+  'constraint',
+  'table',
+  'column',
+  'routine',
+  // DomainError: its greppable id, kind, reason and the names of the refused fields.
+  'id',
+  'kind',
+  'reason',
+  'violations',
+]);
 
 function scrub(text: string): string {
   return text.replace(SQL_WITH_VALUES, '[statement omitted] - ');
 }
 
-/** pino's error serializer with statements and value-bearing fields removed, recursively through causes. */
+/** pino's error serializer keeping only descriptive fields, statements scrubbed, recursively through causes. */
 export function serializeError(err: unknown): unknown {
   if (!(err instanceof Error)) return err;
   const serialized = stdSerializers.err(err) as unknown as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(serialized)) {
-    if (VALUE_BEARING_FIELDS.includes(key)) continue;
-    if (typeof value === 'string') out[key] = scrub(value);
-    else if (key === 'cause') out[key] = serializeError((err as { cause?: unknown }).cause);
+    if (key === 'cause') out[key] = serializeError((err as { cause?: unknown }).cause);
+    else if (!DESCRIPTIVE_FIELDS.has(key)) continue;
+    else if (typeof value === 'string') out[key] = scrub(value);
     else out[key] = value;
   }
   return out;

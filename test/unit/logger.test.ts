@@ -1,3 +1,4 @@
+import { OptimisticLockError } from '@mikro-orm/core';
 import { expect } from 'chai';
 import { createLogger } from '../../src/logger.js';
 import { harness } from '../helpers/harness.js';
@@ -29,6 +30,27 @@ describe('Logger', () => {
     expect(line).to.not.contain('0000000000a2');
     expect(line).to.contain('violates foreign key constraint');
     expect(JSON.parse(line).err.code).to.equal('23503');
+  });
+
+  it('logs an ORM error without the entity it carries (an optimistic-lock failure holds the whole row)', async () => {
+    // MikroORM attaches the entity to the error: here a user row with its email and password hash.
+    class User {
+      id = '00000000-0000-7000-8000-0000000000b1';
+      email = 'victim@example.com';
+      passwordHash = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$never-in-a-log';
+      phoneNumberCiphertext = 'v1.sealed-phone';
+    }
+    const failure = OptimisticLockError.lockFailed(new User());
+    expect((failure as unknown as { entity: User }).entity.email, 'the raw error does carry the row').to.equal(
+      'victim@example.com',
+    );
+
+    const logs = new LogCapture();
+    createLogger('info', logs).error({ err: failure }, 'flush failed');
+    await new Promise((resolve) => setImmediate(resolve));
+    const line = logs.text();
+    expect(line).to.not.match(/victim@example\.com|argon2id|sealed-phone/);
+    expect(JSON.parse(line).err.message).to.equal('The optimistic lock on entity User failed');
   });
 
   it('censors well-known secret keys wherever they are logged', async () => {

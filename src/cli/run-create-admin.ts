@@ -10,7 +10,7 @@ export async function runCreateAdmin(context: CliContext, email: string): Promis
   const password = await readAdminPassword(context.io);
   return withDomain(config, context, async (newOperation) => {
     const user = await createAdmin(newOperation(), { email, password });
-    context.log.info({ userId: user.id, email: user.email }, 'administrator created');
+    context.log.info({ userId: user.id }, 'administrator created');
     return ExitCode.ok;
   });
 }

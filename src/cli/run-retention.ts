@@ -19,7 +19,11 @@ export async function runRetentionOnce(context: CliContext): Promise<ExitCode> {
       io.stdout.write('skipped: another instance is running retention right now\n');
       return ExitCode.ok;
     }
-    io.stdout.write(Object.entries(counts).map(([kind, n]) => `${kind} ${n}\n`).join(''));
+    io.stdout.write(
+      Object.entries(counts)
+        .map(([kind, n]) => `${kind} ${n}\n`)
+        .join(''),
+    );
     return ExitCode.ok;
   });
 }

@@ -150,9 +150,7 @@ describe('Retention job: every kind pruned past its window and kept before it', 
   it('deletes sessions ended (revoked or expired) more than SESSION_RETENTION_DAYS ago, keeps the others', async () => {
     expect(counts.sessions).to.equal(2);
     expect(await ids('select id from sessions where id = any($1)', [seeded.sessions.gone])).to.deep.equal([]);
-    expect(await ids('select id from sessions where id = any($1)', [seeded.sessions.kept])).to.have.members(
-      seeded.sessions.kept,
-    );
+    expect(await ids('select id from sessions where id = any($1)', [seeded.sessions.kept])).to.have.members(seeded.sessions.kept);
   });
 
   it('deletes one-time tokens used or expired more than ONE_TIME_TOKEN_RETENTION_DAYS ago, keeps the others', async () => {

@@ -4,7 +4,7 @@ import { Metrics } from '../../src/metrics.js';
 import type { TestServer } from './server.js';
 
 /** Ten years: a window no test reaches by moving its clock. */
-export const FAR_DAYS = 3650;
+const FAR_DAYS = 3650;
 
 /**
  * A retention job on `server`'s ORM and clock, not started: the test runs it

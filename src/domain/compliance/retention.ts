@@ -81,10 +81,11 @@ export async function runRetention(op: Operation, windows: RetentionWindows): Pr
     sessions: await drain(() => pruneEndedSessions(em, before(windows.sessionDays), BATCH)),
     one_time_tokens: await drain(() => pruneSpentOneTimeTokens(em, before(windows.oneTimeTokenDays), BATCH)),
     mail: await drain(() => pruneFinishedMail(em, before(windows.mailDays), BATCH)),
-    users_erased: await drain(() => eraseExpiredDeletedUsers(op, USER_BATCH), USER_BATCH),
     audit_events_scrubbed: await drain(() => scrubAuditPersonalData(em, before(windows.auditPiiDays), BATCH)),
     audit_events_deleted:
       windows.auditDays > 0 ? await drain(() => deleteAuditEventsBefore(em, before(windows.auditDays), BATCH)) : 0,
+    // Last: an account whose erasure fails fails the run, and must not hold back the other steps.
+    users_erased: await drain(() => eraseExpiredDeletedUsers(op, USER_BATCH), USER_BATCH),
   };
   if (AUDITED_KINDS.some((kind) => counts[kind] > 0)) {
     const metadata = Object.fromEntries(AUDITED_KINDS.map((kind) => [kind, counts[kind]]));

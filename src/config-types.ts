@@ -1,3 +1,4 @@
+import type { RetentionWindows } from './domain/compliance/retention.js';
 import type { OneTimeTokenPolicy, TokenPolicy } from './domain/kernel/operation.js';
 import type { GuessLimitSettings } from './limits/guess-limiter.js';
 import type { RequestLimitSettings } from './limits/request-limiter.js';
@@ -55,6 +56,8 @@ export interface Config {
   audit: { retentionDays: number; streamMaxBuffered: number; streamPollMs: number; streamsPerPrincipal: number };
   oidc: { providers: OidcProviderConfig[]; jwksCooldownMs: number };
   users: { deleteRetentionDays: number };
+  /** The retention job's windows (days) and how often it runs. */
+  retention: RetentionWindows & { intervalMs: number };
   rateLimits: {
     /** Where the counters of every instance live; undefined: each instance's memory. */
     redisUrl: string | undefined;

@@ -63,6 +63,33 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly retentionRemoved = new Counter({
+    name: 'tessera_retention_removed_total',
+    help: 'Records the retention job removed on this instance, by kind (sessions, one_time_tokens, mail, users_erased, audit_events_scrubbed, audit_events_deleted, refresh_successors_cleared, refresh_history_pruned).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly retentionRuns = new Counter({
+    name: 'tessera_retention_runs_total',
+    help: 'Retention runs started on this instance by outcome: completed, skipped (another instance held the lock), failed.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly retentionLastRun = new Gauge({
+    name: 'tessera_retention_last_run_timestamp_seconds',
+    help: 'When this instance last completed a retention run (Unix time).',
+    registers: [this.registry],
+  });
+
+  readonly retentionDuration = new Histogram({
+    name: 'tessera_retention_run_duration_seconds',
+    help: 'How long the completed retention runs of this instance took.',
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600],
+    registers: [this.registry],
+  });
+
   /** Filled on each scrape by `countLegacyPasswordHashes` (set by the composition root). */
   countLegacyPasswordHashes: (() => Promise<Record<string, number>>) | undefined;
 

@@ -20,9 +20,7 @@ import {
   type Orm,
 } from './db/index.js';
 import { AuditStreamHub } from './jobs/audit-stream-hub.js';
-import { createAuditRetention } from './jobs/audit-retention.js';
-import { createSessionCleanup } from './jobs/session-cleanup.js';
-import { createDeletedUserErasure } from './jobs/deleted-user-erasure.js';
+import { createRetentionJob, type RetentionJob } from './jobs/retention.js';
 import { ensureBootstrapAdmin } from './domain/auth/registration.js';
 import { systemOperation } from './domain/kernel/operation.js';
 import type { DomainDeps } from './domain/kernel/operation.js';
@@ -65,6 +63,8 @@ export interface Tessera {
   auditStream: AuditStreamHub;
   /** Delivers queued mail; `runOnce()` lets tests deliver without waiting for the next poll. */
   outbox: OutboxWorker;
+  /** Prunes and erases what is past its window; `runOnce()` lets tests run it now. */
+  retention: RetentionJob;
   /**
    * Re-reads the TLS files (SIGHUP): new handshakes get the new certificate,
    * live connections stay. False when TLS is off or nothing changed; throws
@@ -181,15 +181,9 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     );
     teardown.add(() => listener.stop());
     await listener.start();
-    const retention = createAuditRetention(orm, clock, config.audit.retentionDays, log);
+    const retention = createRetentionJob(orm, deps, config.retention, log, metrics);
     retention.start();
     teardown.add(() => retention.stop());
-    const sessionCleanup = createSessionCleanup(orm, clock, config.tokens.refreshReuseGraceSeconds, log);
-    sessionCleanup.start();
-    teardown.add(() => sessionCleanup.stop());
-    const deletedUserErasure = createDeletedUserErasure(orm, deps, log);
-    deletedUserErasure.start();
-    teardown.add(() => deletedUserErasure.stop());
 
     const definition = loadTesseraPackageDefinition();
     const stopping = new AbortController();
@@ -279,6 +273,7 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
       log,
       auditStream,
       outbox,
+      retention,
       reloadCertificates: () => {
         const loaded = tls?.reload();
         if (loaded) log.info({ certificate: loaded }, 'TLS certificate reloaded');

@@ -9,6 +9,7 @@ import { addCreateServiceAccountCommand } from './create-service-account-command
 import { CliError, EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
 import { addImportUsersCommand } from './import-users-command.js';
 import { addMigrateCommand } from './migrate-command.js';
+import { addRetentionCommand } from './retention-command.js';
 import { addRotateMasterKeyCommand } from './rotate-master-key-command.js';
 import { addRotateSigningKeyCommand } from './rotate-signing-key-command.js';
 import { addStartCommand } from './start-command.js';
@@ -57,6 +58,7 @@ TESSERA_MASTER_KEY, ...: see the README); logs are JSON lines on stdout.`,
   addRotateSigningKeyCommand(program, run, context);
   addRotateMasterKeyCommand(program, run, context);
   addImportUsersCommand(program, run, context);
+  addRetentionCommand(program, run, context);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -15,6 +15,7 @@ export {
 export { NotificationListener, SIGNING_KEYS_CHANNEL } from './notification-listener.js';
 export { findSessionState } from './session-state.js';
 export { clearExpiredSuccessors, pruneEndedRefreshHistory } from './session-cleanup.js';
+export { pruneEndedSessions, pruneFinishedMail, pruneSpentOneTimeTokens, scrubAuditPersonalData } from './retention-queries.js';
 export { lazyEntityManager } from './lazy-entity-manager.js';
 export {
   findServiceAccountByCertificateIdentity,

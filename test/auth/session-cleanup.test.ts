@@ -1,9 +1,9 @@
 import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { decodeJwt } from 'jose';
-import { createSessionCleanup } from '../../src/jobs/session-cleanup.js';
 import { signedInUser, sql } from '../helpers/fixtures.js';
 import { harness } from '../helpers/harness.js';
+import { retentionJobOn } from '../helpers/retention.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, call } from '../helpers/server.js';
 
@@ -12,9 +12,19 @@ const GRACE_SECONDS = 10;
 
 const refresh = (refreshToken: string) => call(harness().server.auth, 'refreshToken', { refreshToken });
 
-/** A cleanup job on the shared server's ORM and clock, not started: the test runs it once. */
-const cleanupJob = () =>
-  createSessionCleanup(harness().server.tessera.orm, harness().server.clock, GRACE_SECONDS, harness().server.tessera.log);
+/**
+ * The session-secret steps of the retention job (which absorbed the former
+ * cleanup job) on the shared server: every other window is ten years away.
+ */
+const cleanupJob = () => {
+  const job = retentionJobOn(harness().server, { refreshReuseGraceSeconds: GRACE_SECONDS });
+  return {
+    runOnce: async () => {
+      const counts = (await job.runOnce())!;
+      return { successorsCleared: counts.refresh_successors_cleared, historyPruned: counts.refresh_history_pruned };
+    },
+  };
+};
 
 async function sessionRow(sessionId: string) {
   const [row] = await sql<{ successor_ciphertext: string | null; revoked_at: Date | null }>(
@@ -27,7 +37,7 @@ async function sessionRow(sessionId: string) {
 const historyOf = (sessionId: string) =>
   sql<{ token_hash: string }>('select token_hash from refresh_token_history where session_id = $1', [sessionId]);
 
-describe('Session cleanup job', () => {
+describe('Session cleanup (steps of the retention job)', () => {
   afterEach(() => harness().server.clock.reset());
 
   it('clears the successor kept for the grace window once the window ended, not before', async () => {

@@ -20,6 +20,7 @@ describe('tessera without a reachable database', function () {
     { args: ['create-service-account', '--name', 'billing-backend'] },
     { args: ['rotate-signing-key', '--now'] },
     { args: ['import-users', file] },
+    { args: ['retention', 'run'] },
   ];
 
   for (const { args, stdin } of commands) {

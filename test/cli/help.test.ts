@@ -35,6 +35,15 @@ describe('tessera --help', function () {
     });
   }
 
+  it('lists retention and describes retention run with examples and the exit codes', async () => {
+    expect((await runTessera(['--help'], env)).stdout).to.match(/^ {2}retention\b/m);
+    const result = await runTessera(['retention', 'run', '--help'], env);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stdout).to.contain('Usage: tessera retention run');
+    expect(result.stdout).to.match(/Examples:\n {2}tessera retention run/);
+    expect(result.stdout).to.contain('AUDIT_PII_RETENTION_DAYS').and.to.contain('2  usage error');
+  });
+
   it('prints the package version with --version', async () => {
     const { version } = JSON.parse(readFileSync(`${PROJECT_ROOT}/package.json`, 'utf8')) as { version: string };
     const result = await runTessera(['--version'], env);

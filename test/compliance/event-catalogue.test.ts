@@ -87,6 +87,23 @@ function withToken(md: Metadata, token: string): Metadata {
   return copy;
 }
 
+/** Reads an ExportUserData stream to its end. */
+function exportToEnd(userId: string, md: Metadata): Promise<void> {
+  const compliance = complianceClient();
+  return new Promise((resolve, reject) => {
+    const stream = compliance.exportUserData({ userId }, md);
+    stream.on('data', () => {});
+    stream.on('error', (err: ServiceError) => {
+      compliance.close();
+      reject(err);
+    });
+    stream.on('end', () => {
+      compliance.close();
+      resolve();
+    });
+  });
+}
+
 const auth = () => harness().server.auth;
 const profile = () => harness().server.profile;
 const identity = () => harness().server.identity;
@@ -742,6 +759,22 @@ const CASES: CatalogueCase[] = [
     },
   },
   {
+    rpc: 'ComplianceService.ExportUserData',
+    act: async (md) => {
+      const admin = await freshAdmin();
+      const { user, password } = await registerUser({ fullName: 'Catalogue Exported' });
+      await exportToEnd(user.id, withToken(md, admin.accessToken));
+      return { subject: user.id, actorId: admin.user!.id, secrets: [...userSecrets(admin), password, 'Catalogue Exported'] };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_USER_EXPORTED,
+      typeName: 'user.exported',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: false,
+      metadataKeys: [],
+    },
+  },
+  {
     // Last: it rotates the shared server's signing key (tokens signed before stay valid, the retired key stays published).
     rpc: 'AuthService.RotateSigningKey (immediate)',
     act: async (md) => {
@@ -782,7 +815,6 @@ const READ_ONLY = [
   'ComplianceService.ListAuditEvents',
   'ComplianceService.StreamAuditEvents',
   'ComplianceService.GetErasureReceipt',
-  'ComplianceService.ExportUserData',
   'IdentityService.GetUser',
   'IdentityService.ListUsers',
   'IdentityService.ListServiceAccounts',

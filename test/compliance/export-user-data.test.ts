@@ -3,7 +3,8 @@ import { expect } from 'chai';
 import type { ExportUserDataResponse } from '../../src/gen/tessera/v1/compliance_service.js';
 import { Profile } from '../../src/gen/tessera/v1/profile.js';
 import { complianceClient } from '../helpers/audit.js';
-import { adminToken, signedInUser } from '../helpers/fixtures.js';
+import { adminToken, signedInUser, sql } from '../helpers/fixtures.js';
+import { decodeJwt } from 'jose';
 import { harness } from '../helpers/harness.js';
 import { bearer, call } from '../helpers/server.js';
 
@@ -62,5 +63,39 @@ describe('ComplianceService.ExportUserData', function () {
     const allowed = await exportOf(victim.user!.id, bearer(await adminToken()));
     expect(allowed.error).to.equal(undefined);
     expect(allowed.parts[0]!.$case).to.equal('account');
+  });
+
+  it('records user.exported with who exported whose data and nothing personal; a refused export records none', async () => {
+    const user = await signedInUser({ fullName: 'Exported Person' });
+    const other = await signedInUser();
+    const admin = await adminToken();
+    const exportsOf = () =>
+      sql<{ actor_type: string; actor_id: string | null; ip: string | null; user_agent: string | null; metadata: object }>(
+        "select actor_type, actor_id, ip, user_agent, metadata from audit_events where type = 'user.exported' and subject_user_id = $1 order by id",
+        [user.user!.id],
+      );
+
+    expect((await exportOf(user.user!.id, bearer(other.accessToken))).error?.code).to.equal(status.PERMISSION_DENIED);
+    expect(await exportsOf(), 'refused: no event').to.deep.equal([]);
+
+    const own = await exportOf('', bearer(user.accessToken));
+    const events = own.parts.flatMap((p) => (p?.$case === 'auditEvent' ? [p.value] : []));
+    expect(
+      events.map((e) => e.typeName),
+      'the export lists its own event',
+    ).to.include('user.exported');
+    expect((await exportOf(user.user!.id, bearer(admin))).error).to.equal(undefined);
+
+    const rows = await exportsOf();
+    expect(rows.map((r) => [r.actor_type, r.actor_id])).to.deep.equal([
+      ['user', user.user!.id],
+      ['user', String(decodeJwt(admin).sub)],
+    ]);
+    for (const row of rows) {
+      expect(row.metadata).to.deep.equal({});
+      // The caller's address and agent are kept sealed under the subject's data key, as in every event about them.
+      expect(row.ip).to.match(/^v1\./);
+      expect(JSON.stringify(row)).to.not.include(user.email).and.not.include('Exported Person');
+    }
   });
 });

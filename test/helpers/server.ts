@@ -82,6 +82,8 @@ export async function startTestServer(
     RATE_LIMIT_PASSWORD_RESET_PER_IP: '100000',
     RATE_LIMIT_EMAIL_VERIFICATION_PER_IP: '100000',
     RATE_LIMIT_PROVIDER_LOGIN_PER_IP: '100000',
+    // Retention runs at start and then once a day: tests move clocks by days and run it themselves (tessera.retention.runOnce()).
+    RETENTION_INTERVAL_SECONDS: '86400',
     ...env,
   };
   const clock = new AdjustableClock();

@@ -13,6 +13,8 @@ export const EmailOutbox = defineEntity({
   tableName: 'email_outbox',
   properties: (p) => ({
     id: p.uuid().primary(),
+    /** The account the mail concerns (EraseUser deletes its queued mail); null for none. No relation: rows go by SQL. */
+    userId: p.uuid().nullable(),
     template: p.text(),
     /** SecretBox ciphertext of the recipient and variables; null once delivered or given up. */
     payloadCiphertext: p.text().nullable(),
@@ -24,7 +26,10 @@ export const EmailOutbox = defineEntity({
     createdAt: p.datetime(),
     sentAt: p.datetime().nullable(),
   }),
-  indexes: [{ name: 'email_outbox_due_index', properties: ['status', 'nextAttemptAt'] }],
+  indexes: [
+    { name: 'email_outbox_due_index', properties: ['status', 'nextAttemptAt'] },
+    { name: 'email_outbox_user_id_index', properties: ['userId'] },
+  ],
 });
 
 export type EmailOutbox = InferEntity<typeof EmailOutbox>;

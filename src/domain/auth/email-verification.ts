@@ -42,7 +42,7 @@ export async function requestEmailVerification(op: Operation): Promise<void> {
       email: user.email,
       ttlSeconds,
     });
-    queueEmail(uow, 'email_verification', { to: user.email, variables: { token: issued.token } });
+    queueEmail(uow, 'email_verification', { to: user.email, variables: { token: issued.token } }, user.id);
     uow.record({ type: AuditEventType.emailVerificationRequested, subjectUserId: user.id });
   });
 }
@@ -77,7 +77,7 @@ export async function requestEmailChange(op: Operation, input: { newEmail: strin
     const current = await uow.em.findOneOrFail(User, caller.userId);
     const ttlSeconds = op.deps.oneTimeTokens.emailVerificationTtlSeconds;
     await storeOneTimeToken(uow, current, 'email_change', { tokenHash: issued.tokenHash, email: newEmail, ttlSeconds });
-    queueEmail(uow, 'email_change', { to: newEmail, variables: { token: issued.token } });
+    queueEmail(uow, 'email_change', { to: newEmail, variables: { token: issued.token } }, current.id);
     uow.record({ type: AuditEventType.emailChangeRequested, subjectUserId: current.id });
   });
 }
@@ -121,7 +121,7 @@ export async function verifyEmail(op: Operation, rawToken: string): Promise<User
       // Links mailed to the old address (a password reset) must not undo the move.
       await endUserAccess(uow, user.id, 'links_only');
       uow.record({ type: AuditEventType.emailChanged, subjectUserId: user.id, actor: { type: 'user', id: user.id } });
-      queueEmail(uow, 'email_changed', { to: oldEmail, variables: { at: now.toISOString() } });
+      queueEmail(uow, 'email_changed', { to: oldEmail, variables: { at: now.toISOString() } }, user.id);
       return user;
     });
   } catch (err) {

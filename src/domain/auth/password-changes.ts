@@ -56,7 +56,7 @@ export async function verifyCurrentPassword(
   }
   const { locked } = await guess.failed();
   await recordFailure({ operation: input.operation }, (uow) => {
-    if (locked) queueSignInLockedMail(uow, user.email);
+    if (locked) queueSignInLockedMail(uow, user.email, user.id);
   });
   throw new DomainError('invalid_argument', errorId, 'the current password is wrong', {
     reason: 'INVALID_CREDENTIALS',
@@ -98,7 +98,7 @@ export async function changePassword(
       subjectUserId: locked.id,
       metadata: { sessions_revoked: sessionsRevoked },
     });
-    queueEmail(uow, 'password_changed', { to: locked.email, variables: { at: now.toISOString() } });
+    queueEmail(uow, 'password_changed', { to: locked.email, variables: { at: now.toISOString() } }, locked.id);
     return { sessionsRevoked };
   });
 }
@@ -136,7 +136,7 @@ export async function requestPasswordReset(op: Operation, rawEmail: string): Pro
     }
     const ttlSeconds = op.deps.oneTimeTokens.passwordResetTtlSeconds;
     await storeOneTimeToken(uow, user, 'password_reset', { tokenHash: issued.tokenHash, email: user.email, ttlSeconds });
-    queueEmail(uow, 'password_reset', { to: user.email, variables: { token: issued.token } });
+    queueEmail(uow, 'password_reset', { to: user.email, variables: { token: issued.token } }, user.id);
     uow.record({ type: AuditEventType.passwordResetRequested, subjectUserId: user.id, metadata: { account_found: true } });
   });
 }
@@ -188,7 +188,7 @@ export async function resetPassword(
       actor,
       metadata: { sessions_revoked: sessionsRevoked },
     });
-    queueEmail(uow, 'password_reset_completed', { to: user.email, variables: { at: now.toISOString() } });
+    queueEmail(uow, 'password_reset_completed', { to: user.email, variables: { at: now.toISOString() } }, user.id);
     return { sessionsRevoked };
   });
 }

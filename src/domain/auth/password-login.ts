@@ -36,7 +36,7 @@ export async function loginWithPassword(op: Operation, input: { email: string; p
   if (!user || !check.ok) {
     const { locked } = await guess.failed();
     await recordLoginFailure(op, user?.id ?? null, user ? 'wrong_password' : 'unknown_account', 'password', (uow) => {
-      if (user && locked) queueSignInLockedMail(uow, user.email);
+      if (user && locked) queueSignInLockedMail(uow, user.email, user.id);
     });
     throw invalidCredentials();
   }

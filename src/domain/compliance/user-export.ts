@@ -4,7 +4,9 @@ import { toSessionView, type SessionView } from '../auth/session-management.js';
 import { getUser } from '../identity/users.js';
 import { getProfile, type ProfileView } from '../profile/profiles.js';
 import { revealAuditEvents } from '../kernel/audit-personal-data.js';
+import { AuditEventType } from '../kernel/audit-record.js';
 import type { Operation } from '../kernel/operation.js';
+import { inTransaction } from '../kernel/unit-of-work.js';
 
 /** Audit events read per query: memory stays bounded whatever the history's length. */
 const AUDIT_PAGE = 500;
@@ -21,11 +23,15 @@ export type ExportPart =
  * Everything held about an account, part by part: the account, its profile
  * (decrypted), provider logins, sessions, then its audit events oldest first,
  * page by page. The caller's own, or another's with "users:read" (the
- * checks of getUser).
+ * checks of getUser). Audited as `user.exported` (who exported whose data).
  */
 export async function* exportUserData(op: Operation, requestedUserId: string): AsyncGenerator<ExportPart> {
   const account = await getUser(op, requestedUserId);
   const userId = account.id;
+  // Once access is granted and before the first part leaves: an export cut short still happened.
+  await inTransaction(op, async (uow) => {
+    uow.record({ type: AuditEventType.userExported, subjectUserId: userId });
+  });
   yield { kind: 'account', account };
   yield { kind: 'profile', profile: await getProfile(op, userId) };
   for (const socialLogin of await listSocialLogins(op, userId)) yield { kind: 'socialLogin', socialLogin };

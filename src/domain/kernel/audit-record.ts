@@ -39,6 +39,8 @@ export const AuditEventType = {
   reauthenticationFailed: 'reauthentication.failed',
   userImported: 'user.imported',
   userUpdated: 'user.updated',
+  userExported: 'user.exported',
+  retentionCompleted: 'retention.completed',
 } as const;
 
 export type AuditEventType = (typeof AuditEventType)[keyof typeof AuditEventType];

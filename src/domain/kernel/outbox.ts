@@ -28,13 +28,15 @@ export interface MailPayload {
 /**
  * Queues a message in the caller's transaction (the outbox pattern): it is
  * sent after commit by the outbox worker, never for a change that rolled back,
- * and survives an SMTP outage. The payload is encrypted and bound to the row.
+ * and survives an SMTP outage. The payload is encrypted and bound to the row;
+ * `userId` names the account it concerns, so erasing the account deletes it.
  */
-export function queueEmail(uow: UnitOfWork, template: MailTemplate, payload: MailPayload): void {
+export function queueEmail(uow: UnitOfWork, template: MailTemplate, payload: MailPayload, userId: string | null): void {
   const id = uuidv7();
   const now = uow.clock.now();
   uow.em.create(EmailOutbox, {
     id,
+    userId,
     template,
     payloadCiphertext: uow.deps.outboxBox.seal(JSON.stringify(payload), id),
     status: 'pending',

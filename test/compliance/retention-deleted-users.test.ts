@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { createDeletedUserErasure } from '../../src/jobs/deleted-user-erasure.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { adminToken, signedInUser, sqlOn } from '../helpers/fixtures.js';
+import { retentionJobOn } from '../helpers/retention.js';
 import { bearer, call, startTestServer, type TestServer } from '../helpers/server.js';
 
 const DAY_SECONDS = 24 * 3600;
@@ -25,15 +25,15 @@ describe('Retention: soft-deleted accounts are erased after USER_DELETE_RETENTIO
     const user = await signedInUser({ server, fullName: 'Soon Forgotten' });
     const userId = user.user!.id;
     await call(server.identity, 'deleteUser', { userId }, bearer(await adminToken(server)));
-    const job = createDeletedUserErasure(server.tessera.orm, server.tessera.deps, server.tessera.log);
+    const job = retentionJobOn(server, { userDeleteDays: 7 });
 
     server.clock.advance(6 * DAY_SECONDS);
-    expect(await job.runOnce(), 'inside the window').to.equal(0);
+    expect((await job.runOnce())?.users_erased, 'inside the window').to.equal(0);
     expect(await sqlOn(server, 'select 1 from users where id = $1', [userId])).to.have.length(1);
 
     server.clock.advance(2 * DAY_SECONDS);
     const [first, second] = await Promise.all([job.runOnce(), job.runOnce()]);
-    expect(first + second, 'erased once, by one runner').to.equal(1);
+    expect((first?.users_erased ?? 0) + (second?.users_erased ?? 0), 'erased once, by one runner').to.equal(1);
 
     expect(await sqlOn(server, 'select 1 from users where id = $1', [userId])).to.have.length(0);
     expect(await sqlOn(server, 'select 1 from user_keys where user_id = $1', [userId])).to.have.length(0);

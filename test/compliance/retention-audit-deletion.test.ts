@@ -3,16 +3,16 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Clock } from '../../src/clock.js';
 import { AuditEventType } from '../../src/domain/kernel/audit-record.js';
-import { createAuditRetention } from '../../src/jobs/audit-retention.js';
 import { inTransaction } from '../../src/domain/kernel/unit-of-work.js';
 import { testOperation } from '../helpers/audit.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { DEFAULT_PASSWORD, uniqueEmail } from '../helpers/fixtures.js';
+import { retentionJobOn } from '../helpers/retention.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 
 const DAY_SECONDS = 24 * 3600;
 
-describe('Audit retention', () => {
+describe('Retention: audit events deleted after AUDIT_RETENTION_DAYS', () => {
   let db: TestDatabase;
   let server: TestServer;
 
@@ -52,9 +52,10 @@ describe('Audit retention', () => {
     return res.user!.id;
   }
 
-  /** A retention job on the server's ORM and clock, not started: the test runs it once. */
+  /** The retention job deleting events after `days` (AUDIT_RETENTION_DAYS), not started; runOnce -> events deleted. */
   function retentionJob(days: number) {
-    return createAuditRetention(server.tessera.orm, server.clock, days, server.tessera.log);
+    const job = retentionJobOn(server, { auditDays: days });
+    return { runOnce: async () => (await job.runOnce())!.audit_events_deleted };
   }
 
   before(async function () {
@@ -90,7 +91,8 @@ describe('Audit retention', () => {
 
     expect(deleted).to.be.greaterThanOrEqual(3);
     expect(deleted).to.equal(expectedDeleted);
-    expect(await countEvents()).to.equal(total - deleted);
+    // Plus the run's own retention.completed.
+    expect(await countEvents()).to.equal(total - deleted + 1);
     expect(await countEvents('subject_user_id = $1', [oldUser])).to.equal(0);
     expect(await countEvents('subject_user_id = $1', [oldSubject])).to.equal(0);
     expect(await countEvents('subject_user_id = $1', [newUser])).to.equal(1);
@@ -98,7 +100,7 @@ describe('Audit retention', () => {
     // The accounts themselves are untouched: retention concerns the trail only.
     expect(await query('select id from users where id = $1', [oldUser])).to.have.length(1);
 
-    expect(server.logs.text()).to.include('audit retention: old events deleted');
+    expect(server.logs.text()).to.include('retention run removed data');
     // Nothing left to delete on a second run.
     expect(await job.runOnce()).to.equal(0);
   });

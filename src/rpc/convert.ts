@@ -113,6 +113,9 @@ export function toIntrospection(result: Introspection): IntrospectTokenResponse 
       tokenId: '',
       expiresAt: undefined,
       issuedAt: undefined,
+      authTime: undefined,
+      amr: [],
+      acr: '',
     };
   return {
     active: true,
@@ -122,5 +125,8 @@ export function toIntrospection(result: Introspection): IntrospectTokenResponse 
     tokenId: result.tokenId,
     expiresAt: result.expiresAt,
     issuedAt: result.issuedAt,
+    authTime: result.authTime,
+    amr: result.amr,
+    acr: result.acr,
   };
 }

@@ -32,9 +32,13 @@ describe('assurance', () => {
   });
 
   describe('assuranceOf', () => {
-    it('drops duplicate methods and stamps the time', () => {
-      const now = new Date('2026-12-01T10:00:00Z');
-      expect(assuranceOf(['pwd', 'pwd'], now)).to.deep.equal({ authenticatedAt: now, amr: ['pwd'], acr: 'aal1' });
+    it('drops duplicate methods and stamps the time in whole seconds, as auth_time carries it', () => {
+      const now = new Date('2026-12-01T10:00:00.750Z');
+      expect(assuranceOf(['pwd', 'pwd'], now)).to.deep.equal({
+        authenticatedAt: new Date('2026-12-01T10:00:00Z'),
+        amr: ['pwd'],
+        acr: 'aal1',
+      });
     });
   });
 

@@ -59,10 +59,11 @@ export function assuranceLevel(amr: readonly string[]): AssuranceLevel {
   return kinds.size >= 2 ? 'aal2' : 'aal1';
 }
 
-/** The assurance of a sign-in at `now` with `amr`, duplicates dropped. */
+/** The assurance of a sign-in at `now` with `amr`, duplicates dropped; whole seconds, as auth_time carries it. */
 export function assuranceOf(amr: readonly string[], now: Date): Assurance {
   const methods = [...new Set(amr)];
-  return { authenticatedAt: now, amr: methods, acr: assuranceLevel(methods) };
+  const authenticatedAt = new Date(Math.floor(now.getTime() / 1000) * 1000);
+  return { authenticatedAt, amr: methods, acr: assuranceLevel(methods) };
 }
 
 /**

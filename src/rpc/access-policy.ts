@@ -11,7 +11,7 @@ export interface AccessPolicy {
 }
 
 /** `AccessPolicy.step_up` of the proto. */
-export interface StepUpRequirement {
+interface StepUpRequirement {
   recentAuthentication: true;
 }
 

@@ -44,7 +44,7 @@ const RFC8176_METHODS: ReadonlySet<string> = new Set([
 ]);
 
 /** The amr of a provider sign-in that asserted no registered method: "federated", Tessera's own value. */
-export const FEDERATED_AMR = 'fed';
+const FEDERATED_AMR = 'fed';
 
 /**
  * The level a set of methods reaches: aal2 needs factors of two different

@@ -125,7 +125,8 @@ export function toIntrospection(result: Introspection): IntrospectTokenResponse 
     tokenId: result.tokenId,
     expiresAt: result.expiresAt,
     issuedAt: result.issuedAt,
-    authTime: result.authTime,
+    // A token signed before auth_time existed counts as authenticated at the epoch: say "unknown".
+    authTime: result.authTime.getTime() > 0 ? result.authTime : undefined,
     amr: result.amr,
     acr: result.acr,
   };

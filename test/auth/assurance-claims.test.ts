@@ -1,8 +1,10 @@
 import { expect } from 'chai';
-import { decodeJwt } from 'jose';
+import { status } from '@grpc/grpc-js';
+import { decodeJwt, SignJWT } from 'jose';
 import { randomBytes } from 'node:crypto';
 import { signedInUser, sql, uniqueEmail } from '../helpers/fixtures.js';
 import { harness } from '../helpers/harness.js';
+import { expectRpcError } from '../helpers/rpc-errors.js';
 import { startOidcTestSetup, type OidcTestSetup } from '../helpers/oidc-provider.js';
 import { bearer, call } from '../helpers/server.js';
 
@@ -68,6 +70,50 @@ describe('Assurance claims: auth_time, amr and acr', () => {
     expect(row.amr).to.deep.equal(['pwd']);
     expect(row.acr).to.equal('aal1');
     expect(Math.floor(row.authenticated_at.getTime() / 1000)).to.equal(decodeJwt(user.accessToken).auth_time);
+  });
+
+  describe('tokens signed before the claims existed', () => {
+    /** The user's token re-signed by the server's own key with `edit` applied to its claims. */
+    const resigned = async (accessToken: string, edit: (claims: Record<string, unknown>) => void) => {
+      const claims = { ...decodeJwt(accessToken) } as Record<string, unknown>;
+      edit(claims);
+      const { kid, privateKey } = harness().server.tessera.deps.signingKeys.signer();
+      return new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid }).sign(privateKey);
+    };
+
+    it('stay valid until they expire, as authenticated at the epoch with nothing: never fresh enough for a step-up', async () => {
+      const user = await signedInUser();
+      const legacy = await resigned(user.accessToken, (claims) => {
+        delete claims.auth_time;
+        delete claims.amr;
+        delete claims.acr;
+      });
+
+      const res = await introspect(legacy);
+      expect(res).to.deep.include({ active: true, amr: [], acr: 'aal1' });
+      expect(res.authTime).to.equal(undefined);
+      await expectRpcError(
+        call(
+          auth(),
+          'changePassword',
+          { currentPassword: user.password, newPassword: 'another passphrase entirely' },
+          bearer(legacy),
+        ),
+        status.UNAUTHENTICATED,
+        { reason: 'REAUTHENTICATION_REQUIRED' },
+      );
+    });
+
+    it('are refused when a claim has the wrong type', async () => {
+      const user = await signedInUser();
+      for (const edit of [
+        (claims: Record<string, unknown>) => (claims.amr = 'pwd'),
+        (claims: Record<string, unknown>) => (claims.auth_time = 'yesterday'),
+        (claims: Record<string, unknown>) => (claims.acr = 2),
+      ]) {
+        expect((await introspect(await resigned(user.accessToken, edit))).active).to.equal(false);
+      }
+    });
   });
 
   describe('provider sign-ins', function () {

@@ -49,6 +49,7 @@ const EnvSchema = z.object({
   SESSION_IDLE_TIMEOUT_SECONDS: positiveInt.optional(),
   SESSION_ABSOLUTE_LIFETIME_SECONDS: positiveInt.default(90 * 24 * 3600),
   REFRESH_REUSE_GRACE_SECONDS: nonNegativeInt.max(300).default(10),
+  STEP_UP_MAX_AGE_SECONDS: positiveInt.max(24 * 3600).default(600),
   PASSWORD_RESET_TTL_SECONDS: positiveInt.max(24 * 3600).default(30 * 60),
   EMAIL_VERIFICATION_TTL_SECONDS: positiveInt.max(30 * 24 * 3600).default(24 * 3600),
   SIGNING_KEY_PROPAGATION_SECONDS: nonNegativeInt.default(600),
@@ -190,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
       sessionIdleTimeoutSeconds: idleSeconds,
       sessionAbsoluteLifetimeSeconds: e.SESSION_ABSOLUTE_LIFETIME_SECONDS,
       refreshReuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
+      stepUpMaxAgeSeconds: e.STEP_UP_MAX_AGE_SECONDS,
     },
     oneTimeTokens: {
       passwordResetTtlSeconds: e.PASSWORD_RESET_TTL_SECONDS,

@@ -7,6 +7,7 @@ import { masterKeyBoxes } from './crypto/master-key-boxes.js';
 import { systemOperation } from './domain/kernel/operation.js';
 import type { DomainDeps } from './domain/kernel/operation.js';
 import { SigningKeyRing } from './domain/auth/signing-keys.js';
+import { noSecondFactors } from './domain/auth/second-factor.js';
 import { UserDataKeys } from './domain/kernel/user-data-keys.js';
 import { type Logger } from './logger.js';
 import { StoreGuessLimiter } from './limits/guess-limiter.js';
@@ -49,6 +50,7 @@ export async function buildDomain(
     userDeleteRetentionDays: config.users.deleteRetentionDays,
     guesses: new StoreGuessLimiter(limiterStore, config.rateLimits.guesses),
     requestLimits: new StoreRequestLimiter(limiterStore, config.rateLimits.requests),
+    secondFactors: noSecondFactors,
   };
   await signingKeys.initialize(systemOperation(deps, orm.em.fork(), 'startup'));
   return deps;

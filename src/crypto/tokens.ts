@@ -54,6 +54,12 @@ export interface AccessTokenClaims {
   /** Session id. */
   sid: string;
   role: string;
+  /** When the user last proved who they are ("auth_time", whole seconds). */
+  authTime: Date;
+  /** How they did: RFC 8176 method values ("amr"). */
+  amr: string[];
+  /** The assurance level reached ("acr"): "aal1" or "aal2". */
+  acr: string;
 }
 
 export interface VerifiedAccessToken extends AccessTokenClaims {
@@ -101,6 +107,9 @@ export async function signAccessToken(
     iss: settings.issuer,
     aud: settings.audience,
     sub: claims.sub,
+    auth_time: Math.floor(claims.authTime.getTime() / 1000),
+    amr: claims.amr,
+    acr: claims.acr,
     iat,
     exp,
     jti,
@@ -203,7 +212,21 @@ export async function verifyAccessToken(
   if (typeof exp !== 'number' || typeof iat !== 'number') throw new InvalidTokenError('missing exp or iat claim');
   if (exp <= now) throw new InvalidTokenError('expired');
   if (nbf !== undefined && (typeof nbf !== 'number' || nbf > now)) throw new InvalidTokenError('not yet valid');
-  return { sub, sid, role, jti, exp, iat };
+  return { sub, sid, role, jti, exp, iat, ...assuranceClaims(payload) };
+}
+
+/**
+ * auth_time, amr and acr, type-checked. A token signed before they existed
+ * stays valid until it expires, as if its user authenticated at the epoch
+ * with nothing: never recent enough for a step-up.
+ */
+function assuranceClaims(payload: Record<string, unknown>): Pick<AccessTokenClaims, 'authTime' | 'amr' | 'acr'> {
+  const { auth_time: authTime = 0, amr = [], acr = 'aal1' } = payload;
+  if (typeof authTime !== 'number' || !Number.isFinite(authTime)) throw new InvalidTokenError('auth_time is not a number');
+  if (!Array.isArray(amr) || !amr.every((method) => typeof method === 'string'))
+    throw new InvalidTokenError('amr is not an array of strings');
+  if (typeof acr !== 'string') throw new InvalidTokenError('acr is not a string');
+  return { authTime: new Date(authTime * 1000), amr: amr as string[], acr };
 }
 
 /** The `kid` of a compact JWS's protected header, without verifying anything; undefined when unreadable. */

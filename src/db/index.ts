@@ -1,7 +1,7 @@
 // The storage layer's public face: the domain imports from here, never from @mikro-orm directly.
 export { type EntityManager, LockMode } from '@mikro-orm/postgresql';
 export { isUniqueViolation, violatedUniqueRule } from './unique-violations.js';
-export { lockUser, lockUserByEmail, lockUserIfExists } from './locks.js';
+export { lockSession, lockUser, lockUserByEmail, lockUserIfExists } from './locks.js';
 export * from './entities/index.js';
 export {
   appendAuditEvents,

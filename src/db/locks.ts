@@ -1,4 +1,5 @@
 import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import { Session } from './entities/session.js';
 import { User } from './entities/user.js';
 
 /** Row-lock options for reading a user for update: the row is re-read, not taken from the identity map. */
@@ -17,4 +18,9 @@ export function lockUserIfExists(em: EntityManager, userId: string): Promise<Use
 /** The user with this normalized email, locked until the transaction ends, or null. */
 export function lockUserByEmail(em: EntityManager, email: string): Promise<User | null> {
   return em.findOne(User, { email }, FOR_UPDATE);
+}
+
+/** The session row, locked until the transaction ends, or null. */
+export function lockSession(em: EntityManager, sessionId: string): Promise<Session | null> {
+  return em.findOne(Session, sessionId, FOR_UPDATE);
 }

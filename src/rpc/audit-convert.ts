@@ -41,6 +41,7 @@ function detailsOf(row: AuditEventRow): AuditEvent['details'] {
     case 'session.logged_out':
     case 'session.revoked':
     case 'refresh_token.reuse_detected':
+    case 'reauthentication.succeeded':
       return { $case: 'session', value: { sessionId: str(m.session_id), reason: str(m.reason) } };
     case 'profile.updated':
       return { $case: 'profileUpdated', value: { changedFields: Array.isArray(m.fields) ? m.fields.map(str) : [] } };

@@ -7,6 +7,7 @@ import { logout } from '../domain/auth/logout.js';
 import { loginWithPassword } from '../domain/auth/password-login.js';
 import { rotateRefreshToken } from '../domain/auth/refresh-rotation.js';
 import { loginWithProvider } from '../domain/auth/provider-login.js';
+import { reauthenticate } from '../domain/auth/reauthentication.js';
 import { AuthServiceService } from '../gen/tessera/v1/auth_service.js';
 import { toIntrospection, toSessionMessage, toTokenPair, toUserMessage } from './convert.js';
 import type { RpcRuntime } from './call-context.js';
@@ -91,6 +92,17 @@ export function authService(rt: RpcRuntime) {
     rotateSigningKey: async (req, ctx) => {
       const result = await rt.deps.signingKeys.rotate(ctx.op, { immediate: req.immediate });
       return { ...result, retiredKid: result.retiredKid ?? '', promotableAt: result.promotableAt ?? undefined };
+    },
+
+    reauthenticate: async (req, ctx) => {
+      const result = await reauthenticate(ctx.op, req);
+      return {
+        accessToken: result.accessToken,
+        accessTokenExpiresAt: result.accessTokenExpiresAt,
+        authTime: result.assurance.authenticatedAt,
+        amr: result.assurance.amr,
+        acr: result.assurance.acr,
+      };
     },
 
     loginWithProvider: async (req, ctx) => {

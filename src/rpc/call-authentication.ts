@@ -1,6 +1,7 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { API_KEY_PREFIX, authenticateAccessToken, authenticateApiKey } from '../domain/auth/authentication.js';
 import { authenticateClientCertificate } from '../domain/auth/certificate-authentication.js';
+import { requireRecentAuthentication } from '../domain/auth/step-up.js';
 import { DomainError } from '../domain/kernel/errors.js';
 import type { Operation } from '../domain/kernel/operation.js';
 import { principalHasPermission } from '../domain/kernel/permissions.js';
@@ -20,7 +21,8 @@ export interface CallAuthentication {
  * credential once. People send an access token, backends a service account's
  * API key or, over mTLS, a client certificate bound to one (its URI SANs are
  * `certificateIdentities`, already verified against the client CA by the TLS
- * handshake). On a public RPC the caller stays anonymous, but a backend may still
+ * handshake). An RPC declaring a step-up also needs a recent authentication
+ * of a user caller (auth/step-up.ts). On a public RPC the caller stays anonymous, but a backend may still
  * present its key there to vouch for the client address it forwards.
  * `anonymous` is the call's operation before anyone is known.
  */
@@ -51,5 +53,7 @@ export async function authenticateCall(
       reason: 'PERMISSION_DENIED',
     });
   }
+  // After the permission: a caller who may not call the RPC at all learns nothing about their token's age.
+  if (policy.stepUp) await requireRecentAuthentication(anonymous, principal);
   return { principal, vouchesForClient: principal.kind === 'service_account' };
 }

@@ -113,6 +113,9 @@ export function toIntrospection(result: Introspection): IntrospectTokenResponse 
       tokenId: '',
       expiresAt: undefined,
       issuedAt: undefined,
+      authTime: undefined,
+      amr: [],
+      acr: '',
     };
   return {
     active: true,
@@ -122,5 +125,9 @@ export function toIntrospection(result: Introspection): IntrospectTokenResponse 
     tokenId: result.tokenId,
     expiresAt: result.expiresAt,
     issuedAt: result.issuedAt,
+    // A token signed before auth_time existed counts as authenticated at the epoch: say "unknown".
+    authTime: result.authTime.getTime() > 0 ? result.authTime : undefined,
+    amr: result.amr,
+    acr: result.acr,
   };
 }

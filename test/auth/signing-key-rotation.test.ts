@@ -51,8 +51,15 @@ describe('Signing key rotation', function () {
     const oldKid = kidOf(before.accessToken);
     const { nextKid } = await rotate(false);
     server.clock.advance(601);
+    // Rotation needs a recent authentication (step-up): the administrator proves it again.
+    const fresh = await call(
+      server.auth,
+      'reauthenticate',
+      { currentPassword: BOOTSTRAP_ADMIN.password, code: '' },
+      bearer(adminToken),
+    );
 
-    const res = await rotate(false);
+    const res = await rotate(false, fresh.accessToken);
 
     expect(res).to.include({ promoted: true, activeKid: nextKid, retiredKid: oldKid });
     const after = await call(server.auth, 'login', { email: before.email, password: before.password });

@@ -463,6 +463,27 @@ const CASES: CatalogueCase[] = [
     },
   },
   {
+    rpc: 'AuthService.Reauthenticate',
+    act: async (md) => {
+      const user = await signedInUser();
+      const res = await call(
+        auth(),
+        'reauthenticate',
+        { currentPassword: user.password, code: '' },
+        withToken(md, user.accessToken),
+      );
+      return { subject: user.user!.id, secrets: [...userSecrets(user), res.accessToken] };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_REAUTHENTICATION_SUCCEEDED,
+      typeName: 'reauthentication.succeeded',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: true,
+      details: 'session',
+      metadataKeys: ['amr', 'acr'],
+    },
+  },
+  {
     rpc: 'AuthService.LoginWithProvider (linked account)',
     act: async (md) => {
       const sub = newSubject();

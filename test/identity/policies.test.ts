@@ -27,6 +27,18 @@ const DOCUMENTED_PUBLIC_RPCS = [
   '/tessera.v1.AuthService/ResetPassword',
 ];
 
+/**
+ * The RPCs that need a recent authentication (AccessPolicy.step_up): they
+ * change credentials or destroy data. Removing one is a deliberate, reviewed act.
+ */
+const DOCUMENTED_STEP_UP_RPCS = [
+  '/tessera.v1.AuthService/ChangePassword',
+  '/tessera.v1.AuthService/RequestEmailChange',
+  '/tessera.v1.AuthService/RotateSigningKey',
+  '/tessera.v1.IdentityService/CreateServiceAccount',
+  '/tessera.v1.ComplianceService/EraseUser',
+];
+
 /** MethodOptions field number of `tessera.v1.access_policy` (options.proto). */
 const ACCESS_POLICY_FIELD = 51000;
 
@@ -125,8 +137,23 @@ describe('Access policies of every RPC', () => {
 
   it('agrees with the policy table the server enforces', () => {
     const enforced = readAccessPolicies(loadTesseraPackageDefinition());
-    const declared = new Map(methods.map((m) => [m.path, { public: m.policy!.public, permission: m.policy!.permission }]));
+    const declared = new Map(
+      methods.map((m) => [
+        m.path,
+        {
+          public: m.policy!.public,
+          permission: m.policy!.permission,
+          ...(m.policy!.stepUp ? { stepUp: { recentAuthentication: m.policy!.stepUp.recentAuthentication } } : {}),
+        },
+      ]),
+    );
     expect(new Map(enforced)).to.deep.equal(declared);
+  });
+
+  it('declares a step-up on exactly the documented RPCs, each with recent_authentication', () => {
+    const declared = methods.filter((m) => m.policy?.stepUp);
+    expect(declared.map((m) => m.path)).to.have.members(DOCUMENTED_STEP_UP_RPCS);
+    expect(declared.filter((m) => !m.policy!.stepUp!.recentAuthentication).map((m) => m.path)).to.deep.equal([]);
   });
 
   it('lists every RPC and every permission in the README role/permission matrix', () => {
@@ -180,6 +207,39 @@ describe('Access policies of every RPC', () => {
         expect(wrong).to.deep.equal([]);
       });
     }
+
+    describe('step-up', () => {
+      afterEach(() => harness().server.clock.reset());
+
+      it('refuses every step-up RPC to a token older than STEP_UP_MAX_AGE_SECONDS: UNAUTHENTICATED, REAUTHENTICATION_REQUIRED', async () => {
+        // An administrator holds every permission, so each call reaches the step-up check.
+        const admin = await signedInWithRole('admin');
+        harness().server.clock.advance(601);
+        const wrong: string[] = [];
+        for (const m of methods.filter((x) => x.policy?.stepUp)) {
+          const err = await callRaw(client, m.path, bearer(admin.accessToken));
+          const reason = err && decodeDetails(err).errorInfo?.reason;
+          if (err?.code !== status.UNAUTHENTICATED || reason !== 'REAUTHENTICATION_REQUIRED')
+            wrong.push(`${m.path}: ${err?.code} ${reason}`);
+        }
+        expect(wrong).to.deep.equal([]);
+        // Still a valid token: only the step-up refused it.
+        await callRaw(client, '/tessera.v1.ProfileService/GetProfile', bearer(admin.accessToken)).then((err) =>
+          expect(err).to.equal(undefined),
+        );
+      });
+
+      it('lets the same step-up RPCs past the check with a fresh token', async () => {
+        const admin = await signedInWithRole('admin');
+        // Those whose empty request is refused by the handler, so nothing changes.
+        const harmless = DOCUMENTED_STEP_UP_RPCS.filter((path) => !path.endsWith('/RotateSigningKey'));
+        for (const path of harmless) {
+          const err = await callRaw(client, path, bearer(admin.accessToken));
+          expect(err && decodeDetails(err).errorInfo?.reason, path).to.not.equal('REAUTHENTICATION_REQUIRED');
+          expect(err?.code, path).to.equal(status.INVALID_ARGUMENT);
+        }
+      });
+    });
 
     it('lets no role but admin write users or manage service accounts; the auditor writes nothing of others', () => {
       for (const role of ['user', 'auditor'] as const) {

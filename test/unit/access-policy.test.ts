@@ -64,4 +64,26 @@ describe('readAccessPolicies', () => {
       /granted to no role/,
     );
   });
+
+  it('reads a step-up declaration next to the permission', () => {
+    expect(policies.get('/tessera.v1.AuthService/ChangePassword')).to.deep.equal({
+      public: false,
+      permission: 'account:own',
+      stepUp: { recentAuthentication: true },
+    });
+  });
+
+  it('refuses a step-up on a public RPC: nobody there to re-authenticate', () => {
+    const publicStepUp = { '(tessera.v1.access_policy)': { public: true, step_up: { recent_authentication: true } } };
+    expect(() => readAccessPolicies(withOptions('/tessera.v1.AuthService/Login', publicStepUp))).to.throw(
+      /\/tessera\.v1\.AuthService\/Login: step_up needs a permission and recent_authentication/,
+    );
+  });
+
+  it('refuses a step-up that asks for nothing', () => {
+    const empty = { '(tessera.v1.access_policy)': { permission: 'profile:read', step_up: {} } };
+    expect(() => readAccessPolicies(withOptions('/tessera.v1.ProfileService/GetProfile', empty))).to.throw(
+      /step_up needs a permission and recent_authentication/,
+    );
+  });
 });

@@ -50,6 +50,7 @@ describe('loadConfig', () => {
       sessionIdleTimeoutSeconds: 30 * 24 * 3600,
       sessionAbsoluteLifetimeSeconds: 90 * 24 * 3600,
       refreshReuseGraceSeconds: 10,
+      stepUpMaxAgeSeconds: 600,
     });
     expect(config.oneTimeTokens).to.deep.equal({ passwordResetTtlSeconds: 1800, emailVerificationTtlSeconds: 24 * 3600 });
     expect(config.signingKeys).to.deep.equal({ propagationSeconds: 600, reloadSeconds: 30 });

@@ -14,7 +14,7 @@ describe('Logger', () => {
         .server.tessera.orm.em.fork()
         .getConnection()
         .execute(
-          `insert into sessions (id, user_id, refresh_token_hash, created_at, expires_at, last_used_at) values (?, ?, ?, now(), now(), now())`,
+          `insert into sessions (id, user_id, refresh_token_hash, created_at, expires_at, last_used_at, authenticated_at, amr, acr) values (?, ?, ?, now(), now(), now(), now(), '{pwd}', 'aal1')`,
           ['00000000-0000-7000-8000-0000000000a1', '00000000-0000-7000-8000-0000000000a2', secret],
         );
     } catch (err) {

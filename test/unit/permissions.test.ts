@@ -8,6 +8,9 @@ const user = (role: 'user' | 'admin' | 'auditor' | 'service'): Principal => ({
   sessionId: 's',
   role,
   tokenExpiresAt: new Date(),
+  authTime: new Date(),
+  amr: ['pwd'],
+  acr: 'aal1',
 });
 const serviceAccount = (role: 'admin' | 'auditor' | 'service'): Principal => ({
   kind: 'service_account',

@@ -28,6 +28,12 @@ export const Session = defineEntity({
     revokeReason: p.text().nullable(),
     ip: p.text().nullable(),
     userAgent: p.text().nullable(),
+    /** When the user last proved who they are in this session: the sign-in, or the last Reauthenticate. */
+    authenticatedAt: p.datetime(),
+    /** How they did (RFC 8176 values, the "amr" claim). */
+    amr: p.array(),
+    /** The assurance level that proof reached ("aal1" or "aal2", the "acr" claim). */
+    acr: p.text(),
   }),
   indexes: [
     // Few rows: the successors still kept for the grace window, found by the cleanup job.

@@ -30,7 +30,18 @@ export async function authenticateAccessToken(op: Operation, token: string): Pro
 /** What IntrospectToken tells about an access token (RFC 7662); only `active` when it is not. */
 export type Introspection =
   | { active: false }
-  | { active: true; subject: string; sessionId: string; role: UserRole; tokenId: string; issuedAt: Date; expiresAt: Date };
+  | {
+      active: true;
+      subject: string;
+      sessionId: string;
+      role: UserRole;
+      tokenId: string;
+      issuedAt: Date;
+      expiresAt: Date;
+      authTime: Date;
+      amr: string[];
+      acr: string;
+    };
 
 const INTROSPECTED_TOKEN_MAX_LENGTH = 8192;
 
@@ -57,6 +68,9 @@ export async function introspectAccessToken(op: Operation, token: string): Promi
       tokenId: claims.jti,
       issuedAt: new Date(claims.iat * 1000),
       expiresAt: new Date(claims.exp * 1000),
+      authTime: principal.authTime,
+      amr: principal.amr,
+      acr: principal.acr,
     };
   } catch (err) {
     if (err instanceof DomainError && err.kind === 'unauthenticated') return { active: false };
@@ -70,6 +84,9 @@ async function checkAccessToken(op: Operation, token: string): Promise<{ princip
     userId: claims.sub,
     sessionId: claims.sid,
     tokenExpiresAt: new Date(claims.exp * 1000),
+    authTime: claims.authTime,
+    amr: claims.amr,
+    acr: claims.acr,
   });
   return { principal, claims };
 }
@@ -80,10 +97,7 @@ async function checkAccessToken(op: Operation, token: string): Promise<{ princip
  * ended or the user is no longer active; the role is the user's current one.
  * Long-lived calls run it again to re-check their caller.
  */
-export async function sessionPrincipal(
-  op: Operation,
-  token: { userId: string; sessionId: string; tokenExpiresAt: Date },
-): Promise<UserPrincipal> {
+export async function sessionPrincipal(op: Operation, token: Omit<UserPrincipal, 'kind' | 'role'>): Promise<UserPrincipal> {
   // The sessions.id column is a uuid: anything else would fail the query with INTERNAL.
   if (!isUuid(token.sessionId)) throw invalidToken('AUTHN-006');
   const state = await findSessionState(op.em, token.sessionId);
@@ -106,6 +120,9 @@ export async function sessionPrincipal(
     sessionId: state.sessionId,
     role: state.userRole as UserRole,
     tokenExpiresAt: token.tokenExpiresAt,
+    authTime: token.authTime,
+    amr: token.amr,
+    acr: token.acr,
   };
 }
 

@@ -8,6 +8,7 @@ import { accountInactive, recordLoginFailure, signIn, type IssuedTokens } from '
 import { limitCallsFromClient } from '../kernel/rate-limit-checks.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import { checkEmail } from '../kernel/validation.js';
+import { providerAmr } from './assurance.js';
 import { addLink, checkProviderRequest, displayName, providerAlreadyLinked, verifyIdToken } from './provider-identity.js';
 
 /** Refusals of a verified token that leave a login.failed event, with the event's reason. */
@@ -73,7 +74,7 @@ async function signInWithClaims(uow: UnitOfWork, provider: string, claims: IdTok
     const user = await lockUser(uow.em, link.user.id);
     if (user.status !== 'active') throw accountInactive('SOCL-002', user.status);
     link.lastLoginAt = now;
-    return { user, tokens: await signIn(uow, user, method), created: false };
+    return { user, tokens: await signIn(uow, user, method, {}, providerAmr(claims.amr)), created: false };
   }
 
   const violations = new Violations();
@@ -116,7 +117,7 @@ async function signInWithClaims(uow: UnitOfWork, provider: string, claims: IdTok
       throw providerAlreadyLinked('SOCL-007');
     }
     addLink(uow, existing, provider, claims, 'verified_email');
-    return { user: existing, tokens: await signIn(uow, existing, method), created: false };
+    return { user: existing, tokens: await signIn(uow, existing, method, {}, providerAmr(claims.amr)), created: false };
   }
 
   const user = await insertAccount(uow, {
@@ -128,5 +129,5 @@ async function signInWithClaims(uow: UnitOfWork, provider: string, claims: IdTok
   });
   uow.record({ type: AuditEventType.userRegistered, subjectUserId: user.id, metadata: { role: user.role, method } });
   addLink(uow, user, provider, claims, 'first_login');
-  return { user, tokens: await signIn(uow, user, method), created: true };
+  return { user, tokens: await signIn(uow, user, method, {}, providerAmr(claims.amr)), created: true };
 }

@@ -9,6 +9,7 @@ import { DomainError } from '../kernel/errors.js';
 import type { Operation } from '../kernel/operation.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import { sessionBinding } from '../kernel/user-data-keys.js';
+import { assuranceOf, type Assurance } from './assurance.js';
 
 /** Refresh tokens carry a prefix so secret scanners and humans recognise them. */
 export const REFRESH_TOKEN_PREFIX = 'tsr_';
@@ -34,18 +35,20 @@ export const accountInactive = (id: string, status: string) =>
 /**
  * Completes a sign-in of an active user whose credentials were checked:
  * opens a session, sets last_login_at and records login.succeeded with the
- * sign-in `method` ("password", "oidc:<provider>").
+ * sign-in `method` ("password", "oidc:<provider>"). `amr` are the RFC 8176
+ * methods the credentials proved (see assurance.ts): the session keeps them.
  */
 export async function signIn(
   uow: UnitOfWork,
   user: User,
   method: string,
   metadata: Record<string, unknown> = {},
+  amr: string[] = ['pwd'],
 ): Promise<IssuedTokens> {
   const now = uow.clock.now();
   user.lastLoginAt = now;
   user.updatedAt = now;
-  const { session, tokens } = await openSession(uow, user);
+  const { session, tokens } = await openSession(uow, user, assuranceOf(amr, now));
   uow.record({
     type: AuditEventType.loginSucceeded,
     subjectUserId: user.id,
@@ -83,7 +86,11 @@ export function refreshExpiry(deps: DomainDeps, createdAt: Date, now: Date): Dat
 }
 
 /** Creates a session for `user` and issues its first token pair. */
-async function openSession(uow: UnitOfWork, user: User): Promise<{ session: Session; tokens: IssuedTokens }> {
+async function openSession(
+  uow: UnitOfWork,
+  user: User,
+  assurance: Assurance,
+): Promise<{ session: Session; tokens: IssuedTokens }> {
   const now = uow.clock.now();
   const refreshToken = generateOpaqueSecret(REFRESH_TOKEN_PREFIX);
   const id = uuidv7();
@@ -105,21 +112,34 @@ async function openSession(uow: UnitOfWork, user: User): Promise<{ session: Sess
     revokeReason: null,
     ip: seal(uow.ip, 'ip'),
     userAgent: seal(uow.userAgent, 'user_agent'),
+    ...assurance,
   });
   const tokens = await issueTokens(uow.deps, user, session, refreshToken);
   return { session, tokens };
 }
 
 export async function issueTokens(deps: DomainDeps, user: User, session: Session, refreshToken: string): Promise<IssuedTokens> {
-  const access = await signAccessToken(
-    deps.signingKeys.signer(),
-    { sub: user.id, sid: session.id, role: user.role },
-    { ...deps.tokens, now: deps.clock.now(), ttlSeconds: deps.tokens.accessTtlSeconds },
-  );
+  const access = await issueAccessToken(deps, user, session);
   return {
     accessToken: access.token,
     accessTokenExpiresAt: access.expiresAt,
     refreshToken,
     refreshTokenExpiresAt: session.expiresAt,
   };
+}
+
+/** An access token for `session`, carrying the assurance the session holds (refreshing does not renew it). */
+export function issueAccessToken(deps: DomainDeps, user: User, session: Session) {
+  return signAccessToken(
+    deps.signingKeys.signer(),
+    {
+      sub: user.id,
+      sid: session.id,
+      role: user.role,
+      authTime: session.authenticatedAt,
+      amr: session.amr,
+      acr: session.acr,
+    },
+    { ...deps.tokens, now: deps.clock.now(), ttlSeconds: deps.tokens.accessTtlSeconds },
+  );
 }

@@ -37,6 +37,7 @@ export const AuditEventType = {
   sessionsRevokedAll: 'sessions.revoked_all',
   emailChangeRequested: 'email_change.requested',
   reauthenticationFailed: 'reauthentication.failed',
+  reauthenticationSucceeded: 'reauthentication.succeeded',
   userImported: 'user.imported',
   userUpdated: 'user.updated',
   userExported: 'user.exported',

@@ -20,6 +20,8 @@ export interface TokenPolicy {
   sessionAbsoluteLifetimeSeconds: number;
   /** How long a just-rotated refresh token still yields the same successor (concurrent refreshes). */
   refreshReuseGraceSeconds: number;
+  /** RPCs that declare a step-up need an authentication at most this old (AccessPolicy.step_up). */
+  stepUpMaxAgeSeconds: number;
 }
 
 /** Lifetimes of the single-use tokens sent by mail. */
@@ -49,6 +51,20 @@ export interface DomainDeps {
   guesses: GuessLimiter;
   /** Per-client limits of the anonymous calls, per-address limits of the mail they send. */
   requestLimits: RequestLimiter;
+  /** The accounts' second factors, as step-up and Reauthenticate ask about them (auth/second-factor.ts). */
+  secondFactors: SecondFactorStore;
+}
+
+/** What step-up and Reauthenticate need to know of an account's second factors. */
+export interface SecondFactorStore {
+  /** Whether the user has a second factor that sign-ins and step-ups must demand. */
+  hasActive(op: Operation, userId: string): Promise<boolean>;
+  /**
+   * Whether `code` is a valid, unused code of the user's active factor; a
+   * valid one is used up (a replay within its window fails). Only checks: the
+   * caller has counted the guess.
+   */
+  verifyCode(op: Operation, userId: string, code: string): Promise<boolean>;
 }
 
 /** The key that signs new access tokens. */

@@ -1,7 +1,7 @@
 // The storage layer's public face: the domain imports from here, never from @mikro-orm directly.
 export { type EntityManager, LockMode } from '@mikro-orm/postgresql';
 export { isUniqueViolation, violatedUniqueRule } from './unique-violations.js';
-export { lockUser, lockUserByEmail, lockUserIfExists } from './locks.js';
+export { lockUser, lockUserByEmailIndex, lockUserIfExists } from './locks.js';
 export * from './entities/index.js';
 export {
   appendAuditEvents,
@@ -35,6 +35,7 @@ export {
   lockSessionByRefreshHash,
 } from './queries.js';
 export { findUserKeys, insertUserKeyIfAbsent, type UserKeyRow } from './user-keys.js';
+export { CLEAR_EMAIL_TABLES, lockClearEmails, storeSealedEmail, type ClearEmailTable } from './clear-emails.js';
 export {
   countStaleCiphertexts,
   lockStaleCiphertexts,

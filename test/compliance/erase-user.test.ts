@@ -53,7 +53,7 @@ async function auditCount(userId: string): Promise<number> {
 }
 
 describe('ComplianceService.EraseUser', function () {
-  this.timeout(30_000);
+  this.timeout(120_000);
 
   it('erases an account: nothing personal anywhere, tokens dead, trail kept, address free, receipt verifiable', async () => {
     const person = await personWithData();

@@ -2,8 +2,8 @@ import type { TestDatabase } from './database.js';
 import { sql } from './fixtures.js';
 import { harness } from './harness.js';
 
-/** Every text and JSON column of every table, as [table, column]. */
-async function textColumns(db: TestDatabase): Promise<[string, string][]> {
+/** The text and JSON columns of every table. */
+async function textColumns(db: TestDatabase): Promise<Map<string, string[]>> {
   const rows = await sql<{ table_name: string; column_name: string }>(
     `select c.table_name, c.column_name from information_schema.columns c
        join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
@@ -12,19 +12,20 @@ async function textColumns(db: TestDatabase): Promise<[string, string][]> {
     [],
     db,
   );
-  return rows.map((r) => [r.table_name, r.column_name]);
+  const tables = new Map<string, string[]>();
+  for (const r of rows) tables.set(r.table_name, [...(tables.get(r.table_name) ?? []), r.column_name]);
+  return tables;
 }
 
-/** Where `needle` occurs anywhere in the database (any letter case), as "table.column". */
+/** Where `needle` occurs anywhere in the database (any letter case), as "table.column". One scan per table. */
 export async function findEverywhere(needle: string, db: TestDatabase = harness().db): Promise<string[]> {
   const found: string[] = [];
-  for (const [table, column] of await textColumns(db)) {
-    const [row] = await sql<{ n: string }>(
-      `select count(*)::text as n from "${table}" where position(lower($1) in lower("${column}"::text)) > 0`,
-      [needle],
-      db,
-    );
-    if (Number(row!.n) > 0) found.push(`${table}.${column}`);
+  for (const [table, columns] of await textColumns(db)) {
+    const checks = columns.map((c, i) => `coalesce(bool_or(position(lower($1) in lower("${c}"::text)) > 0), false) as c${i}`);
+    const [row] = await sql<Record<string, boolean>>(`select ${checks.join(', ')} from "${table}"`, [needle], db);
+    columns.forEach((c, i) => {
+      if (row![`c${i}`]) found.push(`${table}.${c}`);
+    });
   }
-  return found;
+  return found.sort();
 }

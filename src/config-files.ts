@@ -47,34 +47,49 @@ export function decodeSecret(value: string): Buffer {
   return Buffer.from(trimmed, 'base64');
 }
 
-export function resolveSecrets(
-  env: Environment,
-  dataDir: string,
-  pepper: Buffer | undefined,
-  masterKey: Buffer | undefined,
-  warn: (msg: string) => void,
-): { pepper: Buffer; masterKey: Buffer } {
-  if (pepper && masterKey) return { pepper, masterKey };
+/** The secrets every instance of a deployment shares; see the README's Configuration table. */
+export interface Secrets {
+  pepper: Buffer;
+  masterKey: Buffer;
+  emailIndexKey: Buffer;
+}
+
+export function resolveSecrets(env: Environment, dataDir: string, given: Partial<Secrets>, warn: (msg: string) => void): Secrets {
+  const { pepper, masterKey, emailIndexKey } = given;
+  if (pepper && masterKey && emailIndexKey) return { pepper, masterKey, emailIndexKey };
   if (env === 'production') {
-    const missing = [!pepper && 'TESSERA_PEPPER', !masterKey && 'TESSERA_MASTER_KEY'].filter(Boolean).join(', ');
+    const missing = [!pepper && 'TESSERA_PEPPER', !masterKey && 'TESSERA_MASTER_KEY', !emailIndexKey && 'TESSERA_EMAIL_INDEX_KEY']
+      .filter(Boolean)
+      .join(', ');
     throw new ConfigError(`invalid configuration: ${missing} required when NODE_ENV=production`);
   }
   const dev = loadOrCreateDevSecrets(dataDir, warn);
-  return { pepper: pepper ?? dev.pepper, masterKey: masterKey ?? dev.masterKey };
+  return {
+    pepper: pepper ?? dev.pepper,
+    masterKey: masterKey ?? dev.masterKey,
+    emailIndexKey: emailIndexKey ?? dev.emailIndexKey,
+  };
 }
 
-/** Development secrets live in `<dataDir>/secrets.json`, created once, readable only by the owner. */
-function loadOrCreateDevSecrets(dataDir: string, warn: (msg: string) => void): { pepper: Buffer; masterKey: Buffer } {
+const SECRET_NAMES = ['pepper', 'masterKey', 'emailIndexKey'] as const;
+
+/**
+ * Development secrets live in `<dataDir>/secrets.json`, created once, readable
+ * only by the owner. A file from before a secret existed gets it added.
+ */
+function loadOrCreateDevSecrets(dataDir: string, warn: (msg: string) => void): Secrets {
   const file = join(dataDir, 'secrets.json');
-  if (existsSync(file)) {
-    const stored = JSON.parse(readFileSync(file, 'utf8')) as { pepper: string; masterKey: string };
-    return { pepper: Buffer.from(stored.pepper, 'base64'), masterKey: Buffer.from(stored.masterKey, 'base64') };
+  const exists = existsSync(file);
+  const stored: Partial<Record<keyof Secrets, string>> = exists ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  if (SECRET_NAMES.every((name) => stored[name])) {
+    return Object.fromEntries(SECRET_NAMES.map((name) => [name, Buffer.from(stored[name]!, 'base64')])) as unknown as Secrets;
   }
   // The folder stays traversable: the embedded PostgreSQL runs as another OS user beneath it.
   mkdirSync(dataDir, { recursive: true, mode: 0o755 });
-  const created = { pepper: randomBytes(32), masterKey: randomBytes(32) };
-  const body = { pepper: created.pepper.toString('base64'), masterKey: created.masterKey.toString('base64') };
-  writeFileSync(file, JSON.stringify(body, null, 2), { mode: 0o600, flag: 'wx' });
-  warn(`development secrets generated in ${file}; set TESSERA_PEPPER and TESSERA_MASTER_KEY in production`);
-  return created;
+  const body = Object.fromEntries(SECRET_NAMES.map((name) => [name, stored[name] ?? randomBytes(32).toString('base64')]));
+  writeFileSync(file, JSON.stringify(body, null, 2), { mode: 0o600, flag: exists ? 'w' : 'wx' });
+  warn(
+    `development secrets generated in ${file}; set TESSERA_PEPPER, TESSERA_MASTER_KEY and TESSERA_EMAIL_INDEX_KEY in production`,
+  );
+  return Object.fromEntries(SECRET_NAMES.map((name) => [name, Buffer.from(body[name]!, 'base64')])) as unknown as Secrets;
 }

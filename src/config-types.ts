@@ -49,7 +49,14 @@ export interface Config {
     maxAttempts: number;
   };
   argon2: { memoryKib: number; timeCost: number; parallelism: number; maxConcurrent: number; queueTimeoutMs: number };
-  secrets: { pepper: Buffer; previousPeppers: Buffer[]; masterKey: Buffer; previousMasterKeys: Buffer[] };
+  secrets: {
+    pepper: Buffer;
+    previousPeppers: Buffer[];
+    masterKey: Buffer;
+    previousMasterKeys: Buffer[];
+    /** Keys the email blind index (users.email_index); never rotated, see the README's Privacy section. */
+    emailIndexKey: Buffer;
+  };
   bootstrapAdmin: { email: string; password: string } | undefined;
   /** CIDRs of proxies whose x-forwarded-for is believed. */
   trustedProxies: string[];

@@ -72,6 +72,7 @@ const EnvSchema = z.object({
   TESSERA_PREVIOUS_PEPPERS: secretList(32).default([]),
   TESSERA_MASTER_KEY: secret(32).optional(),
   TESSERA_PREVIOUS_MASTER_KEYS: secretList(32).default([]),
+  TESSERA_EMAIL_INDEX_KEY: secret(32).optional(),
   TESSERA_BOOTSTRAP_ADMIN_EMAIL: z.string().optional(),
   TESSERA_BOOTSTRAP_ADMIN_PASSWORD: z.string().optional(),
   TRUSTED_PROXIES: z.string().default(''),
@@ -132,7 +133,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
   const e = parsed.data;
   const dataDir = resolve(e.TESSERA_DATA_DIR);
   const secrets = {
-    ...resolveSecrets(e.NODE_ENV, dataDir, e.TESSERA_PEPPER, e.TESSERA_MASTER_KEY, warn),
+    ...resolveSecrets(
+      e.NODE_ENV,
+      dataDir,
+      { pepper: e.TESSERA_PEPPER, masterKey: e.TESSERA_MASTER_KEY, emailIndexKey: e.TESSERA_EMAIL_INDEX_KEY },
+      warn,
+    ),
     previousPeppers: e.TESSERA_PREVIOUS_PEPPERS,
     previousMasterKeys: e.TESSERA_PREVIOUS_MASTER_KEYS,
   };

@@ -2,6 +2,7 @@ import type { Orm } from './db/index.js';
 import { type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { OidcVerifier } from './crypto/oidc.js';
+import { EmailIndex } from './crypto/email-index.js';
 import { PasswordHasher } from './crypto/passwords.js';
 import { masterKeyBoxes } from './crypto/master-key-boxes.js';
 import { systemOperation } from './domain/kernel/operation.js';
@@ -42,6 +43,7 @@ export async function buildDomain(
       previousPeppers: config.secrets.previousPeppers,
     }),
     userKeys: new UserDataKeys(boxes.userKeys, clock),
+    emailIndex: new EmailIndex(config.secrets.emailIndexKey),
     refreshSuccessorBox: boxes.refreshSuccessors,
     outboxBox: boxes.outbox,
     tokens: config.tokens,

@@ -46,6 +46,7 @@ import type { RpcRuntime } from './rpc/call-context.js';
 import { identityService } from './rpc/identity-service.js';
 import { profileService } from './rpc/profile-service.js';
 import { addReflection } from './rpc/reflection.js';
+import { sealClearEmails } from './domain/compliance/email-sealing.js';
 import { loadTesseraPackageDefinition, TESSERA_SERVICES } from './rpc/proto-definitions.js';
 
 /** A running instance. */
@@ -134,6 +135,9 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     const limiterStore = await openLimiterStore(config, log, metrics);
     teardown.add(() => limiterStore.close());
     const deps = await buildDomain(config, orm, clock, limiterStore);
+    // Before serving: sign-in finds accounts by the email blind index only.
+    const sealed = await sealClearEmails(systemOperation(deps, orm.em.fork(), 'startup'));
+    if (Object.values(sealed).some((n) => n > 0)) log.info({ sealed }, 'clear email addresses sealed');
     if (config.bootstrapAdmin) {
       const admin = await ensureBootstrapAdmin(systemOperation(deps, orm.em.fork(), 'bootstrap'), config.bootstrapAdmin);
       if (admin) log.info({ userId: admin.id }, 'bootstrap administrator created');

@@ -3,6 +3,7 @@ import { startEmbeddedPostgres } from '../db/embedded.js';
 import { connectOrm, isDatabaseUnavailable, migrateToLatest, type Orm } from '../db/index.js';
 import { systemOperation, type Operation } from '../domain/kernel/operation.js';
 import { buildDomain } from '../domain-dependencies.js';
+import { sealClearEmails } from '../domain/compliance/email-sealing.js';
 import { systemClock } from '../clock.js';
 import type { CliContext } from './cli-context.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -57,6 +58,8 @@ export async function withDomain<T>(
 ): Promise<T> {
   return withDatabase(config, context, async (orm) => {
     const deps = await buildDomain(config, orm, systemClock);
+    // As at start-up: the commands find accounts by the email blind index only.
+    await sealClearEmails(systemOperation(deps, orm.em.fork(), 'cli'));
     return work(() => systemOperation(deps, orm.em.fork(), 'cli'));
   });
 }

@@ -1,7 +1,7 @@
 // The storage layer's public face: the domain imports from here, never from @mikro-orm directly.
 export { type EntityManager, LockMode } from '@mikro-orm/postgresql';
 export { isUniqueViolation, violatedUniqueRule } from './unique-violations.js';
-export { lockSession, lockUser, lockUserByEmail, lockUserIfExists } from './locks.js';
+export { lockSession, lockUser, lockUserByEmailIndex, lockUserIfExists } from './locks.js';
 export * from './entities/index.js';
 export {
   appendAuditEvents,
@@ -36,6 +36,7 @@ export {
   lockSessionByRefreshHash,
 } from './queries.js';
 export { findUserKeys, insertUserKeyIfAbsent, type UserKeyRow } from './user-keys.js';
+export { CLEAR_EMAIL_TABLES, lockClearEmails, storeSealedEmail, type ClearEmailTable } from './clear-emails.js';
 export {
   countStaleCiphertexts,
   lockStaleCiphertexts,

@@ -15,9 +15,9 @@ export function lockUserIfExists(em: EntityManager, userId: string): Promise<Use
   return em.findOne(User, userId, FOR_UPDATE);
 }
 
-/** The user with this normalized email, locked until the transaction ends, or null. */
-export function lockUserByEmail(em: EntityManager, email: string): Promise<User | null> {
-  return em.findOne(User, { email }, FOR_UPDATE);
+/** The user with this email blind index, locked until the transaction ends, or null. */
+export function lockUserByEmailIndex(em: EntityManager, emailIndex: string): Promise<User | null> {
+  return em.findOne(User, { emailIndex }, FOR_UPDATE);
 }
 
 /** The session row, locked until the transaction ends, or null. */

@@ -12,7 +12,7 @@ export type UniqueRule =
   | 'one_time_token';
 
 const RULE_BY_CONSTRAINT: Record<string, UniqueRule> = {
-  users_email_unique: 'user_email',
+  users_email_index_unique: 'user_email',
   service_accounts_live_name_unique: 'service_account_live_name',
   service_accounts_api_key_hash_unique: 'service_account_key',
   service_accounts_live_certificate_identity_unique: 'service_account_certificate_identity',

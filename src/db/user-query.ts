@@ -5,7 +5,8 @@ import { User, type UserRole, type UserStatus } from './entities/user.js';
 export type UserCondition =
   | { field: 'status'; op: '=' | '!='; value: UserStatus }
   | { field: 'role'; op: '=' | '!='; value: UserRole }
-  | { field: 'email'; op: '=' | 'prefix'; value: string }
+  /** The normalized address from the parser; the query gets its blind index (addresses are stored encrypted). */
+  | { field: 'email'; op: '='; value: string }
   | { field: 'created_at'; op: '=' | '<' | '<=' | '>' | '>='; value: Date }
   | { field: 'app_metadata'; op: '=' | '!='; path: string[]; value: string | number | boolean }
   | { field: 'app_metadata'; op: 'has'; path: string[] };
@@ -48,8 +49,7 @@ function where<Q extends QueryBuilder<User, 'u'>>(qb: Q, query: UserPageQuery): 
         qb.andWhere(`u.${c.field} ${c.op === '=' ? '=' : '<>'} ?`, [c.value]);
         break;
       case 'email':
-        if (c.op === '=') qb.andWhere('u.email = ?', [c.value]);
-        else qb.andWhere(`u.email like ? escape '\\'`, [`${c.value.replace(/[\\%_]/g, '\\$&')}%`]);
+        qb.andWhere('u.email_index = ?', [c.value]);
         break;
       case 'created_at':
         qb.andWhere(`u.created_at ${c.op} ?`, [c.value]);

@@ -4,6 +4,7 @@ import { oneTimeTokenStatus, type OneTimeTokenStatus } from '../domain/auth/one-
 import { resetPassword } from '../domain/auth/password-changes.js';
 import { DomainError } from '../domain/kernel/errors.js';
 import type { Operation } from '../domain/kernel/operation.js';
+import { openUserEmail } from '../domain/kernel/user-email.js';
 import { messagePage, resetPasswordForm, verifyEmailForm } from './page-html.js';
 
 /** A page to send: its HTTP status and HTML. */
@@ -50,7 +51,8 @@ export class LinkPages {
   async submitVerifyEmail(op: Operation, token: string): Promise<PageResponse> {
     try {
       const user = await verifyEmail(op, token);
-      return ok('Email address confirmed', `${user.email} is now the confirmed address of your Tessera account.`);
+      const email = await openUserEmail(op, user);
+      return ok('Email address confirmed', `${email} is now the confirmed address of your Tessera account.`);
     } catch (err) {
       if (isInvalidToken(err)) return brokenLink(await this.explain(op, token, VERIFY_PURPOSES));
       if (err instanceof DomainError && err.reason === 'EMAIL_TAKEN') {

@@ -10,6 +10,8 @@ import { loginWithProvider } from '../domain/auth/provider-login.js';
 import { reauthenticate } from '../domain/auth/reauthentication.js';
 import { AuthServiceService } from '../gen/tessera/v1/auth_service.js';
 import { toIntrospection, toSessionMessage, toTokenPair, toUserMessage } from './convert.js';
+import { userMessage } from './user-messages.js';
+import { normalizeEmail } from '../domain/kernel/validation.js';
 import type { RpcRuntime } from './call-context.js';
 import { implementService } from './implement-service.js';
 
@@ -31,12 +33,14 @@ export function authService(rt: RpcRuntime) {
   return implementService(rt, AuthServiceService, {
     register: async (req, ctx) => {
       const user = await registerUser(ctx.op, req);
-      return { user: toUserMessage(user) };
+      // The stored address is the normalized one given: no need to open it.
+      return { user: toUserMessage(user, normalizeEmail(req.email)) };
     },
 
     login: async (req, ctx) => {
       const result = await countLoginAttempt(loginWithPassword(ctx.op, req));
-      return { user: toUserMessage(result.user), tokens: toTokenPair(result.tokens) };
+      // The address typed matched the account's blind index: it is the stored one, no need to open it.
+      return { user: toUserMessage(result.user, normalizeEmail(req.email)), tokens: toTokenPair(result.tokens) };
     },
 
     refreshToken: async (req, ctx) => {
@@ -73,7 +77,7 @@ export function authService(rt: RpcRuntime) {
       return {};
     },
 
-    verifyEmail: async (req, ctx) => ({ user: toUserMessage(await verifyEmail(ctx.op, req.token)) }),
+    verifyEmail: async (req, ctx) => ({ user: await userMessage(ctx.op, await verifyEmail(ctx.op, req.token)) }),
 
     requestEmailChange: async (req, ctx) => {
       await requestEmailChange(ctx.op, req);
@@ -107,7 +111,7 @@ export function authService(rt: RpcRuntime) {
 
     loginWithProvider: async (req, ctx) => {
       const result = await countLoginAttempt(loginWithProvider(ctx.op, req));
-      return { user: toUserMessage(result.user), tokens: toTokenPair(result.tokens), created: result.created };
+      return { user: await userMessage(ctx.op, result.user), tokens: toTokenPair(result.tokens), created: result.created };
     },
   });
 }

@@ -37,11 +37,11 @@ function toAuditFilter(filter: AuditEventFilter | undefined): AuditFilter {
 function toExportPart(part: ExportPart): ExportUserDataResponse['part'] {
   switch (part.kind) {
     case 'account':
-      return { $case: 'account', value: toUserMessage(part.account) };
+      return { $case: 'account', value: toUserMessage(part.account, part.email) };
     case 'profile':
       return { $case: 'profile', value: toProfileMessage(part.profile) };
     case 'socialLogin':
-      return { $case: 'socialLogin', value: toSocialLoginMessage(part.socialLogin) };
+      return { $case: 'socialLogin', value: toSocialLoginMessage(part.socialLogin, part.email) };
     case 'session':
       return { $case: 'session', value: toSessionMessage(part.session) };
     case 'auditEvent':

@@ -34,11 +34,11 @@ function toRole(role: UserRole): Role {
   return ROLES[role];
 }
 
-/** Entity -> proto. Never copies the password hash or anything else credential-like. */
-export function toUserMessage(user: UserRow): User {
+/** Entity -> proto, with the address opened by the caller. Never copies the password hash or anything else credential-like. */
+export function toUserMessage(user: UserRow, email: string): User {
   return {
     id: user.id,
-    email: user.email,
+    email,
     emailVerified: user.emailVerifiedAt != null,
     role: toRole(user.role as UserRole),
     status: STATUSES[user.status as StatusName],
@@ -72,11 +72,12 @@ export function toServiceAccountMessage(account: ServiceAccountRow): ServiceAcco
   };
 }
 
-export function toSocialLoginMessage(link: SocialLoginRow): SocialLogin {
+/** Entity -> proto, with the provider-asserted address opened by the caller. */
+export function toSocialLoginMessage(link: SocialLoginRow, email: string): SocialLogin {
   return {
     provider: link.provider,
     subject: link.providerSubject,
-    email: link.email ?? '',
+    email,
     createdAt: link.createdAt,
     lastLoginAt: link.lastLoginAt ?? undefined,
   };

@@ -4,18 +4,19 @@ import { deleteUser, reactivateUser, suspendUser, undeleteUser } from '../domain
 import { revokeUserSessions } from '../domain/identity/user-sessions.js';
 import { getUser, listUsers, updateUser } from '../domain/identity/users.js';
 import { IdentityServiceService } from '../gen/tessera/v1/identity_service.js';
-import { fromRoleMessage, toServiceAccountMessage, toSocialLoginMessage, toUserMessage } from './convert.js';
+import { fromRoleMessage, toServiceAccountMessage } from './convert.js';
+import { socialLoginMessages, userMessage, userMessages } from './user-messages.js';
 import type { RpcRuntime } from './call-context.js';
 import { implementService } from './implement-service.js';
 
 /** tessera.v1.IdentityService: decode -> one domain call -> encode. */
 export function identityService(rt: RpcRuntime) {
   return implementService(rt, IdentityServiceService, {
-    getUser: async (req, ctx) => ({ user: toUserMessage(await getUser(ctx.op, req.userId)) }),
+    getUser: async (req, ctx) => ({ user: await userMessage(ctx.op, await getUser(ctx.op, req.userId)) }),
 
     listUsers: async (req, ctx) => {
       const page = await listUsers(ctx.op, req);
-      return { users: page.users.map(toUserMessage), nextPageToken: page.nextPageToken, totalSize: page.totalSize };
+      return { users: await userMessages(ctx.op, page.users), nextPageToken: page.nextPageToken, totalSize: page.totalSize };
     },
 
     updateUser: async (req, ctx) => {
@@ -26,13 +27,13 @@ export function identityService(rt: RpcRuntime) {
         emailVerified: u?.emailVerified ?? false,
         appMetadata: u?.appMetadata ?? {},
       };
-      return { user: toUserMessage(await updateUser(ctx.op, update, req.updateMask ?? [])) };
+      return { user: await userMessage(ctx.op, await updateUser(ctx.op, update, req.updateMask ?? [])) };
     },
 
-    suspendUser: async (req, ctx) => ({ user: toUserMessage(await suspendUser(ctx.op, req)) }),
-    reactivateUser: async (req, ctx) => ({ user: toUserMessage(await reactivateUser(ctx.op, req.userId)) }),
-    deleteUser: async (req, ctx) => ({ user: toUserMessage(await deleteUser(ctx.op, req.userId)) }),
-    undeleteUser: async (req, ctx) => ({ user: toUserMessage(await undeleteUser(ctx.op, req.userId)) }),
+    suspendUser: async (req, ctx) => ({ user: await userMessage(ctx.op, await suspendUser(ctx.op, req)) }),
+    reactivateUser: async (req, ctx) => ({ user: await userMessage(ctx.op, await reactivateUser(ctx.op, req.userId)) }),
+    deleteUser: async (req, ctx) => ({ user: await userMessage(ctx.op, await deleteUser(ctx.op, req.userId)) }),
+    undeleteUser: async (req, ctx) => ({ user: await userMessage(ctx.op, await undeleteUser(ctx.op, req.userId)) }),
 
     revokeUserSessions: async (req, ctx) => ({ sessionsRevoked: await revokeUserSessions(ctx.op, req.userId) }),
 
@@ -56,11 +57,11 @@ export function identityService(rt: RpcRuntime) {
     },
 
     listSocialLogins: async (req, ctx) => ({
-      socialLogins: (await listSocialLogins(ctx.op, req.userId)).map(toSocialLoginMessage),
+      socialLogins: await socialLoginMessages(ctx.op, await listSocialLogins(ctx.op, req.userId)),
     }),
 
     linkSocialLogin: async (req, ctx) => ({
-      socialLogin: toSocialLoginMessage(await linkSocialLogin(ctx.op, req)),
+      socialLogin: (await socialLoginMessages(ctx.op, [await linkSocialLogin(ctx.op, req)]))[0],
     }),
 
     unlinkSocialLogin: async (req, ctx) => {

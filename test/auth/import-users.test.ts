@@ -12,6 +12,7 @@ import { registerUser, sql, uniqueEmail } from '../helpers/fixtures.js';
 import { beforeBuildingTessera, runTessera, tesseraEnv } from '../helpers/process.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
+import { emailIndexOf } from '../helpers/email-index.js';
 
 const PASSWORD = 'my old system passphrase';
 
@@ -95,8 +96,8 @@ describe('tessera import-users', function () {
       const login = await call(server.auth, 'login', { email, password: PASSWORD });
 
       const [row] = await sql<{ password_hash: string; password_pepper_id: string }>(
-        'select password_hash, password_pepper_id from users where email = $1',
-        [email],
+        'select password_hash, password_pepper_id from users where email_index = $1',
+        [emailIndexOf(email)],
         db,
       );
       expect(row.password_hash).to.match(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
@@ -147,15 +148,15 @@ describe('Rehash on sign-in after a pepper rotation', function () {
     });
     try {
       const [before] = await sql<{ password_pepper_id: string }>(
-        'select password_pepper_id from users where email = $1',
-        [email],
+        'select password_pepper_id from users where email_index = $1',
+        [emailIndexOf(email)],
         db,
       );
       expect(before.password_pepper_id).to.equal(pepperIdOf(Buffer.from(oldPepper, 'base64')));
       await call(rotated.auth, 'login', { email, password });
       const [after] = await sql<{ password_pepper_id: string }>(
-        'select password_pepper_id from users where email = $1',
-        [email],
+        'select password_pepper_id from users where email_index = $1',
+        [emailIndexOf(email)],
         db,
       );
       expect(after.password_pepper_id).to.equal(pepperIdOf(Buffer.from(newPepper, 'base64')));

@@ -6,6 +6,7 @@ import { DEFAULT_PASSWORD, registerUser, signedInUser, sql, uniqueEmail } from '
 import { harness } from '../helpers/harness.js';
 import { expectRpcError, decodeDetails } from '../helpers/rpc-errors.js';
 import { bearer, call } from '../helpers/server.js';
+import { emailIndexOf } from '../helpers/email-index.js';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -21,7 +22,7 @@ async function lastAuditId(): Promise<bigint> {
 
 /** What is stored for an address: users, profiles of those users, audit events naming them. */
 async function storedFor(email: string) {
-  const users = await sql<{ id: string }>('select id from users where email = $1', [email]);
+  const users = await sql<{ id: string }>('select id from users where email_index = $1', [emailIndexOf(email)]);
   const ids = users.map((u) => u.id);
   const profiles = await sql('select user_id from user_profiles where user_id = any($1::uuid[])', [ids]);
   const events = await sql('select id from audit_events where subject_user_id = any($1::uuid[])', [ids]);
@@ -187,7 +188,9 @@ describe('AuthService.Register', () => {
       const password = 'a distinctive passphrase 1234';
       const res = await register(email, password);
 
-      const [row] = await sql<{ password_hash: string }>('select password_hash from users where email = $1', [email]);
+      const [row] = await sql<{ password_hash: string }>('select password_hash from users where email_index = $1', [
+        emailIndexOf(email),
+      ]);
       const body = JSON.stringify(res);
       expect(body).to.not.include(password);
       expect(body).to.not.include(row.password_hash);

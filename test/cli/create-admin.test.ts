@@ -6,6 +6,7 @@ import { sql, uniqueEmail } from '../helpers/fixtures.js';
 import { PROJECT_ROOT, runTessera, TESSERA_MAIN, waitForExit, waitForLine } from '../helpers/process.js';
 import { call, startTestServer } from '../helpers/server.js';
 import type { TestDatabase } from '../helpers/database.js';
+import { emailIndexOf } from '../helpers/email-index.js';
 
 /** Signs in on a server over `db` with the secrets of `env`; returns the user. */
 async function signIn(db: TestDatabase, env: NodeJS.ProcessEnv, email: string, password: string) {
@@ -112,7 +113,7 @@ describe('tessera create-admin', function () {
     );
     expect(results.map((r) => r.code).sort()).to.deep.equal([0, 1]);
     expect(results.find((r) => r.code === 1)!.stderr).to.contain('already exists');
-    const rows = await sql(`select id from users where email = $1`, [email], db);
+    const rows = await sql(`select id from users where email_index = $1`, [emailIndexOf(email)], db);
     expect(rows).to.have.length(1);
   });
 

@@ -17,6 +17,7 @@ import {
 import { harness } from '../helpers/harness.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, call, startTestServer, type TestServer } from '../helpers/server.js';
+import { emailIndexOf } from '../helpers/email-index.js';
 
 interface StoredFacts {
   ip: string | null;
@@ -228,7 +229,7 @@ describe('Client IP and user agent in audit events', () => {
       );
 
       expect(await sql('select id from audit_events where request_id = $1', [requestId])).to.have.length(0);
-      expect(await sql('select id from users where email = $1', [email])).to.have.length(0);
+      expect(await sql('select id from users where email_index = $1', [emailIndexOf(email)])).to.have.length(0);
     });
   });
 });

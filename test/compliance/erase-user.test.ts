@@ -6,6 +6,8 @@ import { Profile } from '../../src/gen/tessera/v1/profile.js';
 import { Role } from '../../src/gen/tessera/v1/user.js';
 import { complianceClient } from '../helpers/audit.js';
 import { adminToken, DEFAULT_PASSWORD, serviceAccountKey, signedInUser, sql, uniqueEmail } from '../helpers/fixtures.js';
+import { findEverywhere } from '../helpers/database-sweep.js';
+import { emailIndexOf } from '../helpers/email-index.js';
 import { harness } from '../helpers/harness.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, call } from '../helpers/server.js';
@@ -18,30 +20,6 @@ const PERSON = {
   ip: '203.0.113.99',
   userAgent: 'EraseMeAgent/7.1',
 };
-
-/** Every text and JSON column of every table, as [table, column]. */
-async function textColumns(): Promise<[string, string][]> {
-  const rows = await sql<{ table_name: string; column_name: string }>(
-    `select c.table_name, c.column_name from information_schema.columns c
-       join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
-      where c.table_schema = 'public' and t.table_type = 'BASE TABLE'
-        and c.data_type in ('text', 'character varying', 'json', 'jsonb')`,
-  );
-  return rows.map((r) => [r.table_name, r.column_name]);
-}
-
-/** Where `needle` occurs in clear anywhere in the database, as "table.column". */
-async function findEverywhere(needle: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const [table, column] of await textColumns()) {
-    const [row] = await sql<{ n: string }>(
-      `select count(*)::text as n from "${table}" where position(lower($1) in lower("${column}"::text)) > 0`,
-      [needle],
-    );
-    if (Number(row.n) > 0) found.push(`${table}.${column}`);
-  }
-  return found;
-}
 
 /** A user registered and signed in through a service account vouching for a known client address and agent. */
 async function personWithData() {
@@ -75,13 +53,15 @@ async function auditCount(userId: string): Promise<number> {
 }
 
 describe('ComplianceService.EraseUser', function () {
-  this.timeout(30_000);
+  this.timeout(120_000);
 
   it('erases an account: nothing personal anywhere, tokens dead, trail kept, address free, receipt verifiable', async () => {
     const person = await personWithData();
     const before = await auditCount(person.userId);
     expect(before).to.be.greaterThan(2);
     expect(await findEverywhere(PERSON.ip), 'sealed before the erasure too').to.deep.equal([]);
+    expect(await findEverywhere(person.email), 'the address is sealed before the erasure too').to.deep.equal([]);
+    expect(await findEverywhere(emailIndexOf(person.email)), 'only as the blind index').to.deep.equal(['users.email_index']);
     const admin = await adminToken();
     const client = complianceClient();
 
@@ -92,7 +72,17 @@ describe('ComplianceService.EraseUser', function () {
       bearer(admin),
     );
 
-    for (const value of [person.email, PERSON.name, PERSON.phone.slice(4), PERSON.location, PERSON.ip, PERSON.userAgent]) {
+    // Neither the address nor its blind index remains: the tombstone holds nothing that names the person.
+    const emailIndex = emailIndexOf(person.email);
+    for (const value of [
+      person.email,
+      emailIndex,
+      PERSON.name,
+      PERSON.phone.slice(4),
+      PERSON.location,
+      PERSON.ip,
+      PERSON.userAgent,
+    ]) {
       expect(await findEverywhere(value), value).to.deep.equal([]);
     }
     expect(await sql('select 1 from user_keys where user_id = $1', [person.userId])).to.have.length(0);

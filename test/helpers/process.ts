@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TEST_EMAIL_INDEX_KEY } from './email-index.js';
 
 /** The project root, where `node dist/main.js` runs. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -57,6 +58,7 @@ export function tesseraEnv(databaseUrl: string, extra: Record<string, string | u
     LOG_LEVEL: 'info',
     TESSERA_PEPPER: randomBytes(32).toString('base64'),
     TESSERA_MASTER_KEY: randomBytes(32).toString('base64'),
+    TESSERA_EMAIL_INDEX_KEY: TEST_EMAIL_INDEX_KEY,
     TESSERA_DATA_DIR: mkdtempSync(join(tmpdir(), 'tessera-cli-data-')),
     ...extra,
   };

@@ -11,6 +11,7 @@ import { AuthServiceClient } from '../../src/gen/tessera/v1/auth_service.js';
 import { IdentityServiceClient } from '../../src/gen/tessera/v1/identity_service.js';
 import { ProfileServiceClient } from '../../src/gen/tessera/v1/profile_service.js';
 import { AdjustableClock } from './clock.js';
+import { TEST_EMAIL_INDEX_KEY } from './email-index.js';
 import { harness } from './harness.js';
 import type { TestDatabase } from './database.js';
 
@@ -72,6 +73,7 @@ export async function startTestServer(
     TESSERA_AUDIENCE: 'tessera-test',
     TESSERA_PEPPER: randomBytes(32).toString('base64'),
     TESSERA_MASTER_KEY: randomBytes(32).toString('base64'),
+    TESSERA_EMAIL_INDEX_KEY: TEST_EMAIL_INDEX_KEY,
     TESSERA_BOOTSTRAP_ADMIN_EMAIL: BOOTSTRAP_ADMIN.email,
     TESSERA_BOOTSTRAP_ADMIN_PASSWORD: BOOTSTRAP_ADMIN.password,
     SHUTDOWN_GRACE_SECONDS: '2',

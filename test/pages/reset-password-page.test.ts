@@ -6,6 +6,7 @@ import { registerUser, sql } from '../helpers/fixtures.js';
 import { linkFromMail, startPageTestBed, type PageTestBed } from '../helpers/mail.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { call } from '../helpers/server.js';
+import { emailIndexOf } from '../helpers/email-index.js';
 
 const NEW_PASSWORD = 'a fresh passphrase from the page';
 
@@ -80,8 +81,8 @@ describe('Page: /reset-password behind the mailed link', () => {
     expect(direct.status).to.equal(200);
 
     const [row] = await sql<{ consumed_at: Date | null }>(
-      `select t.consumed_at from one_time_tokens t join users u on u.id = t.user_id where u.email = $1 and t.purpose = 'password_reset'`,
-      [email],
+      `select t.consumed_at from one_time_tokens t join users u on u.id = t.user_id where u.email_index = $1 and t.purpose = 'password_reset'`,
+      [emailIndexOf(email)],
       bed.db,
     );
     expect(row.consumed_at).to.equal(null);

@@ -17,8 +17,10 @@ export const OneTimeToken = defineEntity({
     purpose: p.enum([...ONE_TIME_TOKEN_PURPOSES]),
     /** SHA-256 (hex) of the token. */
     tokenHash: p.text().unique('one_time_tokens_token_hash_unique'),
-    /** The address the token proves: the one it was mailed to. */
-    email: p.text(),
+    /** Blind index of the address the token proves (the one it was mailed to), compared with the user's. */
+    emailIndex: p.text(),
+    /** An email change's new address, sealed under the user's data key (binding `one_time_tokens.email:<id>`). */
+    emailCiphertext: p.text().nullable(),
     createdAt: p.datetime(),
     expiresAt: p.datetime(),
     consumedAt: p.datetime().nullable(),

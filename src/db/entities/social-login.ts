@@ -12,8 +12,8 @@ export const SocialLogin = defineEntity({
     provider: p.text(),
     /** The provider's "sub" claim. */
     providerSubject: p.text(),
-    /** The email the provider asserted when the link was made, if any. */
-    email: p.text().nullable(),
+    /** The email the provider asserted when the link was made, if any, sealed under the user's data key (binding `social_logins.email:<id>`). */
+    emailCiphertext: p.text().nullable(),
     createdAt: p.datetime(),
     lastLoginAt: p.datetime().nullable(),
   }),

@@ -11,8 +11,15 @@ export const User = defineEntity({
   tableName: 'users',
   properties: (p) => ({
     id: p.uuid().primary(),
-    /** Normalized (trimmed, NFKC, lower-case); the unique index makes one account per address. */
-    email: p.text().unique('users_email_unique'),
+    /**
+     * Keyed blind index of the normalized address (HMAC-SHA-256, see
+     * crypto/email-index.ts): the unique index makes one account per address,
+     * and sign-in and exact filters look it up. The clear `email` column of
+     * older versions is emptied at start-up (domain/compliance/email-sealing.ts).
+     */
+    emailIndex: p.text().unique('users_email_index_unique'),
+    /** The normalized address, sealed under the user's data key (binding `users.email:<id>`). */
+    emailCiphertext: p.text(),
     emailVerifiedAt: p.datetime().nullable(),
     /**
      * PHC-style hash: argon2id for Tessera's own; bcrypt, PBKDF2 or foreign

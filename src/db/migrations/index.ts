@@ -9,6 +9,7 @@ import { Migration20261201160000_user_keys } from './Migration20261201160000_use
 import { Migration20261201170000_refresh_token_history } from './Migration20261201170000_refresh_token_history.js';
 import { Migration20261202110000_session_assurance } from './Migration20261202110000_session_assurance.js';
 import { Migration20261202130000_retention } from './Migration20261202130000_retention.js';
+import { Migration20261202120000_email_blind_index } from './Migration20261202120000_email_blind_index.js';
 
 /** Every migration, in order. Listed explicitly so no file glob is involved at run time. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -25,4 +26,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261201170000_refresh_token_history', class: Migration20261201170000_refresh_token_history },
   { name: 'Migration20261202110000_session_assurance', class: Migration20261202110000_session_assurance },
   { name: 'Migration20261202130000_retention', class: Migration20261202130000_retention },
+  { name: 'Migration20261202120000_email_blind_index', class: Migration20261202120000_email_blind_index },
 ];

@@ -3,7 +3,14 @@ import type { Operation } from '../kernel/operation.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { signedInUser } from '../kernel/callers.js';
 import { DomainError, Violations } from '../kernel/errors.js';
-import { consumeOneTimeToken, invalidOneTimeToken, newOneTimeToken, storeOneTimeToken } from './one-time-tokens.js';
+import {
+  consumeOneTimeToken,
+  invalidOneTimeToken,
+  newOneTimeToken,
+  openEmailChangeAddress,
+  storeOneTimeToken,
+} from './one-time-tokens.js';
+import { openUserEmail, setUserEmail } from '../kernel/user-email.js';
 import { queueEmail } from '../kernel/outbox.js';
 import { endUserAccess } from './access-revocation.js';
 import { verifyCurrentPassword } from './password-changes.js';
@@ -32,17 +39,18 @@ export async function requestEmailVerification(op: Operation): Promise<void> {
         reason: 'EMAIL_ALREADY_VERIFIED',
       });
     }
-    if (!(await op.deps.requestLimits.mayMail('email_verification', user.email))) {
+    const email = await openUserEmail(uow, user);
+    if (!(await op.deps.requestLimits.mayMail('email_verification', email))) {
       uow.record({ type: AuditEventType.emailVerificationRequested, subjectUserId: user.id, metadata: { mail_limited: true } });
       return;
     }
     const ttlSeconds = op.deps.oneTimeTokens.emailVerificationTtlSeconds;
     await storeOneTimeToken(uow, user, 'email_verification', {
       tokenHash: issued.tokenHash,
-      email: user.email,
+      email,
       ttlSeconds,
     });
-    queueEmail(uow, 'email_verification', { to: user.email, variables: { token: issued.token } }, user.id);
+    queueEmail(uow, 'email_verification', { to: email, variables: { token: issued.token } }, user.id);
     uow.record({ type: AuditEventType.emailVerificationRequested, subjectUserId: user.id });
   });
 }
@@ -65,12 +73,13 @@ export async function requestEmailChange(op: Operation, input: { newEmail: strin
     { userId: caller.userId, password, operation: 'request_email_change' },
     'EMLV-005',
   );
-  if (newEmail === user.email) {
+  const newEmailIndex = op.deps.emailIndex.of(newEmail);
+  if (newEmailIndex === user.emailIndex) {
     throw new DomainError('invalid_argument', 'EMLV-006', 'invalid request: new_email', {
       violations: [{ field: 'new_email', description: 'is already the address of this account' }],
     });
   }
-  if ((await op.em.count(User, { email: newEmail })) > 0) throw emailTaken('EMLV-007');
+  if ((await op.em.count(User, { emailIndex: newEmailIndex })) > 0) throw emailTaken('EMLV-007');
 
   const issued = newOneTimeToken('email_change');
   await inTransaction(op, async (uow) => {
@@ -101,7 +110,7 @@ export async function verifyEmail(op: Operation, rawToken: string): Promise<User
       if (user.status !== 'active') throw invalidOneTimeToken('EMLV-009');
       const now = op.clock.now();
       if (token.purpose === 'email_verification') {
-        if (token.email !== user.email) throw invalidOneTimeToken('EMLV-010');
+        if (token.emailIndex !== user.emailIndex) throw invalidOneTimeToken('EMLV-010');
         if (!user.emailVerifiedAt) {
           user.emailVerifiedAt = now;
           await removeProviderLinks(uow, user.id, 'address_proven');
@@ -112,8 +121,8 @@ export async function verifyEmail(op: Operation, rawToken: string): Promise<User
         uow.record({ type: AuditEventType.emailVerified, subjectUserId: user.id, actor: { type: 'user', id: user.id } });
         return user;
       }
-      const oldEmail = user.email;
-      user.email = token.email;
+      const oldEmail = await openUserEmail(uow, user);
+      await setUserEmail(uow, user, await openEmailChangeAddress(uow, token));
       user.emailVerifiedAt = now;
       user.updatedAt = now;
       // The unique index decides a race with a registration of the same address.

@@ -3,6 +3,7 @@ import { lockOneTimeToken, OneTimeToken, type OneTimeTokenPurpose, type User } f
 import { generateOpaqueSecret, hashBearerSecret } from '../../crypto/random.js';
 import { DomainError } from '../kernel/errors.js';
 import type { UnitOfWork } from '../kernel/unit-of-work.js';
+import { openField } from '../kernel/user-data-keys.js';
 
 /** Readable prefixes, so a leaked token says what it is (and secret scanners can find it). */
 const PREFIXES: Record<OneTimeTokenPurpose, string> = {
@@ -39,16 +40,34 @@ export async function storeOneTimeToken(
 ): Promise<void> {
   const now = uow.clock.now();
   await uow.em.nativeUpdate(OneTimeToken, { user: user.id, purpose, consumedAt: null }, { consumedAt: now });
+  const id = uuidv7();
+  // Only an email change needs its address back (to switch to it); the others compare indexes.
+  const emailCiphertext =
+    purpose === 'email_change'
+      ? (await uow.deps.userKeys.forWriting(uow.em, user.id)).seal(issued.email, tokenEmailBinding(id))
+      : null;
   uow.em.create(OneTimeToken, {
-    id: uuidv7(),
+    id,
     user,
     purpose,
     tokenHash: issued.tokenHash,
-    email: issued.email,
+    emailIndex: uow.deps.emailIndex.of(issued.email),
+    emailCiphertext,
     createdAt: now,
     expiresAt: new Date(now.getTime() + issued.ttlSeconds * 1000),
     consumedAt: null,
   });
+}
+
+/** The associated data of an email change token's sealed address. */
+export function tokenEmailBinding(tokenId: string): string {
+  return `one_time_tokens.email:${tokenId}`;
+}
+
+/** The new address of an email change token, opened with its user's data key. */
+export async function openEmailChangeAddress(uow: UnitOfWork, token: OneTimeToken): Promise<string> {
+  const cipher = (await uow.deps.userKeys.forReading(uow.em, [token.user.id])).get(token.user.id);
+  return openField(cipher, token.emailCiphertext, tokenEmailBinding(token.id));
 }
 
 /** Whether a string has the shape of a one-time token (checked before any lookup). */

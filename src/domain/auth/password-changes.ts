@@ -18,6 +18,7 @@ import { removeProviderLinks } from './social-logins.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import { queueSignInLockedMail } from './sign-in-lock.js';
 import { checkEmail, checkNewPassword, checkPresentedPassword } from '../kernel/validation.js';
+import { openUserEmail } from '../kernel/user-email.js';
 
 /**
  * Re-authentication for sensitive changes: checks the signed-in user's
@@ -38,7 +39,9 @@ export async function verifyCurrentPassword(
       uow.record({ type: AuditEventType.reauthenticationFailed, subjectUserId: user.id, metadata });
       also?.(uow);
     });
-  const guess = await reserveGuess(op, user.email, 'LIMIT-002', () =>
+  // The same account key as Login's: the normalized address.
+  const email = await openUserEmail(op, user);
+  const guess = await reserveGuess(op, email, 'LIMIT-002', () =>
     recordFailure({ operation: input.operation, reason: 'too_many_attempts' }),
   );
   const check = user.passwordHash
@@ -56,7 +59,7 @@ export async function verifyCurrentPassword(
   }
   const { locked } = await guess.failed();
   await recordFailure({ operation: input.operation }, (uow) => {
-    if (locked) queueSignInLockedMail(uow, user.email, user.id);
+    if (locked) queueSignInLockedMail(uow, email, user.id);
   });
   throw new DomainError('invalid_argument', errorId, 'the current password is wrong', {
     reason: 'INVALID_CREDENTIALS',
@@ -82,7 +85,8 @@ export async function changePassword(
     { userId: caller.userId, password: current, operation: 'change_password' },
     'PWCH-003',
   );
-  const password = checkNewPassword('new_password', input.newPassword, violations, user.email);
+  const email = await openUserEmail(op, user);
+  const password = checkNewPassword('new_password', input.newPassword, violations, email);
   violations.throwIfAny('PWCH-004');
   const stored = await op.deps.passwords.hash(password, op.signal);
 
@@ -98,7 +102,7 @@ export async function changePassword(
       subjectUserId: locked.id,
       metadata: { sessions_revoked: sessionsRevoked },
     });
-    queueEmail(uow, 'password_changed', { to: locked.email, variables: { at: now.toISOString() } }, locked.id);
+    queueEmail(uow, 'password_changed', { to: email, variables: { at: now.toISOString() } }, locked.id);
     return { sessionsRevoked };
   });
 }
@@ -121,7 +125,7 @@ export async function requestPasswordReset(op: Operation, rawEmail: string): Pro
   const mayMail = await op.deps.requestLimits.mayMail('password_reset', email);
   const issued = newOneTimeToken('password_reset');
   await inTransaction(op, async (uow) => {
-    const user = await uow.em.findOne(User, { email });
+    const user = await uow.em.findOne(User, { emailIndex: op.deps.emailIndex.of(email) });
     if (!user || user.status !== 'active') {
       uow.record({ type: AuditEventType.passwordResetRequested, metadata: { account_found: false } });
       return;
@@ -135,8 +139,9 @@ export async function requestPasswordReset(op: Operation, rawEmail: string): Pro
       return;
     }
     const ttlSeconds = op.deps.oneTimeTokens.passwordResetTtlSeconds;
-    await storeOneTimeToken(uow, user, 'password_reset', { tokenHash: issued.tokenHash, email: user.email, ttlSeconds });
-    queueEmail(uow, 'password_reset', { to: user.email, variables: { token: issued.token } }, user.id);
+    // `email` is the account's address: it matched the index.
+    await storeOneTimeToken(uow, user, 'password_reset', { tokenHash: issued.tokenHash, email, ttlSeconds });
+    queueEmail(uow, 'password_reset', { to: email, variables: { token: issued.token } }, user.id);
     uow.record({ type: AuditEventType.passwordResetRequested, subjectUserId: user.id, metadata: { account_found: true } });
   });
 }
@@ -163,7 +168,8 @@ export async function resetPassword(
     throw invalidOneTimeToken('PWRS-003');
   }
   const violations = new Violations();
-  const password = checkNewPassword('new_password', input.newPassword, violations, pending.user.email);
+  const email = await openUserEmail(op, pending.user);
+  const password = checkNewPassword('new_password', input.newPassword, violations, email);
   violations.throwIfAny('PWRS-004');
   const stored = await op.deps.passwords.hash(password, op.signal);
 
@@ -174,7 +180,7 @@ export async function resetPassword(
     const now = op.clock.now();
     user.passwordHash = stored.hash;
     user.passwordPepperId = stored.pepperId;
-    if (token.email === user.email && !user.emailVerifiedAt) {
+    if (token.emailIndex === user.emailIndex && !user.emailVerifiedAt) {
       user.emailVerifiedAt = now;
       await removeProviderLinks(uow, user.id, 'address_proven');
     }
@@ -188,7 +194,12 @@ export async function resetPassword(
       actor,
       metadata: { sessions_revoked: sessionsRevoked },
     });
-    queueEmail(uow, 'password_reset_completed', { to: user.email, variables: { at: now.toISOString() } }, user.id);
+    queueEmail(
+      uow,
+      'password_reset_completed',
+      { to: await openUserEmail(uow, user), variables: { at: now.toISOString() } },
+      user.id,
+    );
     return { sessionsRevoked };
   });
 }

@@ -26,7 +26,7 @@ export async function loginWithPassword(op: Operation, input: { email: string; p
   const password = checkPresentedPassword('password', input.password, violations);
   violations.throwIfAny('SESS-002');
 
-  const user = await op.em.findOne(User, { email }, { populate: ['passwordHash'] });
+  const user = await op.em.findOne(User, { emailIndex: op.deps.emailIndex.of(email) }, { populate: ['passwordHash'] });
   // Counted before the check, known and unknown emails alike (see kernel/rate-limit-checks.ts).
   const guess = await reserveGuess(op, email, 'LIMIT-001', () => recordLoginFailure(op, user?.id ?? null, 'too_many_attempts'));
   const check = user?.passwordHash
@@ -36,7 +36,8 @@ export async function loginWithPassword(op: Operation, input: { email: string; p
   if (!user || !check.ok) {
     const { locked } = await guess.failed();
     await recordLoginFailure(op, user?.id ?? null, user ? 'wrong_password' : 'unknown_account', 'password', (uow) => {
-      if (user && locked) queueSignInLockedMail(uow, user.email, user.id);
+      // The address typed is the account's: it matched the index.
+      if (user && locked) queueSignInLockedMail(uow, email, user.id);
     });
     throw invalidCredentials();
   }

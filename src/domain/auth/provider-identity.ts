@@ -8,6 +8,7 @@ import type { DomainDeps } from '../kernel/operation.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { type UnitOfWork } from '../kernel/unit-of-work.js';
 import { checkText } from '../kernel/validation.js';
+import { openField } from '../kernel/user-data-keys.js';
 
 const ID_TOKEN_MAX_LENGTH = 16 * 1024;
 
@@ -49,13 +50,23 @@ export async function verifyIdToken(deps: DomainDeps, input: { provider: string;
   }
 }
 
-export function addLink(uow: UnitOfWork, user: User, provider: string, claims: IdTokenClaims, via: string): SocialLogin {
+export async function addLink(
+  uow: UnitOfWork,
+  user: User,
+  provider: string,
+  claims: IdTokenClaims,
+  via: string,
+): Promise<SocialLogin> {
+  const id = uuidv7();
+  const email = claims.email?.slice(0, 254);
   const link = uow.em.create(SocialLogin, {
-    id: uuidv7(),
+    id,
     user,
     provider,
     providerSubject: claims.sub,
-    email: claims.email?.slice(0, 254) ?? null,
+    emailCiphertext: email
+      ? (await uow.deps.userKeys.forWriting(uow.em, user.id)).seal(email, socialLoginEmailBinding(id))
+      : null,
     createdAt: uow.clock.now(),
     lastLoginAt: via === 'user' ? null : uow.clock.now(),
   });
@@ -65,6 +76,23 @@ export function addLink(uow: UnitOfWork, user: User, provider: string, claims: I
     metadata: { provider, subject: claims.sub, via },
   });
   return link;
+}
+
+/** The associated data of a provider link's sealed address. */
+export function socialLoginEmailBinding(linkId: string): string {
+  return `social_logins.email:${linkId}`;
+}
+
+/** The provider-asserted addresses of `links`, opened with their users' data keys, by link id. */
+export async function openSocialLoginEmails(
+  scope: Pick<UnitOfWork, 'em' | 'deps'>,
+  links: readonly SocialLogin[],
+): Promise<Map<string, string>> {
+  const ciphers = await scope.deps.userKeys.forReading(
+    scope.em,
+    links.map((l) => l.user.id),
+  );
+  return new Map(links.map((l) => [l.id, openField(ciphers.get(l.user.id), l.emailCiphertext, socialLoginEmailBinding(l.id))]));
 }
 
 /** The provider's display name, made safe for the profile (bounded, no control characters), or ''. */

@@ -1,5 +1,5 @@
 import type { Operation } from '../kernel/operation.js';
-import { SocialLogin, User, violatedUniqueRule, lockUser, lockUserByEmail } from '../../db/index.js';
+import { SocialLogin, User, violatedUniqueRule, lockUser, lockUserByEmailIndex } from '../../db/index.js';
 import { type IdTokenClaims } from '../../crypto/oidc.js';
 import { emailTakenOr, insertAccount } from './registration.js';
 import { AuditEventType } from '../kernel/audit-record.js';
@@ -100,7 +100,7 @@ async function signInWithClaims(uow: UnitOfWork, provider: string, claims: IdTok
       },
     );
   }
-  const existing = await lockUserByEmail(uow.em, email);
+  const existing = await lockUserByEmailIndex(uow.em, uow.deps.emailIndex.of(email));
   if (existing) {
     if (!existing.emailVerifiedAt) {
       throw new DomainError(
@@ -116,7 +116,7 @@ async function signInWithClaims(uow: UnitOfWork, provider: string, claims: IdTok
     if (await uow.em.count(SocialLogin, { user: existing.id, provider })) {
       throw providerAlreadyLinked('SOCL-007');
     }
-    addLink(uow, existing, provider, claims, 'verified_email');
+    await addLink(uow, existing, provider, claims, 'verified_email');
     return { user: existing, tokens: await signIn(uow, existing, method, {}, providerAmr(claims.amr)), created: false };
   }
 
@@ -128,6 +128,6 @@ async function signInWithClaims(uow: UnitOfWork, provider: string, claims: IdTok
     emailVerified: true,
   });
   uow.record({ type: AuditEventType.userRegistered, subjectUserId: user.id, metadata: { role: user.role, method } });
-  addLink(uow, user, provider, claims, 'first_login');
+  await addLink(uow, user, provider, claims, 'first_login');
   return { user, tokens: await signIn(uow, user, method, {}, providerAmr(claims.amr)), created: true };
 }

@@ -1,4 +1,5 @@
 import { lockSession, User } from '../../db/index.js';
+import { openUserEmail } from '../kernel/user-email.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { signedInUser } from '../kernel/callers.js';
 import { DomainError, Violations } from '../kernel/errors.js';
@@ -44,13 +45,15 @@ export async function reauthenticate(op: Operation, input: { currentPassword: st
   const user = await op.em.findOneOrFail(User, caller.userId, { populate: ['passwordHash'] });
   // One guess per attempt, settled only once everything presented was checked: a right password
   // must not start the count over while codes are being guessed behind it.
-  const guess = await reserveGuess(op, user.email, 'LIMIT-014', () => recordFailure(op, user, 'too_many_attempts'));
+  // The same account key as Login's: the normalized address.
+  const email = await openUserEmail(op, user);
+  const guess = await reserveGuess(op, email, 'LIMIT-014', () => recordFailure(op, user, email, 'too_many_attempts'));
   const passwordOk = await passwordMatches(op, user, password);
   // Behind the right password only, so a wrong password does not use up a valid code.
   const codeOk = passwordOk && (!factorActive || (await verifySecondFactorCode(op, user.id, input.code)));
   if (!codeOk) {
     const { locked } = await guess.failed();
-    await recordFailure(op, user, passwordOk ? 'wrong_code' : undefined, locked);
+    await recordFailure(op, user, email, passwordOk ? 'wrong_code' : undefined, locked);
     throw wrongCredentials(passwordOk ? 'code' : 'current_password');
   }
   await guess.succeeded();
@@ -86,14 +89,14 @@ async function passwordMatches(op: Operation, user: User, password: string): Pro
 }
 
 /** reauthentication.failed in a transaction of its own; `reason` is left out for a wrong password, as ChangePassword records it. */
-function recordFailure(op: Operation, user: User, reason: string | undefined, locked = false): Promise<void> {
+function recordFailure(op: Operation, user: User, email: string, reason: string | undefined, locked = false): Promise<void> {
   return inTransaction(op, async (uow) => {
     uow.record({
       type: AuditEventType.reauthenticationFailed,
       subjectUserId: user.id,
       metadata: reason ? { operation: 'reauthenticate', reason } : { operation: 'reauthenticate' },
     });
-    if (locked) queueSignInLockedMail(uow, user.email, user.id);
+    if (locked) queueSignInLockedMail(uow, email, user.id);
   });
 }
 

@@ -8,6 +8,7 @@ import { DomainError, Violations } from '../kernel/errors.js';
 import { limitCallsFromClient } from '../kernel/rate-limit-checks.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import { checkEmail, checkNewPassword, checkText } from '../kernel/validation.js';
+import { sealUserEmail } from '../kernel/user-email.js';
 
 export const FULL_NAME_MAX_LENGTH = 200;
 
@@ -21,7 +22,7 @@ export interface RegistrationInput {
  * Creates an account with a password, and its profile, in one transaction.
  * Counted per client address (RATE_LIMIT_REGISTER_PER_IP).
  *
- * Uniqueness is left to the database's unique index on the normalized email:
+ * Uniqueness is left to the database's unique index on the email's blind index:
  * a prior SELECT would let two racing registrations both pass.
  */
 export async function registerUser(op: Operation, input: RegistrationInput): Promise<User> {
@@ -71,9 +72,11 @@ export async function insertAccount(
   account: { email: string; password: StoredPassword | null; fullName: string; role: UserRole; emailVerified: boolean },
 ): Promise<User> {
   const now = uow.clock.now();
+  const id = uuidv7();
   const user = uow.em.create(User, {
-    id: uuidv7(),
-    email: account.email,
+    id,
+    // The unique blind index makes one account per address, whatever races.
+    ...(await sealUserEmail(uow, id, account.email)),
     emailVerifiedAt: account.emailVerified ? now : null,
     passwordHash: account.password?.hash ?? null,
     passwordPepperId: account.password?.pepperId ?? null,

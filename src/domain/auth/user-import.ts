@@ -9,6 +9,7 @@ import { AuditEventType } from '../kernel/audit-record.js';
 import { Violations } from '../kernel/errors.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkEmail, checkText } from '../kernel/validation.js';
+import { sealUserEmail } from '../kernel/user-email.js';
 
 /** One line of an import file, parsed as JSON. */
 export interface ImportLine {
@@ -49,12 +50,13 @@ export async function importUsers(op: Operation, batch: ImportLine[]): Promise<I
     if (typeof checked === 'string') outcome.problems.push({ line, problem: checked });
     else valid.push({ line, ...checked });
   }
+  const indexOf = (r: ValidRecord) => op.deps.emailIndex.of(r.email);
   const taken = new Set(
-    (await op.em.find(User, { email: { $in: valid.map((r) => r.email) } }, { fields: ['email'] })).map((u) => u.email),
+    (await op.em.find(User, { emailIndex: { $in: valid.map(indexOf) } }, { fields: ['emailIndex'] })).map((u) => u.emailIndex),
   );
   const fresh = valid.filter((r) => {
-    if (taken.has(r.email)) return false;
-    taken.add(r.email);
+    if (taken.has(indexOf(r))) return false;
+    taken.add(indexOf(r));
     return true;
   });
   outcome.skipped = valid.length - fresh.length;
@@ -62,11 +64,14 @@ export async function importUsers(op: Operation, batch: ImportLine[]): Promise<I
 
   await inTransaction(op, async (uow) => {
     const now = op.clock.now();
-    const users = fresh.map((r) => {
+    const users = [];
+    for (const r of fresh) {
       const scheme = passwordSchemeOf(r.passwordHash);
+      const id = uuidv7();
       const user = uow.em.create(User, {
-        id: uuidv7(),
-        email: r.email,
+        id,
+        // Every account has an address to seal, so every imported user gets a data key.
+        ...(await sealUserEmail(uow, id, r.email)),
         emailVerifiedAt: r.emailVerified ? now : null,
         passwordHash: r.passwordHash,
         // Foreign argon2 hashes were made without our pepper; bcrypt and PBKDF2 have none.
@@ -78,10 +83,9 @@ export async function importUsers(op: Operation, batch: ImportLine[]): Promise<I
         updatedAt: now,
         deletedAt: null,
       });
-      return { user, scheme, fullName: r.fullName };
-    });
+      users.push({ user, scheme, fullName: r.fullName });
+    }
     for (const { user, fullName } of users) {
-      // A key only for users with something to seal: an import of a million bare accounts stays one insert per row.
       const sealed = fullName === '' ? '' : sealFullName(await op.deps.userKeys.forWriting(uow.em, user.id), user.id, fullName);
       uow.em.create(UserProfile, { user, fullName: sealed, createdAt: now, updatedAt: now });
     }

@@ -1,5 +1,7 @@
 import { readAuditEvents, Session, type AuditEvent, type SocialLogin, type User } from '../../db/index.js';
 import { listSocialLogins } from '../auth/social-logins.js';
+import { openSocialLoginEmails } from '../auth/provider-identity.js';
+import { openUserEmail } from '../kernel/user-email.js';
 import { toSessionView, type SessionView } from '../auth/session-management.js';
 import { getUser } from '../identity/users.js';
 import { getProfile, type ProfileView } from '../profile/profiles.js';
@@ -13,9 +15,9 @@ const AUDIT_PAGE = 500;
 
 /** One part of an export. */
 export type ExportPart =
-  | { kind: 'account'; account: User }
+  | { kind: 'account'; account: User; email: string }
   | { kind: 'profile'; profile: ProfileView }
-  | { kind: 'socialLogin'; socialLogin: SocialLogin }
+  | { kind: 'socialLogin'; socialLogin: SocialLogin; email: string }
   | { kind: 'session'; session: SessionView }
   | { kind: 'auditEvent'; auditEvent: AuditEvent };
 
@@ -32,9 +34,11 @@ export async function* exportUserData(op: Operation, requestedUserId: string): A
   await inTransaction(op, async (uow) => {
     uow.record({ type: AuditEventType.userExported, subjectUserId: userId });
   });
-  yield { kind: 'account', account };
+  yield { kind: 'account', account, email: await openUserEmail(op, account) };
   yield { kind: 'profile', profile: await getProfile(op, userId) };
-  for (const socialLogin of await listSocialLogins(op, userId)) yield { kind: 'socialLogin', socialLogin };
+  const links = await listSocialLogins(op, userId);
+  const linkEmails = await openSocialLoginEmails(op, links);
+  for (const socialLogin of links) yield { kind: 'socialLogin', socialLogin, email: linkEmails.get(socialLogin.id) ?? '' };
   const cipher = (await op.deps.userKeys.forReading(op.em, [userId])).get(userId);
   const sessions = await op.em.find(Session, { user: userId }, { orderBy: { id: 'asc' } });
   for (const s of sessions) {

@@ -126,13 +126,10 @@ function comparison(field: string, op: string, value: Exclude<Token, { kind: 'op
       : { field, op, value: enumValue(field, text, USER_ROLES, 'ROLE_') as UserRole };
   }
   if (field === 'email') {
-    if (value.kind !== 'string') throw new FilterError(`${where} needs a quoted string, e.g. email:"ada*"`);
-    if (op === '=') return { field, op, value: normalizeEmail(text) };
-    if (op !== ':') throw new FilterError('email supports = (exact address) and : (prefix, e.g. email:"ada*") only');
-    const prefix = normalizeEmail(text);
-    if (!/^[^*]+\*$/.test(prefix))
-      throw new FilterError('email:"..." is a prefix match: one or more characters then a final *, e.g. email:"ada*"');
-    return { field, op: 'prefix', value: prefix.slice(0, -1) };
+    // Addresses are stored encrypted behind a blind index: equality is all that can be searched.
+    if (op !== '=') throw new FilterError('email supports = (exact address) only: addresses are stored encrypted');
+    if (value.kind !== 'string') throw new FilterError(`${where} needs a quoted string, e.g. email = "ada@example.com"`);
+    return { field, op, value: normalizeEmail(text) };
   }
   if (field === 'created_at' || field === 'create_time') {
     if (!['=', '<', '<=', '>', '>='].includes(op)) throw new FilterError(`${field} supports =, <, <=, > and >= only`);

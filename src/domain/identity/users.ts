@@ -50,7 +50,9 @@ export async function listUsers(op: Operation, input: ListUsersInput): Promise<U
   const violations = new Violations();
   const pageSize = checkPageSize(input.pageSize, violations);
   violations.throwIfAny('USER-010');
-  const conditions = parseUserFilter(input.filter, 'USER-011');
+  const conditions = parseUserFilter(input.filter, 'USER-011').map((c) =>
+    c.field === 'email' ? { ...c, value: op.deps.emailIndex.of(c.value) } : c,
+  );
   if (!input.showDeleted && conditions.some((c) => c.field === 'status' && c.op === '=' && c.value === 'deleted')) {
     new Violations().add('filter', 'deleted users are listed only with show_deleted set').throwIfAny('USER-012');
   }

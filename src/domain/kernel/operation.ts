@@ -1,5 +1,6 @@
 import type { Clock } from '../../clock.js';
 import type { OidcVerifier } from '../../crypto/oidc.js';
+import type { EmailIndex } from '../../crypto/email-index.js';
 import type { PasswordHasher } from '../../crypto/passwords.js';
 import type { SecretBox } from '../../crypto/secret-box.js';
 import type { UserDataKeys } from './user-data-keys.js';
@@ -37,6 +38,8 @@ export interface DomainDeps {
   signingKeys: SigningKeys;
   /** The users' data keys: their personal fields are sealed under them. */
   userKeys: UserDataKeys;
+  /** The keyed blind index of email addresses (users.email_index, one_time_tokens.email_index). */
+  emailIndex: EmailIndex;
   /** Encrypts the successor of a rotated refresh token for the reuse grace window. */
   refreshSuccessorBox: SecretBox;
   /** Encrypts queued mail (addresses, links with tokens) until it is delivered. */

@@ -1,0 +1,103 @@
+import { expect } from 'chai';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { PasswordHasher } from '../../src/crypto/passwords.js';
+import { generateOpaqueSecret, hashBearerSecret } from '../../src/crypto/random.js';
+import { connectOrm } from '../../src/db/index.js';
+import { findEverywhere } from '../helpers/database-sweep.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { emailIndexOf } from '../helpers/email-index.js';
+import { DEFAULT_PASSWORD, sql } from '../helpers/fixtures.js';
+import { bearer, call, startTestServer } from '../helpers/server.js';
+
+/** The last migration before the blind index: the schema of a database written by the previous version. */
+const BEFORE_BLIND_INDEX = 'Migration20261201170000_refresh_token_history';
+
+/** Rows as the previous version wrote them: addresses in clear in users, one_time_tokens and social_logins. */
+async function legacyAccount(db: TestDatabase, pepper: Buffer) {
+  const email = `legacy.${randomBytes(5).toString('hex')}@example.com`;
+  const providerEmail = `legacy.idp.${randomBytes(5).toString('hex')}@example.net`;
+  const hasher = new PasswordHasher({
+    memoryKib: 19456,
+    timeCost: 2,
+    parallelism: 1,
+    pepper,
+    maxConcurrent: 1,
+    queueTimeoutMs: 5000,
+  });
+  const password = await hasher.hash(DEFAULT_PASSWORD, new AbortController().signal);
+  const id = randomUUID();
+  await sql(
+    `insert into users (id, email, password_hash, password_pepper_id, role, status, created_at, updated_at)
+     values ($1, $2, $3, $4, 'user', 'active', now(), now())`,
+    [id, email, password.hash, password.pepperId],
+    db,
+  );
+  const verification = generateOpaqueSecret('tev_');
+  await sql(
+    `insert into one_time_tokens (id, user_id, purpose, token_hash, email, created_at, expires_at)
+     values ($1, $2, 'email_verification', $3, $4, now(), now() + interval '1 day')`,
+    [randomUUID(), id, hashBearerSecret(verification), email],
+    db,
+  );
+  await sql(
+    `insert into social_logins (id, user_id, provider, provider_subject, email, created_at)
+     values ($1, $2, 'legacy-idp', $3, $4, now())`,
+    [randomUUID(), id, `sub-${randomBytes(4).toString('hex')}`, providerEmail],
+    db,
+  );
+  return { id, email, providerEmail, verification };
+}
+
+describe('Addresses stored in clear by the previous version', function () {
+  this.timeout(120_000);
+  let db: TestDatabase;
+  before(async () => {
+    db = await createTestDatabase();
+  });
+  after(() => db.drop());
+
+  it('are sealed at start-up before the service serves: index and ciphertext, clear columns emptied, every flow still works', async () => {
+    const orm = await connectOrm(db.url);
+    try {
+      await orm.getMigrator().up({ to: BEFORE_BLIND_INDEX });
+    } finally {
+      await orm.close();
+    }
+    const pepper = randomBytes(32);
+    // Both starts are instances of one deployment: same pepper and master key.
+    const env = { TESSERA_PEPPER: pepper.toString('base64'), TESSERA_MASTER_KEY: randomBytes(32).toString('base64') };
+    const accounts = [await legacyAccount(db, pepper), await legacyAccount(db, pepper)];
+
+    const server = await startTestServer(db, env);
+    try {
+      for (const table of ['users', 'one_time_tokens', 'social_logins']) {
+        const [row] = await sql<{ n: number }>(`select count(*)::int as n from ${table} where email is not null`, [], db);
+        expect(row!.n, `${table}.email in clear`).to.equal(0);
+      }
+      for (const account of accounts) {
+        for (const value of [account.email, account.providerEmail])
+          expect(await findEverywhere(value, db), value).to.deep.equal([]);
+        const [row] = await sql<{ email_index: string }>('select email_index from users where id = $1', [account.id], db);
+        expect(row!.email_index).to.equal(emailIndexOf(account.email));
+
+        // Sign-in by the index, the address answered opened, the provider's address too, and the old link still proves the address.
+        const login = await call(server.auth, 'login', { email: account.email.toUpperCase(), password: DEFAULT_PASSWORD });
+        expect(login.user!).to.include({ id: account.id, email: account.email });
+        const links = await call(server.identity, 'listSocialLogins', { userId: '' }, bearer(login.tokens!.accessToken));
+        expect(links.socialLogins.map((l) => l.email)).to.deep.equal([account.providerEmail]);
+        const verified = await call(server.auth, 'verifyEmail', { token: account.verification });
+        expect(verified.user!).to.include({ email: account.email, emailVerified: true });
+      }
+    } finally {
+      await server.close();
+    }
+    // A second start finds nothing left to convert and serves the same accounts.
+    const again = await startTestServer(db, env);
+    try {
+      const login = await call(again.auth, 'login', { email: accounts[0]!.email, password: DEFAULT_PASSWORD });
+      expect(login.user!.id).to.equal(accounts[0]!.id);
+    } finally {
+      await again.close();
+    }
+  });
+});

@@ -17,7 +17,7 @@ export const OneTimeToken = defineEntity({
     purpose: p.enum([...ONE_TIME_TOKEN_PURPOSES]),
     /** SHA-256 (hex) of the token. */
     tokenHash: p.text().unique('one_time_tokens_token_hash_unique'),
-    /** The address the token proves: the one it was mailed to. */
+    /** The address the token proves (the one it was mailed to), sealed under the user's data key. */
     email: p.text(),
     createdAt: p.datetime(),
     expiresAt: p.datetime(),

@@ -8,6 +8,7 @@ import { Migration20261201153000_service_account_certificates } from './Migratio
 import { Migration20261201160000_user_keys } from './Migration20261201160000_user_keys.js';
 import { Migration20261201170000_refresh_token_history } from './Migration20261201170000_refresh_token_history.js';
 import { Migration20261202140000_profile_version } from './Migration20261202140000_profile_version.js';
+import { Migration20261202140500_seal_token_emails } from './Migration20261202140500_seal_token_emails.js';
 
 /** Every migration, in order. Listed explicitly so no file glob is involved at run time. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -23,4 +24,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261201160000_user_keys', class: Migration20261201160000_user_keys },
   { name: 'Migration20261201170000_refresh_token_history', class: Migration20261201170000_refresh_token_history },
   { name: 'Migration20261202140000_profile_version', class: Migration20261202140000_profile_version },
+  { name: 'Migration20261202140500_seal_token_emails', class: Migration20261202140500_seal_token_emails },
 ];

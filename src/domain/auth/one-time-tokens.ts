@@ -2,6 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { lockOneTimeToken, OneTimeToken, type OneTimeTokenPurpose, type User } from '../../db/index.js';
 import { generateOpaqueSecret, hashBearerSecret } from '../../crypto/random.js';
 import { DomainError } from '../kernel/errors.js';
+import { openField, sealField } from '../kernel/user-data-keys.js';
 import type { UnitOfWork } from '../kernel/unit-of-work.js';
 
 /** Readable prefixes, so a leaked token says what it is (and secret scanners can find it). */
@@ -29,7 +30,9 @@ export function newOneTimeToken(purpose: OneTimeTokenPurpose): { token: string; 
 
 /**
  * Stores a token's hash for `user` (never the token) and supersedes the user's
- * earlier unused tokens of the same purpose: only the newest mail works.
+ * earlier unused tokens of the same purpose: only the newest mail works. The
+ * address the token is for is sealed under the user's data key, so erasure
+ * shreds it and no table holds a pending address in clear.
  */
 export async function storeOneTimeToken(
   uow: UnitOfWork,
@@ -39,16 +42,30 @@ export async function storeOneTimeToken(
 ): Promise<void> {
   const now = uow.clock.now();
   await uow.em.nativeUpdate(OneTimeToken, { user: user.id, purpose, consumedAt: null }, { consumedAt: now });
+  const id = uuidv7();
+  const cipher = await uow.deps.userKeys.forWriting(uow.em, user.id);
   uow.em.create(OneTimeToken, {
-    id: uuidv7(),
+    id,
     user,
     purpose,
     tokenHash: issued.tokenHash,
-    email: issued.email,
+    email: sealField(cipher, issued.email, emailBinding(id)),
     createdAt: now,
     expiresAt: new Date(now.getTime() + issued.ttlSeconds * 1000),
     consumedAt: null,
   });
+}
+
+/** The associated data of a token's sealed address: it belongs to this token's row. */
+function emailBinding(tokenId: string): string {
+  return `one_time_tokens.email:${tokenId}`;
+}
+
+/** A used token: whose, what for, and the address it was sent to (opened). */
+export interface ConsumedToken {
+  user: User;
+  purpose: OneTimeTokenPurpose;
+  email: string;
 }
 
 /** Whether a string has the shape of a one-time token (checked before any lookup). */
@@ -66,11 +83,12 @@ export async function consumeOneTimeToken(
   rawToken: string,
   purposes: OneTimeTokenPurpose[],
   errorId: string,
-): Promise<OneTimeToken> {
+): Promise<ConsumedToken> {
   if (!isOneTimeTokenShape(rawToken)) throw invalidOneTimeToken(errorId);
   const now = uow.clock.now();
   const row = await lockOneTimeToken(uow.em, hashBearerSecret(rawToken), purposes);
   if (!row || row.consumedAt || row.expiresAt <= now) throw invalidOneTimeToken(errorId);
   row.consumedAt = now;
-  return row;
+  const [cipher] = (await uow.deps.userKeys.forReading(uow.em, [row.user.id])).values();
+  return { user: row.user, purpose: row.purpose, email: openField(cipher, row.email, emailBinding(row.id)) };
 }

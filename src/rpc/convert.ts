@@ -1,12 +1,7 @@
-import type {
-  ServiceAccount as ServiceAccountRow,
-  SocialLogin as SocialLoginRow,
-  User as UserRow,
-  UserRole,
-  UserStatus as StatusName,
-} from '../db/index.js';
+import type { ServiceAccount as ServiceAccountRow, User as UserRow, UserRole, UserStatus as StatusName } from '../db/index.js';
 import type { Introspection } from '../domain/auth/authentication.js';
 import type { ProfileView } from '../domain/profile/profiles.js';
+import type { SocialLoginView } from '../domain/auth/provider-identity.js';
 import type { SessionView } from '../domain/auth/session-management.js';
 import type { IntrospectTokenResponse } from '../gen/tessera/v1/auth_service.js';
 import type { Session } from '../gen/tessera/v1/session.js';
@@ -72,11 +67,11 @@ export function toServiceAccountMessage(account: ServiceAccountRow): ServiceAcco
   };
 }
 
-export function toSocialLoginMessage(link: SocialLoginRow): SocialLogin {
+export function toSocialLoginMessage(link: SocialLoginView): SocialLogin {
   return {
     provider: link.provider,
     subject: link.providerSubject,
-    email: link.email ?? '',
+    email: link.email,
     createdAt: link.createdAt,
     lastLoginAt: link.lastLoginAt ?? undefined,
   };

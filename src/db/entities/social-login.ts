@@ -12,7 +12,7 @@ export const SocialLogin = defineEntity({
     provider: p.text(),
     /** The provider's "sub" claim. */
     providerSubject: p.text(),
-    /** The email the provider asserted when the link was made, if any. */
+    /** The email the provider asserted when the link was made, if any, sealed under the user's data key. */
     email: p.text().nullable(),
     createdAt: p.datetime(),
     lastLoginAt: p.datetime().nullable(),

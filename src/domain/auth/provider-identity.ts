@@ -5,7 +5,9 @@ import { InvalidIdTokenError, ProviderUnavailableError, type IdTokenClaims } fro
 import { FULL_NAME_MAX_LENGTH } from './registration.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import type { DomainDeps } from '../kernel/operation.js';
+import type { FieldCipher } from '../../crypto/field-cipher.js';
 import { DomainError, Violations } from '../kernel/errors.js';
+import { openField, sealField } from '../kernel/user-data-keys.js';
 import { type UnitOfWork } from '../kernel/unit-of-work.js';
 import { checkText } from '../kernel/validation.js';
 
@@ -49,13 +51,48 @@ export async function verifyIdToken(deps: DomainDeps, input: { provider: string;
   }
 }
 
-export function addLink(uow: UnitOfWork, user: User, provider: string, claims: IdTokenClaims, via: string): SocialLogin {
+/** A provider link as the domain hands it out: the email the provider asserted, opened ('' if none). */
+export interface SocialLoginView {
+  provider: string;
+  providerSubject: string;
+  email: string;
+  createdAt: Date;
+  lastLoginAt: Date | null;
+}
+
+/** The associated data of a link's sealed email: it belongs to this link's row. */
+function linkEmailBinding(linkId: string): string {
+  return `social_logins.email:${linkId}`;
+}
+
+/** A stored link with its email opened with the user's cipher (none: the user was erased). */
+export function openLink(cipher: FieldCipher | undefined, link: SocialLogin): SocialLoginView {
+  return {
+    provider: link.provider,
+    providerSubject: link.providerSubject,
+    email: openField(cipher, link.email, linkEmailBinding(link.id)),
+    createdAt: link.createdAt,
+    lastLoginAt: link.lastLoginAt ?? null,
+  };
+}
+
+/** Links a provider account; the email it asserted is sealed under the user's data key. */
+export async function addLink(
+  uow: UnitOfWork,
+  user: User,
+  provider: string,
+  claims: IdTokenClaims,
+  via: string,
+): Promise<SocialLoginView> {
+  const id = uuidv7();
+  const email = claims.email?.slice(0, 254) ?? '';
+  const cipher = await uow.deps.userKeys.forWriting(uow.em, user.id);
   const link = uow.em.create(SocialLogin, {
-    id: uuidv7(),
+    id,
     user,
     provider,
     providerSubject: claims.sub,
-    email: claims.email?.slice(0, 254) ?? null,
+    email: email === '' ? null : sealField(cipher, email, linkEmailBinding(id)),
     createdAt: uow.clock.now(),
     lastLoginAt: via === 'user' ? null : uow.clock.now(),
   });
@@ -64,7 +101,7 @@ export function addLink(uow: UnitOfWork, user: User, provider: string, claims: I
     subjectUserId: user.id,
     metadata: { provider, subject: claims.sub, via },
   });
-  return link;
+  return openLink(cipher, link);
 }
 
 /** The provider's display name, made safe for the profile (bounded, no control characters), or ''. */

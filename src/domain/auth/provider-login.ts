@@ -115,7 +115,7 @@ async function signInWithClaims(uow: UnitOfWork, provider: string, claims: IdTok
     if (await uow.em.count(SocialLogin, { user: existing.id, provider })) {
       throw providerAlreadyLinked('SOCL-007');
     }
-    addLink(uow, existing, provider, claims, 'verified_email');
+    await addLink(uow, existing, provider, claims, 'verified_email');
     return { user: existing, tokens: await signIn(uow, existing, method), created: false };
   }
 
@@ -127,6 +127,6 @@ async function signInWithClaims(uow: UnitOfWork, provider: string, claims: IdTok
     emailVerified: true,
   });
   uow.record({ type: AuditEventType.userRegistered, subjectUserId: user.id, metadata: { role: user.role, method } });
-  addLink(uow, user, provider, claims, 'first_login');
+  await addLink(uow, user, provider, claims, 'first_login');
   return { user, tokens: await signIn(uow, user, method), created: true };
 }

@@ -8,22 +8,26 @@ import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import {
   addLink,
   checkProviderRequest,
+  openLink,
+  type SocialLoginView,
   PROVIDER_NAME_MAX_LENGTH,
   providerAlreadyLinked,
   verifyIdToken,
 } from './provider-identity.js';
 
 /** The user's links, oldest first. An empty `userId` means the caller's; anyone else's needs "users:read". */
-export async function listSocialLogins(op: Operation, requestedUserId: string): Promise<SocialLogin[]> {
+export async function listSocialLogins(op: Operation, requestedUserId: string): Promise<SocialLoginView[]> {
   const userId = readableUserId(op.principal, requestedUserId, { noUser: 'SOCL-010', invalid: 'SOCL-011', denied: 'SOCL-012' });
   if ((await op.em.count(User, userId)) === 0) {
     throw new DomainError('not_found', 'SOCL-013', 'no user with this id', { reason: 'USER_NOT_FOUND' });
   }
-  return op.em.find(SocialLogin, { user: userId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  const links = await op.em.find(SocialLogin, { user: userId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  const cipher = (await op.deps.userKeys.forReading(op.em, [userId])).get(userId);
+  return links.map((link) => openLink(cipher, link));
 }
 
 /** Links a provider account, proven by its ID token, to the signed-in user. */
-export async function linkSocialLogin(op: Operation, input: { provider: string; idToken: string }): Promise<SocialLogin> {
+export async function linkSocialLogin(op: Operation, input: { provider: string; idToken: string }): Promise<SocialLoginView> {
   const userId = callerUserId(op.principal, 'SOCL-020');
   checkProviderRequest(op.deps, input, 'SOCL-021');
   let claims: IdTokenClaims;
@@ -48,10 +52,10 @@ export async function linkSocialLogin(op: Operation, input: { provider: string; 
         });
       }
       const taken = await uow.em.findOne(SocialLogin, { provider: input.provider, providerSubject: claims.sub });
-      if (taken && taken.user.id === user.id) return taken;
+      if (taken && taken.user.id === user.id) return openLink(await op.deps.userKeys.forWriting(uow.em, user.id), taken);
       if (taken) throw socialLoginTaken('SOCL-023');
       if (await uow.em.count(SocialLogin, { user: user.id, provider: input.provider })) throw providerAlreadyLinked('SOCL-024');
-      return addLink(uow, user, input.provider, claims, 'user');
+      return await addLink(uow, user, input.provider, claims, 'user');
     });
   } catch (err) {
     if (violatedUniqueRule(err) !== undefined) throw socialLoginTaken('SOCL-025');

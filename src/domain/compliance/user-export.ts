@@ -1,5 +1,6 @@
-import { readAuditEvents, Session, type AuditEvent, type SocialLogin, type User } from '../../db/index.js';
+import { readAuditEvents, Session, type AuditEvent, type User } from '../../db/index.js';
 import { listSocialLogins } from '../auth/social-logins.js';
+import type { SocialLoginView } from '../auth/provider-identity.js';
 import { toSessionView, type SessionView } from '../auth/session-management.js';
 import { getUser } from '../identity/users.js';
 import { getProfile, type ProfileView } from '../profile/profiles.js';
@@ -13,7 +14,7 @@ const AUDIT_PAGE = 500;
 export type ExportPart =
   | { kind: 'account'; account: User }
   | { kind: 'profile'; profile: ProfileView }
-  | { kind: 'socialLogin'; socialLogin: SocialLogin }
+  | { kind: 'socialLogin'; socialLogin: SocialLoginView }
   | { kind: 'session'; session: SessionView }
   | { kind: 'auditEvent'; auditEvent: AuditEvent };
 

@@ -22,7 +22,7 @@ export function profileService(rt: RpcRuntime) {
         phoneNumber: p?.phoneNumber ?? '',
         preferences: p?.preferences ?? {},
       };
-      const profile = await updateOwnProfile(ctx.op, patch, req.updateMask ?? []);
+      const profile = await updateOwnProfile(ctx.op, patch, req.updateMask ?? [], p?.etag ?? '');
       return { profile: toProfileMessage(profile) };
     },
   });

@@ -1,7 +1,8 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import type { MessageTypeDefinition, MethodDefinition, PackageDefinition } from '@grpc/proto-loader';
 import { DomainError, Violations } from '../domain/kernel/errors.js';
-import { checkJson, checkRequestString } from '../domain/kernel/validation.js';
+import { checkJson, checkRequestString, JSON_MAX_DEPTH } from '../domain/kernel/validation.js';
+import { fieldNestedTooDeep, qualifiedTypeName } from './nesting-locator.js';
 import { TESSERA_SERVICES } from './proto-definitions.js';
 
 /** Checks one decoded request (ts-proto's object) and throws INVALID_ARGUMENT naming every bad field. */
@@ -28,7 +29,6 @@ interface DescriptorShape {
 /** ts-proto unwraps these: Struct to an object, Value to any JSON value, ListValue to an array, FieldMask to its paths. */
 const JSON_TYPES = new Set(['google.protobuf.Struct', 'google.protobuf.Value', 'google.protobuf.ListValue']);
 const FIELD_MASK = 'google.protobuf.FieldMask';
-const PACKAGE = 'tessera.v1';
 
 /** One step of a compiled walk: where the value sits in the object, how the field is named, what to check. */
 interface FieldStep {
@@ -70,12 +70,16 @@ export function readRequestShapes(definition: PackageDefinition): RequestShapeTa
   for (const serviceName of TESSERA_SERVICES) {
     const service = definition[serviceName] as Record<string, MethodDefinition<unknown, unknown>>;
     for (const method of Object.values(service)) {
-      const requestType = qualified((method.requestType.type as { name: string }).name);
+      const requestType = qualifiedTypeName((method.requestType.type as { name: string }).name);
       const steps = stepsOf(requestType);
       table.set(method.path, (request) => {
         if (request instanceof UndecodableRequest) {
+          // Say which field nests too deep (a Struct, typically), so the client learns what to fix.
+          const field = fieldNestedTooDeep(definition, requestType, request.bytes, DECODER_NESTING_LIMIT);
+          const violations = field ? [{ field, description: `must nest at most ${JSON_MAX_DEPTH} levels deep` }] : [];
           throw new DomainError('invalid_argument', 'RPC-005', 'the request is not a well-formed message of its type', {
             reason: 'MALFORMED_REQUEST',
+            violations,
             cause: request.cause,
           });
         }
@@ -90,8 +94,14 @@ export function readRequestShapes(definition: PackageDefinition): RequestShapeTa
 
 /** A request the protobuf decoder refused (nested more than 100 messages deep, truncated, wrong wire types). */
 class UndecodableRequest {
-  constructor(readonly cause: unknown) {}
+  constructor(
+    readonly cause: unknown,
+    readonly bytes: Uint8Array,
+  ) {}
 }
+
+/** ts-proto's decoders refuse messages nested deeper than this. */
+const DECODER_NESTING_LIMIT = 100;
 
 /**
  * The service definition with a decoder that never throws: grpc-js answers a
@@ -109,7 +119,7 @@ export function withRefusableDecoding<D extends ServiceDefinition>(definition: D
         try {
           return method.requestDeserialize(bytes);
         } catch (err) {
-          return new UndecodableRequest(err);
+          return new UndecodableRequest(err, bytes);
         }
       },
     },
@@ -121,7 +131,7 @@ function compileField(field: FieldDescriptor, stepsOf: (typeName: string) => Fie
   const step = { key: camelCase(field.name), name: field.name, repeated: field.label === 'LABEL_REPEATED' };
   if (field.type === 'TYPE_STRING') return { ...step, check: stringCheck };
   if (field.type !== 'TYPE_MESSAGE') return { ...step, check: () => undefined };
-  const typeName = qualified(field.typeName);
+  const typeName = qualifiedTypeName(field.typeName);
   if (JSON_TYPES.has(typeName)) return { ...step, check: (path, value, v) => checkJson(path, value, v) };
   if (typeName === FIELD_MASK) return { ...step, check: (path, value, v) => walkList(path, value, stringCheck, v) };
   if (typeName.startsWith('google.protobuf.')) return { ...step, check: () => undefined }; // Timestamp, Duration: no strings
@@ -151,12 +161,6 @@ function walkList(
 
 function stringCheck(path: string, value: unknown, violations: Violations): void {
   if (typeof value === 'string') checkRequestString(path, value, violations);
-}
-
-/** proto-loader names types in our package relative to it ("Profile"), others fully ("google.protobuf.Struct"). */
-function qualified(typeName: string): string {
-  const name = typeName.replace(/^\./, '');
-  return name.includes('.') ? name : `${PACKAGE}.${name}`;
 }
 
 /** ts-proto's property name for a proto field: snake_case to lowerCamelCase. */

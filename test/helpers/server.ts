@@ -91,7 +91,7 @@ export async function startTestServer(
   const clock = new AdjustableClock();
   const logs = new LogCapture();
   const config = loadConfig(fullEnv);
-  const tessera = await startTessera(config, { ...options, clock, log: createLogger('info', logs) });
+  const tessera = await startTessera(config, { ...options, clock, log: createLogger(config.logLevel, logs) });
   const address = `127.0.0.1:${tessera.grpcPort}`;
   const auth = new AuthServiceClient(address, credentials.createInsecure());
   const profile = new ProfileServiceClient(address, credentials.createInsecure());

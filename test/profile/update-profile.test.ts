@@ -172,7 +172,7 @@ describe('ProfileService.UpdateProfile', () => {
   describe('audit trail', () => {
     it('records profile.updated naming the changed fields, never their values', async () => {
       const user = await signedInUser();
-      const phone = '+447700900123';
+      const phone = '+447400123456';
       const bio = 'A very particular biography sentence';
 
       await updateProfile(user.accessToken, { phoneNumber: phone, bio }, ['phone_number', 'bio']);
@@ -182,7 +182,7 @@ describe('ProfileService.UpdateProfile', () => {
       expect(events[0].metadata.fields).to.have.members(['phone_number', 'bio']);
       expect(events[0].actor_type).to.equal('user');
       expect(events[0].actor_id).to.equal(user.user!.id);
-      expect(events[0].row).to.not.include('7700900123');
+      expect(events[0].row).to.not.include('7400123456');
       expect(events[0].row).to.not.include('particular biography');
     });
 
@@ -351,7 +351,7 @@ describe('ProfileService.UpdateProfile', () => {
           fullName: 'n'.repeat(200),
           bio: 'b'.repeat(2000),
           location: 'l'.repeat(200),
-          phoneNumber: '+123456789012345',
+          phoneNumber: '+5511987654321',
           preferences,
         },
         ['full_name', 'bio', 'location', 'phone_number', 'preferences'],
@@ -360,7 +360,7 @@ describe('ProfileService.UpdateProfile', () => {
       expect(profile!.fullName).to.have.length(200);
       expect(profile!.bio).to.have.length(2000);
       expect(profile!.location).to.have.length(200);
-      expect(profile!.phoneNumber).to.equal('+123456789012345');
+      expect(profile!.phoneNumber).to.equal('+5511987654321');
     });
 
     it('does not check fields that are not in the mask', async () => {

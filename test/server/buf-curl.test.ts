@@ -91,12 +91,12 @@ describe('buf curl against the server (the README walk-through)', function () {
     const updated = await curlOk(
       'tessera.v1.ProfileService/UpdateProfile',
       {
-        profile: { bio: 'First programmer', phone_number: '+447700900123', full_name: 'Not Applied' },
+        profile: { bio: 'First programmer', phone_number: '+447400123456', full_name: 'Not Applied' },
         update_mask: 'bio,phoneNumber',
       },
       auth,
     );
-    expect(updated.profile).to.include({ bio: 'First programmer', phoneNumber: '+447700900123', fullName: 'Ada Lovelace' });
+    expect(updated.profile).to.include({ bio: 'First programmer', phoneNumber: '+447400123456', fullName: 'Ada Lovelace' });
   });
 
   it('sends camelCase JSON mask paths as snake_case on the wire, which the server accepts', async () => {

@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
+import { Profile } from '../../src/gen/tessera/v1/profile.js';
 import { signedInUser } from '../helpers/fixtures.js';
 import { harness } from '../helpers/harness.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
@@ -16,7 +17,7 @@ const updatePreferences = (accessToken: string, preferences: Record<string, unkn
   call(
     harness().server.profile,
     'updateProfile',
-    { profile: { preferences } as never, updateMask: ['preferences'] },
+    { profile: Profile.fromPartial({ preferences }), updateMask: ['preferences'] },
     bearer(accessToken),
   );
 
@@ -24,8 +25,11 @@ const updatePreferences = (accessToken: string, preferences: Record<string, unkn
 describe('malformed input on any RPC', () => {
   it('refuses a JSON field nested deeper than the decoder allows as INVALID_ARGUMENT, not INTERNAL', async () => {
     const { accessToken } = await signedInUser();
-    await expectRpcError(updatePreferences(accessToken, nested(40)), status.INVALID_ARGUMENT, { reason: 'MALFORMED_REQUEST' });
-    await updatePreferences(accessToken, nested(20));
+    await expectRpcError(updatePreferences(accessToken, nested(40)), status.INVALID_ARGUMENT, {
+      reason: 'MALFORMED_REQUEST',
+      fields: ['profile.preferences'],
+    });
+    await updatePreferences(accessToken, nested(7));
   });
 
   it('refuses a JSON field over its size bound, naming it', async () => {

@@ -25,7 +25,7 @@ function largestUpdateProfile(): UpdateProfileRequest {
       bio: FOUR_BYTE_CHARACTER.repeat(2000),
       location: FOUR_BYTE_CHARACTER.repeat(200),
       avatarUrl: `https://img.example/${'a'.repeat(2048 - 20)}`,
-      phoneNumber: '+123456789012345',
+      phoneNumber: '+55 (11) 98765-4321',
       preferences: { z: zeros },
     }),
     updateMask: ['full_name', 'avatar_url', 'bio', 'location', 'phone_number', 'preferences'],

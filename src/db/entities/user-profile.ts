@@ -14,6 +14,8 @@ export const UserProfile = defineEntity({
     /** AES-256-GCM ciphertext (SecretBox); never the plain number. */
     phoneNumberCiphertext: p.text().nullable(),
     preferences: p.json<Record<string, unknown>>().default('{}'),
+    /** Raised by every change; the profile's etag (optimistic concurrency). */
+    version: p.integer().default(1),
     createdAt: p.datetime(),
     updatedAt: p.datetime(),
   }),

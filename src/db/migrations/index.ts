@@ -8,8 +8,9 @@ import { Migration20261201153000_service_account_certificates } from './Migratio
 import { Migration20261201160000_user_keys } from './Migration20261201160000_user_keys.js';
 import { Migration20261201170000_refresh_token_history } from './Migration20261201170000_refresh_token_history.js';
 import { Migration20261202110000_session_assurance } from './Migration20261202110000_session_assurance.js';
-import { Migration20261202130000_retention } from './Migration20261202130000_retention.js';
 import { Migration20261202120000_email_blind_index } from './Migration20261202120000_email_blind_index.js';
+import { Migration20261202130000_retention } from './Migration20261202130000_retention.js';
+import { Migration20261202140000_profile_version } from './Migration20261202140000_profile_version.js';
 
 /** Every migration, in order. Listed explicitly so no file glob is involved at run time. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -25,6 +26,7 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261201160000_user_keys', class: Migration20261201160000_user_keys },
   { name: 'Migration20261201170000_refresh_token_history', class: Migration20261201170000_refresh_token_history },
   { name: 'Migration20261202110000_session_assurance', class: Migration20261202110000_session_assurance },
-  { name: 'Migration20261202130000_retention', class: Migration20261202130000_retention },
   { name: 'Migration20261202120000_email_blind_index', class: Migration20261202120000_email_blind_index },
+  { name: 'Migration20261202130000_retention', class: Migration20261202130000_retention },
+  { name: 'Migration20261202140000_profile_version', class: Migration20261202140000_profile_version },
 ];

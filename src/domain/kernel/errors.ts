@@ -68,6 +68,11 @@ export class Violations {
     return this.list.length === 0;
   }
 
+  /** Whether `field` already has a violation (so later checks of it can be skipped). */
+  has(field: string): boolean {
+    return this.list.some((v) => v.field === field);
+  }
+
   /** Throws INVALID_ARGUMENT naming every collected field, if any. */
   throwIfAny(id: string): void {
     if (this.list.length > 0) throw invalidArguments(id, this.list);

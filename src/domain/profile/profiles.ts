@@ -1,13 +1,14 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Operation } from '../kernel/operation.js';
-import { UserProfile } from '../../db/index.js';
+import { LockMode, UserProfile } from '../../db/index.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { callerUserId, readableUserId } from '../kernel/callers.js';
 import type { FieldCipher } from '../../crypto/field-cipher.js';
 import { openField, sealField } from '../kernel/user-data-keys.js';
-import { DomainError, Violations } from '../kernel/errors.js';
+import { DomainError, invalidArguments, Violations } from '../kernel/errors.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
-import { checkText, checkUpdateMask } from '../kernel/validation.js';
+import { checkUpdateMask } from '../kernel/validation.js';
+import { checkAvatarUrl, checkPhoneNumber, checkPreferences, checkProfileText, PROFILE_TEXT_LIMITS } from './profile-fields.js';
 
 /** A profile as the domain hands it out: sensitive fields decrypted. */
 export interface ProfileView {
@@ -20,18 +21,15 @@ export interface ProfileView {
   preferences: Record<string, unknown>;
   createdAt: Date;
   updatedAt: Date;
+  /** The version read, for a later conditional update (see updateOwnProfile). */
+  etag: string;
 }
 
 /** The fields an update mask may name, in proto (snake_case) form. */
 const PROFILE_MASK_PATHS = ['full_name', 'avatar_url', 'bio', 'location', 'phone_number', 'preferences'] as const;
 type ProfilePath = (typeof PROFILE_MASK_PATHS)[number];
 
-/** Paths whose values are sensitive: audit events name them but never carry their values. */
-const LIMITS = { full_name: 200, avatar_url: 2048, bio: 2000, location: 200 } as const;
-const PREFERENCES_MAX_BYTES = 16 * 1024;
-const E164 = /^\+[1-9][0-9]{6,14}$/;
-
-export type ProfilePatch = Omit<ProfileView, 'userId' | 'createdAt' | 'updatedAt'>;
+export type ProfilePatch = Omit<ProfileView, 'userId' | 'createdAt' | 'updatedAt' | 'etag'>;
 
 /**
  * Reads a profile. An empty `userId` means the caller's own; anyone else's
@@ -48,24 +46,51 @@ export async function getProfile(op: Operation, requestedUserId: string): Promis
 /**
  * Changes the caller's profile: only the fields named in `mask`. A masked
  * field with an empty value is cleared. Writes a profile.updated event naming
- * the changed fields, never their values.
+ * the changed fields, never their values. A non-empty `etag` makes the update
+ * conditional: when the profile changed since the read that gave it, nothing
+ * is written and the call is ABORTED. The row is locked for the transaction,
+ * so of two updates made from the same read exactly one applies.
  */
-export async function updateOwnProfile(op: Operation, patch: ProfilePatch, mask: string[]): Promise<ProfileView> {
+export async function updateOwnProfile(op: Operation, patch: ProfilePatch, mask: string[], etag = ''): Promise<ProfileView> {
   const userId = callerUserId(op.principal, 'PROF-005');
   const paths = checkMask(mask);
   const values = checkPatch(patch, paths);
+  const expectedVersion = checkEtag(etag);
 
   return inTransaction(op, async (uow) => {
-    const profile = await uow.em.findOne(UserProfile, { user: userId });
+    const profile = await uow.em.findOne(UserProfile, { user: userId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!profile) throw new DomainError('not_found', 'PROF-006', 'no profile for this user', { reason: 'USER_NOT_FOUND' });
+    if (expectedVersion !== undefined && profile.version !== expectedVersion) {
+      throw new DomainError('aborted', 'PROF-009', 'the profile changed since it was read; read it again and retry', {
+        reason: 'ETAG_MISMATCH',
+      });
+    }
     const cipher = await op.deps.userKeys.forWriting(uow.em, userId);
     const changed = applyPatch(cipher, profile, userId, values, paths);
     if (changed.length > 0) {
+      profile.version += 1;
       profile.updatedAt = op.clock.now();
       uow.record({ type: AuditEventType.profileUpdated, subjectUserId: userId, metadata: { fields: changed } });
     }
     return toView(cipher, profile);
   });
+}
+
+/** An etag is "v" and the version it was read at; '' means unconditional. */
+const ETAG = /^v([1-9][0-9]{0,9})$/;
+
+function etagOf(profile: UserProfile): string {
+  return `v${profile.version}`;
+}
+
+function checkEtag(etag: string): number | undefined {
+  if (etag === '') return undefined;
+  const match = ETAG.exec(etag);
+  if (!match) {
+    const description = 'must be an etag returned by GetProfile or UpdateProfile';
+    throw invalidArguments('PROF-010', [{ field: 'profile.etag', description }]);
+  }
+  return Number(match[1]);
 }
 
 function checkMask(mask: string[]): ProfilePath[] {
@@ -79,35 +104,16 @@ function checkPatch(patch: ProfilePatch, paths: ProfilePath[]): ProfilePatch {
   const v = new Violations();
   const out = { ...patch };
   const masked = new Set(paths);
-  if (masked.has('full_name')) out.fullName = checkText('profile.full_name', patch.fullName, LIMITS.full_name, v);
-  if (masked.has('bio')) out.bio = checkText('profile.bio', patch.bio, LIMITS.bio, v, { multiline: true });
-  if (masked.has('location')) out.location = checkText('profile.location', patch.location, LIMITS.location, v);
-  if (masked.has('avatar_url')) {
-    out.avatarUrl = checkText('profile.avatar_url', patch.avatarUrl, LIMITS.avatar_url, v);
-    if (out.avatarUrl !== '' && !isHttpsUrl(out.avatarUrl)) v.add('profile.avatar_url', 'must be an https URL');
-  }
-  if (masked.has('phone_number')) {
-    out.phoneNumber = patch.phoneNumber.replace(/[\s()-]/g, '');
-    if (out.phoneNumber !== '' && !E164.test(out.phoneNumber)) {
-      v.add('profile.phone_number', 'must be an E.164 number such as +351912345678');
-    }
-  }
-  if (masked.has('preferences')) {
-    out.preferences = patch.preferences ?? {};
-    if (Buffer.byteLength(JSON.stringify(out.preferences)) > PREFERENCES_MAX_BYTES) {
-      v.add('profile.preferences', `must be at most ${PREFERENCES_MAX_BYTES} bytes as JSON`);
-    }
-  }
+  if (masked.has('full_name'))
+    out.fullName = checkProfileText('profile.full_name', patch.fullName, PROFILE_TEXT_LIMITS.full_name, v);
+  if (masked.has('bio')) out.bio = checkProfileText('profile.bio', patch.bio, PROFILE_TEXT_LIMITS.bio, v, { multiline: true });
+  if (masked.has('location'))
+    out.location = checkProfileText('profile.location', patch.location, PROFILE_TEXT_LIMITS.location, v);
+  if (masked.has('avatar_url')) out.avatarUrl = checkAvatarUrl('profile.avatar_url', patch.avatarUrl, v);
+  if (masked.has('phone_number')) out.phoneNumber = checkPhoneNumber('profile.phone_number', patch.phoneNumber, v);
+  if (masked.has('preferences')) out.preferences = checkPreferences('profile.preferences', patch.preferences ?? {}, v);
   v.throwIfAny('PROF-008');
   return out;
-}
-
-function isHttpsUrl(value: string): boolean {
-  try {
-    return new URL(value).protocol === 'https:';
-  } catch {
-    return false;
-  }
 }
 
 /** The profile columns sealed under the user's data key, by patch key. */
@@ -191,5 +197,6 @@ function toView(cipher: FieldCipher | undefined, profile: UserProfile): ProfileV
     preferences: profile.preferences ?? {},
     createdAt: profile.createdAt,
     updatedAt: profile.updatedAt,
+    etag: etagOf(profile),
   };
 }

@@ -7,6 +7,7 @@ import { Migration20261201150000_signing_keys_notify } from './Migration20261201
 import { Migration20261201153000_service_account_certificates } from './Migration20261201153000_service_account_certificates.js';
 import { Migration20261201160000_user_keys } from './Migration20261201160000_user_keys.js';
 import { Migration20261201170000_refresh_token_history } from './Migration20261201170000_refresh_token_history.js';
+import { Migration20261202100000_mfa_factors } from './Migration20261202100000_mfa_factors.js';
 
 /** Every migration, in order. Listed explicitly so no file glob is involved at run time. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -21,4 +22,5 @@ export const MIGRATIONS: MigrationObject[] = [
   },
   { name: 'Migration20261201160000_user_keys', class: Migration20261201160000_user_keys },
   { name: 'Migration20261201170000_refresh_token_history', class: Migration20261201170000_refresh_token_history },
+  { name: 'Migration20261202100000_mfa_factors', class: Migration20261202100000_mfa_factors },
 ];

@@ -7,8 +7,11 @@ import { logout } from '../domain/auth/logout.js';
 import { loginWithPassword } from '../domain/auth/password-login.js';
 import { rotateRefreshToken } from '../domain/auth/refresh-rotation.js';
 import { loginWithProvider } from '../domain/auth/provider-login.js';
+import { completeMfaLogin } from '../domain/auth/mfa-login.js';
+import { confirmTotp, disableTotp, enrollTotp, regenerateRecoveryCodes } from '../domain/auth/totp-enrolment.js';
 import { AuthServiceService } from '../gen/tessera/v1/auth_service.js';
 import { toIntrospection, toSessionMessage, toTokenPair, toUserMessage } from './convert.js';
+import { toFirstFactorOutcome } from './mfa-convert.js';
 import type { RpcRuntime } from './call-context.js';
 import { implementService } from './implement-service.js';
 
@@ -35,7 +38,7 @@ export function authService(rt: RpcRuntime) {
 
     login: async (req, ctx) => {
       const result = await countLoginAttempt(loginWithPassword(ctx.op, req));
-      return { user: toUserMessage(result.user), tokens: toTokenPair(result.tokens) };
+      return { user: toUserMessage(result.user), ...toFirstFactorOutcome(result) };
     },
 
     refreshToken: async (req, ctx) => {
@@ -95,7 +98,28 @@ export function authService(rt: RpcRuntime) {
 
     loginWithProvider: async (req, ctx) => {
       const result = await countLoginAttempt(loginWithProvider(ctx.op, req));
-      return { user: toUserMessage(result.user), tokens: toTokenPair(result.tokens), created: result.created };
+      return { user: toUserMessage(result.user), ...toFirstFactorOutcome(result), created: result.created };
+    },
+
+    enrollTotp: async (_req, ctx) => {
+      const enrolment = await enrollTotp(ctx.op);
+      return { secret: enrolment.secret, otpauthUri: enrolment.uri, qrCodePng: enrolment.qrPng };
+    },
+
+    confirmTotp: async (req, ctx) => confirmTotp(ctx.op, req),
+
+    disableTotp: async (req, ctx) => {
+      await disableTotp(ctx.op, req);
+      return {};
+    },
+
+    regenerateRecoveryCodes: async (req, ctx) => regenerateRecoveryCodes(ctx.op, req),
+
+    completeMfaLogin: async (req, ctx) => {
+      const result = await countLoginAttempt(
+        completeMfaLogin(ctx.op, req),
+      );
+      return { user: toUserMessage(result.user), tokens: toTokenPair(result.tokens) };
     },
   });
 }

@@ -1,10 +1,11 @@
 import type { Operation } from '../kernel/operation.js';
-import { SocialLogin, User, violatedUniqueRule, lockUser, lockUserByEmail } from '../../db/index.js';
+import { hasConfirmedTotp, SocialLogin, User, violatedUniqueRule, lockUser, lockUserByEmail } from '../../db/index.js';
 import { type IdTokenClaims } from '../../crypto/oidc.js';
 import { emailTakenOr, insertAccount } from './registration.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { accountInactive, recordLoginFailure, signIn, type IssuedTokens } from './sign-in.js';
+import { issueMfaChallenge, type IssuedMfaChallenge } from './mfa-login.js';
 import { limitCallsFromClient } from '../kernel/rate-limit-checks.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import { checkEmail } from '../kernel/validation.js';
@@ -20,9 +21,14 @@ const RECORDED_REFUSALS = new Set([
   'PROVIDER_ALREADY_LINKED',
 ]);
 
+/** amr values by which a provider asserts it checked more than one factor (RFC 8176). */
+const PROVIDER_MFA_AMR = new Set(['mfa', 'otp', 'hwk']);
+
 export interface ProviderLoginResult {
   user: User;
-  tokens: IssuedTokens;
+  /** Unset when the account's second factor is still to be checked (mfaChallenge). */
+  tokens?: IssuedTokens;
+  mfaChallenge?: IssuedMfaChallenge;
   /** This sign-in created the account. */
   created: boolean;
 }
@@ -73,7 +79,7 @@ async function signInWithClaims(uow: UnitOfWork, provider: string, claims: IdTok
     const user = await lockUser(uow.em, link.user.id);
     if (user.status !== 'active') throw accountInactive('SOCL-002', user.status);
     link.lastLoginAt = now;
-    return { user, tokens: await signIn(uow, user, method), created: false };
+    return { user, ...(await signInOrChallenge(uow, user, method, claims)), created: false };
   }
 
   const violations = new Violations();
@@ -116,7 +122,7 @@ async function signInWithClaims(uow: UnitOfWork, provider: string, claims: IdTok
       throw providerAlreadyLinked('SOCL-007');
     }
     addLink(uow, existing, provider, claims, 'verified_email');
-    return { user: existing, tokens: await signIn(uow, existing, method), created: false };
+    return { user: existing, ...(await signInOrChallenge(uow, existing, method, claims)), created: false };
   }
 
   const user = await insertAccount(uow, {
@@ -128,5 +134,22 @@ async function signInWithClaims(uow: UnitOfWork, provider: string, claims: IdTok
   });
   uow.record({ type: AuditEventType.userRegistered, subjectUserId: user.id, metadata: { role: user.role, method } });
   addLink(uow, user, provider, claims, 'first_login');
-  return { user, tokens: await signIn(uow, user, method), created: true };
+  return { user, tokens: await signIn(uow, user, method, {}, claims.amr), created: true };
+}
+
+/**
+ * Opens the session, unless the account has a second factor the provider
+ * did not assert (its amr has none of mfa, otp, hwk): then a challenge.
+ */
+async function signInOrChallenge(
+  uow: UnitOfWork,
+  user: User,
+  method: string,
+  claims: IdTokenClaims,
+): Promise<Pick<ProviderLoginResult, 'tokens' | 'mfaChallenge'>> {
+  const providerMfa = claims.amr.some((m) => PROVIDER_MFA_AMR.has(m));
+  if (!providerMfa && (await hasConfirmedTotp(uow.em, user.id))) {
+    return { mfaChallenge: issueMfaChallenge(uow, user, { method, amr: claims.amr }) };
+  }
+  return { tokens: await signIn(uow, user, method, {}, claims.amr) };
 }

@@ -34,18 +34,20 @@ export const accountInactive = (id: string, status: string) =>
 /**
  * Completes a sign-in of an active user whose credentials were checked:
  * opens a session, sets last_login_at and records login.succeeded with the
- * sign-in `method` ("password", "oidc:<provider>").
+ * sign-in `method` ("password", "oidc:<provider>"). `amr` lists the RFC
+ * 8176 methods of the factors that were checked, for the session.
  */
 export async function signIn(
   uow: UnitOfWork,
   user: User,
   method: string,
-  metadata: Record<string, unknown> = {},
+  metadata: Record<string, unknown>,
+  amr: string[],
 ): Promise<IssuedTokens> {
   const now = uow.clock.now();
   user.lastLoginAt = now;
   user.updatedAt = now;
-  const { session, tokens } = await openSession(uow, user);
+  const { session, tokens } = await openSession(uow, user, amr);
   uow.record({
     type: AuditEventType.loginSucceeded,
     subjectUserId: user.id,
@@ -82,8 +84,8 @@ export function refreshExpiry(deps: DomainDeps, createdAt: Date, now: Date): Dat
   return new Date(Math.min(idle, absolute));
 }
 
-/** Creates a session for `user` and issues its first token pair. */
-async function openSession(uow: UnitOfWork, user: User): Promise<{ session: Session; tokens: IssuedTokens }> {
+/** Creates a session for `user` and issues its first token pair. `_amr` is the sign-in's authentication methods (RFC 8176). */
+async function openSession(uow: UnitOfWork, user: User, _amr: string[]): Promise<{ session: Session; tokens: IssuedTokens }> {
   const now = uow.clock.now();
   const refreshToken = generateOpaqueSecret(REFRESH_TOKEN_PREFIX);
   const id = uuidv7();

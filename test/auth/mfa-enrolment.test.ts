@@ -121,7 +121,12 @@ describe('AuthService.EnrollTotp and ConfirmTotp', () => {
 describe('AuthService.DisableTotp and RegenerateRecoveryCodes', () => {
   it('regenerates the recovery codes on a current code: the old ones stop working', async () => {
     const user = await userWithTotp();
-    const res = await call(auth(), 'regenerateRecoveryCodes', { code: await nextTotpCode(user.secret) }, bearer(user.accessToken));
+    const res = await call(
+      auth(),
+      'regenerateRecoveryCodes',
+      { code: await nextTotpCode(user.secret) },
+      bearer(user.accessToken),
+    );
     expect(res.recoveryCodes).to.have.length(10);
     expect(res.recoveryCodes).to.not.include.members(user.recoveryCodes);
     const login = await call(auth(), 'login', { email: user.email, password: user.password });
@@ -161,9 +166,10 @@ describe('AuthService.DisableTotp and RegenerateRecoveryCodes', () => {
     const login = await call(auth(), 'login', { email: user.email, password: user.password });
     expect(login.tokens?.accessToken).to.be.a('string').and.not.equal('');
     expect(login.mfaChallenge).to.equal(undefined);
-    const left = await sql('select 1 from recovery_codes where user_id = $1 union all select 1 from totp_factors where user_id = $1', [
-      user.user!.id,
-    ]);
+    const left = await sql(
+      'select 1 from recovery_codes where user_id = $1 union all select 1 from totp_factors where user_id = $1',
+      [user.user!.id],
+    );
     expect(left).to.have.length(0);
     const [event] = await sql<{ metadata: unknown }>(
       `select metadata from audit_events where type = 'mfa.totp_disabled' and subject_user_id = $1`,

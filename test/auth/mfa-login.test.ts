@@ -149,7 +149,9 @@ describe('AuthService.Login with a second factor', () => {
       await expectRpcError(complete(challengeId, { code: wrong }), status.UNAUTHENTICATED, { reason: 'INVALID_MFA_CODE' });
     }
     await expectRpcError(login(user.email, user.password), status.RESOURCE_EXHAUSTED, { reason: 'TOO_MANY_ATTEMPTS' });
-    const [lastChallenge] = await sql<{ id: string }>('select id from mfa_challenges where user_id = $1 limit 1', [user.user!.id]);
+    const [lastChallenge] = await sql<{ id: string }>('select id from mfa_challenges where user_id = $1 limit 1', [
+      user.user!.id,
+    ]);
     expect(lastChallenge).to.not.equal(undefined);
   });
 

@@ -54,7 +54,11 @@ export interface Config {
   trustedProxies: string[];
   audit: { retentionDays: number; streamMaxBuffered: number; streamPollMs: number; streamsPerPrincipal: number };
   oidc: { providers: OidcProviderConfig[]; jwksCooldownMs: number };
-  users: { deleteRetentionDays: number };
+  users: {
+    deleteRetentionDays: number;
+    /** Roles whose sign-in needs a second factor: without one, they must enroll before getting tokens. */
+    mfaRequiredRoles: string[];
+  };
   rateLimits: {
     /** Where the counters of every instance live; undefined: each instance's memory. */
     redisUrl: string | undefined;

@@ -81,6 +81,16 @@ const EnvSchema = z.object({
   OIDC_PROVIDERS: oidcProviders.default([]),
   OIDC_JWKS_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   USER_DELETE_RETENTION_DAYS: positiveInt.max(3650).default(30),
+  MFA_REQUIRED_ROLES: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(['user', 'admin', 'auditor']))),
   LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(10),
   LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(100),
   LOGIN_FAILURE_WINDOW_SECONDS: positiveInt.default(900),
@@ -228,7 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
       })),
       jwksCooldownMs: e.OIDC_JWKS_COOLDOWN_SECONDS * 1000,
     },
-    users: { deleteRetentionDays: e.USER_DELETE_RETENTION_DAYS },
+    users: { deleteRetentionDays: e.USER_DELETE_RETENTION_DAYS, mfaRequiredRoles: e.MFA_REQUIRED_ROLES },
     rateLimits: {
       redisUrl: e.REDIS_URL,
       keyPrefix: e.RATE_LIMIT_KEY_PREFIX,

@@ -47,6 +47,7 @@ export async function buildDomain(
     oneTimeTokens: config.oneTimeTokens,
     oidc: new OidcVerifier(config.oidc.providers, { jwksCooldownMs: config.oidc.jwksCooldownMs }),
     userDeleteRetentionDays: config.users.deleteRetentionDays,
+    mfaRequiredRoles: config.users.mfaRequiredRoles,
     guesses: new StoreGuessLimiter(limiterStore, config.rateLimits.guesses),
     requestLimits: new StoreRequestLimiter(limiterStore, config.rateLimits.requests),
   };

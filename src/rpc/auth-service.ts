@@ -9,9 +9,10 @@ import { rotateRefreshToken } from '../domain/auth/refresh-rotation.js';
 import { loginWithProvider } from '../domain/auth/provider-login.js';
 import { completeMfaLogin } from '../domain/auth/mfa-login.js';
 import { confirmTotp, disableTotp, enrollTotp, regenerateRecoveryCodes } from '../domain/auth/totp-enrolment.js';
+import { enrollTotpForChallenge } from '../domain/auth/required-enrolment.js';
 import { AuthServiceService } from '../gen/tessera/v1/auth_service.js';
 import { toIntrospection, toSessionMessage, toTokenPair, toUserMessage } from './convert.js';
-import { toFirstFactorOutcome } from './mfa-convert.js';
+import { toEnrolmentMessage, toFirstFactorOutcome } from './mfa-convert.js';
 import type { RpcRuntime } from './call-context.js';
 import { implementService } from './implement-service.js';
 
@@ -101,10 +102,9 @@ export function authService(rt: RpcRuntime) {
       return { user: toUserMessage(result.user), ...toFirstFactorOutcome(result), created: result.created };
     },
 
-    enrollTotp: async (_req, ctx) => {
-      const enrolment = await enrollTotp(ctx.op);
-      return { secret: enrolment.secret, otpauthUri: enrolment.uri, qrCodePng: enrolment.qrPng };
-    },
+    enrollTotp: async (_req, ctx) => toEnrolmentMessage(await enrollTotp(ctx.op)),
+
+    enrollTotpForChallenge: async (req, ctx) => toEnrolmentMessage(await enrollTotpForChallenge(ctx.op, req)),
 
     confirmTotp: async (req, ctx) => confirmTotp(ctx.op, req),
 
@@ -119,7 +119,7 @@ export function authService(rt: RpcRuntime) {
       const result = await countLoginAttempt(
         completeMfaLogin(ctx.op, req),
       );
-      return { user: toUserMessage(result.user), tokens: toTokenPair(result.tokens) };
+      return { user: toUserMessage(result.user), tokens: toTokenPair(result.tokens), recoveryCodes: result.recoveryCodes };
     },
   });
 }

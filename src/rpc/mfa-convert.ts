@@ -1,5 +1,7 @@
 import type { IssuedMfaChallenge, MfaMethod as DomainMfaMethod } from '../domain/auth/mfa-login.js';
 import type { IssuedTokens } from '../domain/auth/sign-in.js';
+import type { TotpEnrolment } from '../domain/auth/totp-enrolment.js';
+import type { EnrollTotpResponse } from '../gen/tessera/v1/auth_service.js';
 import { MfaMethod, type MfaChallenge } from '../gen/tessera/v1/mfa.js';
 import type { TokenPair } from '../gen/tessera/v1/token.js';
 import { toTokenPair } from './convert.js';
@@ -12,6 +14,11 @@ const METHODS: Record<DomainMfaMethod, MfaMethod> = {
 
 function toMfaChallengeMessage(challenge: IssuedMfaChallenge): MfaChallenge {
   return { challengeId: challenge.challengeId, expiresAt: challenge.expiresAt, methods: challenge.methods.map((m) => METHODS[m]) };
+}
+
+/** A new TOTP secret as EnrollTotp and EnrollTotpForChallenge return it. */
+export function toEnrolmentMessage(enrolment: TotpEnrolment): EnrollTotpResponse {
+  return { secret: enrolment.secret, otpauthUri: enrolment.uri, qrCodePng: enrolment.qrPng };
 }
 
 /** The tokens of a sign-in, or the MFA challenge it returned instead (exactly one is set). */

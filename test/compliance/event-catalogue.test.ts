@@ -35,7 +35,7 @@ import { nextTotpCode, userWithTotp } from '../helpers/mfa.js';
 import { tokenFromMail } from '../helpers/mail.js';
 import { startOidcTestSetup, type OidcTestSetup } from '../helpers/oidc-provider.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
-import { bearer, call } from '../helpers/server.js';
+import { bearer, call, startSiblingServer } from '../helpers/server.js';
 
 /** What a case's action did: the user the event concerns (null: none) and every secret it handled. */
 interface Acted {
@@ -912,6 +912,28 @@ const CASES: CatalogueCase[] = [
       actorIsSubject: false,
       metadataKeys: ['operation', 'remaining'],
       alsoWrites: ['login.succeeded'],
+    },
+  },
+  {
+    rpc: 'AuthService.EnrollTotpForChallenge',
+    act: async (md) => {
+      const server = await startSiblingServer({ MFA_REQUIRED_ROLES: 'auditor' });
+      try {
+        const { user, email, password } = await registerUser();
+        await sql(`update users set role = 'auditor' where id = $1`, [user.id]);
+        const { challengeId } = (await call(server.auth, 'login', { email, password })).mfaChallenge!;
+        const res = await call(server.auth, 'enrollTotpForChallenge', { challengeId }, md);
+        return { subject: user.id, secrets: [password, challengeId, res.secret] };
+      } finally {
+        await server.close();
+      }
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_MFA_TOTP_ENROLLED,
+      typeName: 'mfa.totp_enrolled',
+      actorType: ActorType.ACTOR_TYPE_ANONYMOUS,
+      actorIsSubject: false,
+      metadataKeys: ['replaced_pending'],
     },
   },
   {

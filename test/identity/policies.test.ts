@@ -26,6 +26,7 @@ const DOCUMENTED_PUBLIC_RPCS = [
   '/tessera.v1.AuthService/RequestPasswordReset',
   '/tessera.v1.AuthService/ResetPassword',
   '/tessera.v1.AuthService/CompleteMfaLogin',
+  '/tessera.v1.AuthService/EnrollTotpForChallenge',
 ];
 
 /** MethodOptions field number of `tessera.v1.access_policy` (options.proto). */

@@ -17,6 +17,8 @@ export const MfaChallenge = defineEntity({
     method: p.text(),
     /** The first factor's RFC 8176 authentication methods. */
     firstFactorAmr: p.json<string[]>(),
+    /** The account must enroll a factor (MFA_REQUIRED_ROLES): the challenge is answered by enrolling one. */
+    enrollment: p.boolean().default(false),
     createdAt: p.datetime(),
     expiresAt: p.datetime(),
     usedAt: p.datetime().nullable(),

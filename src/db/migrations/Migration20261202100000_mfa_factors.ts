@@ -18,7 +18,7 @@ export class Migration20261202100000_mfa_factors extends Migration {
       `alter table "recovery_codes" add constraint "recovery_codes_user_id_foreign" foreign key ("user_id") references "users" ("id") on update cascade on delete cascade;`,
     );
     this.addSql(
-      `create table "mfa_challenges" ("id" uuid not null, "challenge_hash" text not null, "user_id" uuid not null, "method" text not null, "first_factor_amr" jsonb not null, "created_at" timestamptz not null, "expires_at" timestamptz not null, "used_at" timestamptz null, constraint "mfa_challenges_pkey" primary key ("id"));`,
+      `create table "mfa_challenges" ("id" uuid not null, "challenge_hash" text not null, "user_id" uuid not null, "method" text not null, "first_factor_amr" jsonb not null, "enrollment" boolean not null default false, "created_at" timestamptz not null, "expires_at" timestamptz not null, "used_at" timestamptz null, constraint "mfa_challenges_pkey" primary key ("id"));`,
     );
     this.addSql(`create index "mfa_challenges_user_id_index" on "mfa_challenges" ("user_id");`);
     this.addSql(`alter table "mfa_challenges" add constraint "mfa_challenges_challenge_hash_unique" unique ("challenge_hash");`);

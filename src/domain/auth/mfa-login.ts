@@ -6,7 +6,14 @@ import { AuditEventType } from '../kernel/audit-record.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import type { Operation } from '../kernel/operation.js';
 import type { UnitOfWork } from '../kernel/unit-of-work.js';
-import { AMR, checkRecoveryCode, checkTotpCode, withVerifiedCode, type PresentedFactor } from './second-factor.js';
+import {
+  AMR,
+  checkRecoveryCode,
+  checkTotpCode,
+  issueRecoveryCodes,
+  withVerifiedCode,
+  type PresentedFactor,
+} from './second-factor.js';
 import { accountInactive, signIn, type LoginResult } from './sign-in.js';
 
 /** Challenge secrets carry a prefix so secret scanners and humans recognise them. */
@@ -47,6 +54,7 @@ export function issueMfaChallenge(
     userId: user.id,
     method: first.method,
     firstFactorAmr: first.amr,
+    enrollment: methods.includes('totp_enrollment_required'),
     createdAt: now,
     expiresAt,
     usedAt: null,
@@ -65,8 +73,18 @@ const invalidChallenge = (id: string) =>
     reason: 'INVALID_MFA_CHALLENGE',
   });
 
-const usable = (challenge: MfaChallenge | null, now: Date): challenge is MfaChallenge =>
+/** Whether a challenge can still be answered at `now`. */
+export const usable = (challenge: MfaChallenge | null, now: Date): challenge is MfaChallenge =>
   !!challenge && challenge.usedAt === null && challenge.expiresAt > now;
+
+/** A challenge id of the request, or a violation on challenge_id. */
+export function checkChallengeId(raw: string, violations: Violations): string {
+  const challengeId = raw.trim();
+  if (challengeId === '') violations.add('challenge_id', 'is required');
+  else if (challengeId.length > CHALLENGE_MAX_LENGTH || !challengeId.startsWith(CHALLENGE_PREFIX))
+    violations.add('challenge_id', 'is not an MFA challenge id');
+  return challengeId;
+}
 
 /**
  * Answers a challenge with an authenticator or recovery code and opens the
@@ -77,12 +95,9 @@ const usable = (challenge: MfaChallenge | null, now: Date): challenge is MfaChal
 export async function completeMfaLogin(
   op: Operation,
   input: { challengeId: string; code: string; recoveryCode: string },
-): Promise<LoginResult> {
+): Promise<LoginResult & { recoveryCodes: string[] }> {
   const violations = new Violations();
-  const challengeId = input.challengeId.trim();
-  if (challengeId === '') violations.add('challenge_id', 'is required');
-  else if (challengeId.length > CHALLENGE_MAX_LENGTH || !challengeId.startsWith(CHALLENGE_PREFIX))
-    violations.add('challenge_id', 'is not an MFA challenge id');
+  const challengeId = checkChallengeId(input.challengeId, violations);
   let factor: PresentedFactor | undefined;
   if (input.code !== '' && input.recoveryCode !== '') violations.add('recovery_code', 'give either code or recovery_code');
   else if (input.code !== '') factor = { totp: checkTotpCode('code', input.code, violations) };
@@ -101,7 +116,8 @@ export async function completeMfaLogin(
     email: user.email,
     factor: factor!,
     operation: 'login',
-    state: 'confirmed',
+    // A required enrolment is answered with a code of the authenticator it just enrolled.
+    state: found.enrollment ? 'pending' : 'confirmed',
     outcome: 'complete',
     wrongCode: () =>
       new DomainError('unauthenticated', 'MFA-052', 'the code is wrong or was already used', { reason: 'INVALID_MFA_CODE' }),
@@ -109,16 +125,27 @@ export async function completeMfaLogin(
   return withVerifiedCode(
     op,
     check,
-    async (uow, _factor, method) => {
+    async (uow, factor, method) => {
       const current = await lockUser(uow.em, user.id);
       if (current.status !== 'active') throw accountInactive('MFA-053', current.status);
       challenge.usedAt = uow.clock.now();
+      let recoveryCodes: string[] = [];
+      if (challenge.enrollment) {
+        factor.confirmedAt = uow.clock.now();
+        recoveryCodes = await issueRecoveryCodes(uow, user.id);
+        uow.record({
+          type: AuditEventType.mfaTotpConfirmed,
+          subjectUserId: user.id,
+          actor: { type: 'user', id: user.id },
+          metadata: { recovery_codes: recoveryCodes.length },
+        });
+      }
       const amr =
         method === 'totp'
           ? [...challenge.firstFactorAmr, AMR.otp, AMR.mfa]
           : [...challenge.firstFactorAmr, AMR.recoveryCode, AMR.mfa];
       const tokens = await signIn(uow, current, challenge.method, { mfa_method: method }, amr);
-      return { user: current, tokens };
+      return { user: current, tokens, recoveryCodes };
     },
     // Locked before the code is checked: a second call with the same challenge waits, then finds it used.
     async (uow) => {

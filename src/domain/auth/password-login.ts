@@ -48,7 +48,9 @@ export async function loginWithPassword(
     throw invalidCredentials();
   }
   const secondFactor = await hasConfirmedTotp(op.em, user.id);
-  await (secondFactor ? guess.passed() : guess.succeeded());
+  // A role that needs a second factor, without one: no tokens until it is enrolled.
+  const enrolmentRequired = !secondFactor && op.deps.mfaRequiredRoles.includes(user.role);
+  await (secondFactor || enrolmentRequired ? guess.passed() : guess.succeeded());
   if (user.status !== 'active') {
     await recordLoginFailure(op, user.id, `account_${user.status}`);
     throw accountInactive('SESS-003', user.status);
@@ -71,8 +73,10 @@ export async function loginWithPassword(
         current.passwordHash = upgradedHash.hash;
         current.passwordPepperId = upgradedHash.pepperId;
       }
-      if (secondFactor) {
-        return { user: current, mfaChallenge: issueMfaChallenge(uow, current, { method: 'password', amr: [AMR.password] }) };
+      const first = { method: 'password', amr: [AMR.password] };
+      if (secondFactor) return { user: current, mfaChallenge: issueMfaChallenge(uow, current, first) };
+      if (enrolmentRequired) {
+        return { user: current, mfaChallenge: issueMfaChallenge(uow, current, first, ['totp_enrollment_required']) };
       }
       const tokens = await signIn(uow, current, 'password', { rehashed: Boolean(upgradedHash) }, [AMR.password]);
       return { user: current, tokens };

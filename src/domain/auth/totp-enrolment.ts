@@ -20,8 +20,20 @@ const wrongCode = (id: string) => () =>
  * for ConfirmTotp. A pending one is replaced; a confirmed one is never
  * silently replaced (FAILED_PRECONDITION: disable it first).
  */
-export async function enrollTotp(op: Operation): Promise<{ secret: string; uri: string; qrPng: Buffer }> {
-  const caller = signedInUser(op, 'MFA-010');
+export async function enrollTotp(op: Operation): Promise<TotpEnrolment> {
+  return startTotpEnrolment(op, signedInUser(op, 'MFA-010').userId);
+}
+
+/** A new secret, its otpauth:// URI and the URI as a QR code (PNG). */
+export interface TotpEnrolment {
+  secret: string;
+  uri: string;
+  qrPng: Buffer;
+}
+
+/** Stores a new pending secret for the user (see enrollTotp). */
+export async function startTotpEnrolment(op: Operation, userId: string): Promise<TotpEnrolment> {
+  const caller = { userId };
   const account = await op.em.findOneOrFail(User, caller.userId);
   const enrolment = await newTotpSecret(account.email);
   return inTransaction(op, async (uow) => {

@@ -116,9 +116,7 @@ export function authService(rt: RpcRuntime) {
     regenerateRecoveryCodes: async (req, ctx) => regenerateRecoveryCodes(ctx.op, req),
 
     completeMfaLogin: async (req, ctx) => {
-      const result = await countLoginAttempt(
-        completeMfaLogin(ctx.op, req),
-      );
+      const result = await countLoginAttempt(completeMfaLogin(ctx.op, req));
       return { user: toUserMessage(result.user), tokens: toTokenPair(result.tokens), recoveryCodes: result.recoveryCodes };
     },
   });

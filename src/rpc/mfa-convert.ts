@@ -13,7 +13,11 @@ const METHODS: Record<DomainMfaMethod, MfaMethod> = {
 };
 
 function toMfaChallengeMessage(challenge: IssuedMfaChallenge): MfaChallenge {
-  return { challengeId: challenge.challengeId, expiresAt: challenge.expiresAt, methods: challenge.methods.map((m) => METHODS[m]) };
+  return {
+    challengeId: challenge.challengeId,
+    expiresAt: challenge.expiresAt,
+    methods: challenge.methods.map((m) => METHODS[m]),
+  };
 }
 
 /** A new TOTP secret as EnrollTotp and EnrollTotpForChallenge return it. */
@@ -22,10 +26,10 @@ export function toEnrolmentMessage(enrolment: TotpEnrolment): EnrollTotpResponse
 }
 
 /** The tokens of a sign-in, or the MFA challenge it returned instead (exactly one is set). */
-export function toFirstFactorOutcome(result: {
-  tokens?: IssuedTokens;
-  mfaChallenge?: IssuedMfaChallenge;
-}): { tokens: TokenPair | undefined; mfaChallenge: MfaChallenge | undefined } {
+export function toFirstFactorOutcome(result: { tokens?: IssuedTokens; mfaChallenge?: IssuedMfaChallenge }): {
+  tokens: TokenPair | undefined;
+  mfaChallenge: MfaChallenge | undefined;
+} {
   return {
     tokens: result.tokens ? toTokenPair(result.tokens) : undefined,
     mfaChallenge: result.mfaChallenge ? toMfaChallengeMessage(result.mfaChallenge) : undefined,

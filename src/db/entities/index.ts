@@ -10,7 +10,6 @@ export { User, USER_ROLES, USER_STATUSES, type UserRole, type UserStatus } from 
 export { UserProfile } from './user-profile.js';
 export { ErasureReceipt } from './erasure-receipt.js';
 export { MfaChallenge } from './mfa-challenge.js';
-export { RecoveryCode } from './recovery-code.js';
 export { TotpFactor } from './totp-factor.js';
 
 import { AuditEvent } from './audit-event.js';

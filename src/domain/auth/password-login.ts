@@ -24,10 +24,7 @@ const invalidCredentials = () =>
  * MFA challenge instead of tokens, and its guess count is kept (not reset)
  * until the second factor is right too.
  */
-export async function loginWithPassword(
-  op: Operation,
-  input: { email: string; password: string },
-): Promise<FirstFactorResult> {
+export async function loginWithPassword(op: Operation, input: { email: string; password: string }): Promise<FirstFactorResult> {
   const violations = new Violations();
   const email = checkEmail('email', input.email, violations);
   const password = checkPresentedPassword('password', input.password, violations);

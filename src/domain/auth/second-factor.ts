@@ -19,7 +19,7 @@ import { queueSignInLockedMail } from './sign-in-lock.js';
 export const AMR = { password: 'pwd', otp: 'otp', mfa: 'mfa', recoveryCode: 'lookup' } as const;
 
 /** How many recovery codes a confirmation or regeneration issues. */
-export const RECOVERY_CODE_COUNT = 10;
+const RECOVERY_CODE_COUNT = 10;
 
 const TOTP_CODE = /^[0-9]{6}$/;
 
@@ -112,7 +112,8 @@ export async function withVerifiedCode<T>(
           reason: wantConfirmed ? 'TOTP_NOT_ENABLED' : 'TOTP_NOT_ENROLLED',
         });
       }
-      const reason = 'totp' in check.factor ? await useTotpCode(uow, factor, check.factor.totp) : await useRecoveryCode(uow, check);
+      const reason =
+        'totp' in check.factor ? await useTotpCode(uow, factor, check.factor.totp) : await useRecoveryCode(uow, check);
       if (reason) return { ok: false, reason };
       return { ok: true, value: await action(uow, factor, method) };
     },

@@ -51,9 +51,19 @@ export async function startTotpEnrolment(op: Operation, userId: string): Promise
     if (existing) {
       Object.assign(existing, { secretCiphertext, createdAt: now, lastTimeStep: null });
     } else {
-      uow.em.create(TotpFactor, { userId: caller.userId, secretCiphertext, createdAt: now, confirmedAt: null, lastTimeStep: null });
+      uow.em.create(TotpFactor, {
+        userId: caller.userId,
+        secretCiphertext,
+        createdAt: now,
+        confirmedAt: null,
+        lastTimeStep: null,
+      });
     }
-    uow.record({ type: AuditEventType.mfaTotpEnrolled, subjectUserId: caller.userId, metadata: { replaced_pending: !!existing } });
+    uow.record({
+      type: AuditEventType.mfaTotpEnrolled,
+      subjectUserId: caller.userId,
+      metadata: { replaced_pending: !!existing },
+    });
     return enrolment;
   });
 }

@@ -16,10 +16,7 @@ const TARGET_IDS = { notFound: 'MFAR-002', self: 'MFAR-003', adminTarget: 'MFAR-
  * in one transaction with mfa.reset. Resetting one's own factors is refused:
  * that is DisableTotp, which needs a code.
  */
-export async function resetUserMfa(
-  op: Operation,
-  rawUserId: string,
-): Promise<{ totpRemoved: boolean; sessionsRevoked: number }> {
+export async function resetUserMfa(op: Operation, rawUserId: string): Promise<{ totpRemoved: boolean; sessionsRevoked: number }> {
   const violations = new Violations();
   if (rawUserId === '') violations.add('user_id', 'is required');
   else checkUuid('user_id', rawUserId, violations);

@@ -12,6 +12,8 @@ const confirm = (token: string, code: string) => call(auth(), 'confirmTotp', { c
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 describe('AuthService.EnrollTotp and ConfirmTotp', () => {
+  // Codes are made fresh by moving the shared server's clock (test/helpers/mfa.ts): put it back for the next test.
+  afterEach(() => harness().server.clock.reset());
   it('returns a base32 secret, its otpauth URI and the URI as a PNG QR code', async () => {
     const user = await signedInUser();
     const res = await enroll(user.accessToken);
@@ -119,6 +121,8 @@ describe('AuthService.EnrollTotp and ConfirmTotp', () => {
 });
 
 describe('AuthService.DisableTotp and RegenerateRecoveryCodes', () => {
+  // Codes are made fresh by moving the shared server's clock (test/helpers/mfa.ts): put it back for the next test.
+  afterEach(() => harness().server.clock.reset());
   it('regenerates the recovery codes on a current code: the old ones stop working', async () => {
     const user = await userWithTotp();
     const res = await call(

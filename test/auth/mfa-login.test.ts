@@ -22,6 +22,8 @@ const wrongCodeFor = async (secret: string) => {
 };
 
 describe('AuthService.Login with a second factor', () => {
+  // Codes are made fresh by moving the shared server's clock (test/helpers/mfa.ts): put it back for the next test.
+  afterEach(() => harness().server.clock.reset());
   it('returns tokens and no challenge for an account without a factor', async () => {
     const user = await signedInUser();
     const res = await login(user.email, user.password);

@@ -6,6 +6,8 @@ import { userWithTotp } from '../helpers/mfa.js';
 import { bearer, call } from '../helpers/server.js';
 
 describe('ComplianceService.EraseUser of a user with a second factor', () => {
+  // Codes are made fresh by moving the shared server's clock (test/helpers/mfa.ts): put it back for the next test.
+  afterEach(() => harness().server.clock.reset());
   it('deletes the TOTP factor, the recovery codes and pending challenges', async () => {
     const user = await userWithTotp();
     await call(harness().server.auth, 'login', { email: user.email, password: user.password }); // a pending challenge

@@ -1023,6 +1023,9 @@ describe('Audit events of every RPC', () => {
     await oidc?.close();
   });
 
+  // The MFA cases move the shared server's clock to make fresh codes (test/helpers/mfa.ts).
+  afterEach(() => harness().server.clock.reset());
+
   it('the table covers every RPC of every service (state-changing or read-only)', () => {
     const all = [AuthServiceService, ProfileServiceService, ComplianceServiceService, IdentityServiceService].flatMap((s) =>
       rpcNames(s as Record<string, { path: string }>),

@@ -10,6 +10,8 @@ const identity = () => harness().server.identity;
 const getProfile = (accessToken: string) => call(harness().server.profile, 'getProfile', { userId: '' }, bearer(accessToken));
 
 describe('IdentityService.ResetUserMfa', () => {
+  // Codes are made fresh by moving the shared server's clock (test/helpers/mfa.ts): put it back for the next test.
+  afterEach(() => harness().server.clock.reset());
   let admin: string;
   before(async () => {
     admin = await adminToken();

@@ -62,7 +62,11 @@ export interface Config {
   trustedProxies: string[];
   audit: { retentionDays: number; streamMaxBuffered: number; streamPollMs: number; streamsPerPrincipal: number };
   oidc: { providers: OidcProviderConfig[]; jwksCooldownMs: number };
-  users: { deleteRetentionDays: number };
+  users: {
+    deleteRetentionDays: number;
+    /** Roles whose sign-in needs a second factor: without one, they must enroll before getting tokens. */
+    mfaRequiredRoles: string[];
+  };
   /** The retention job's windows (days) and how often it runs. */
   retention: RetentionWindows & { intervalMs: number };
   rateLimits: {

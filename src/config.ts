@@ -88,6 +88,16 @@ const EnvSchema = z.object({
   MAIL_RETENTION_DAYS: positiveInt.max(3650).default(30),
   AUDIT_PII_RETENTION_DAYS: positiveInt.max(3650).default(90),
   RETENTION_INTERVAL_SECONDS: positiveInt.max(86400).default(60),
+  MFA_REQUIRED_ROLES: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(['user', 'admin', 'auditor']))),
   LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(10),
   LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(100),
   LOGIN_FAILURE_WINDOW_SECONDS: positiveInt.default(900),
@@ -241,7 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
       })),
       jwksCooldownMs: e.OIDC_JWKS_COOLDOWN_SECONDS * 1000,
     },
-    users: { deleteRetentionDays: e.USER_DELETE_RETENTION_DAYS },
+    users: { deleteRetentionDays: e.USER_DELETE_RETENTION_DAYS, mfaRequiredRoles: e.MFA_REQUIRED_ROLES },
     retention: {
       sessionDays: e.SESSION_RETENTION_DAYS,
       oneTimeTokenDays: e.ONE_TIME_TOKEN_RETENTION_DAYS,

@@ -8,7 +8,7 @@ import { masterKeyBoxes } from './crypto/master-key-boxes.js';
 import { systemOperation } from './domain/kernel/operation.js';
 import type { DomainDeps } from './domain/kernel/operation.js';
 import { SigningKeyRing } from './domain/auth/signing-keys.js';
-import { noSecondFactors } from './domain/auth/second-factor.js';
+import { totpSecondFactors } from './domain/auth/second-factor-store.js';
 import { UserDataKeys } from './domain/kernel/user-data-keys.js';
 import { type Logger } from './logger.js';
 import { StoreGuessLimiter } from './limits/guess-limiter.js';
@@ -50,9 +50,10 @@ export async function buildDomain(
     oneTimeTokens: config.oneTimeTokens,
     oidc: new OidcVerifier(config.oidc.providers, { jwksCooldownMs: config.oidc.jwksCooldownMs }),
     userDeleteRetentionDays: config.users.deleteRetentionDays,
+    mfaRequiredRoles: config.users.mfaRequiredRoles,
     guesses: new StoreGuessLimiter(limiterStore, config.rateLimits.guesses),
     requestLimits: new StoreRequestLimiter(limiterStore, config.rateLimits.requests),
-    secondFactors: noSecondFactors,
+    secondFactors: totpSecondFactors,
   };
   await signingKeys.initialize(systemOperation(deps, orm.em.fork(), 'startup'));
   return deps;

@@ -17,7 +17,7 @@ export interface IdTokenClaims {
   /** True only if the provider asserted it (boolean true, or the string "true" some providers send). */
   emailVerified: boolean;
   name: string | undefined;
-  /** The "amr" claim's string values as asserted (RFC 8176 or the provider's own); empty without one. */
+  /** The provider's RFC 8176 authentication methods (the "amr" claim); empty when absent. */
   amr: string[];
 }
 
@@ -82,7 +82,7 @@ export class OidcVerifier {
         email: typeof payload.email === 'string' ? payload.email : undefined,
         emailVerified: payload.email_verified === true || payload.email_verified === 'true',
         name: typeof payload.name === 'string' ? payload.name : undefined,
-        amr: Array.isArray(payload.amr) ? payload.amr.filter((m): m is string => typeof m === 'string') : [],
+        amr: Array.isArray(payload.amr) ? payload.amr.filter((m): m is string => typeof m === 'string').slice(0, 16) : [],
       };
     } catch (err) {
       if (err instanceof InvalidIdTokenError) throw err;

@@ -51,3 +51,13 @@ export {
   withJobLock,
   type ErasureCounts,
 } from './user-erasure.js';
+export {
+  countUnusedRecoveryCodes,
+  deleteSecondFactors,
+  findMfaChallenge,
+  hasConfirmedTotp,
+  lockMfaChallenge,
+  lockTotpFactor,
+  lockUnusedRecoveryCode,
+  replaceRecoveryCodes,
+} from './mfa-queries.js';

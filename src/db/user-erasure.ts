@@ -8,6 +8,8 @@ export interface ErasureCounts {
   one_time_tokens: number;
   /** Outbox rows of the user: queued mail (never sent now) and the contentless records of sent or given-up mail. */
   mail: number;
+  /** The TOTP factor, recovery codes and pending MFA challenges. */
+  second_factors: number;
   data_keys: number;
   /** Audit events about the user: kept, their personal parts unreadable. */
   audit_events_shredded: number;
@@ -40,6 +42,10 @@ export async function erasePersonalRows(em: EntityManager, userId: string): Prom
     sessions: await deleted(em, 'delete from sessions where user_id = ?', userId),
     one_time_tokens: await deleted(em, 'delete from one_time_tokens where user_id = ?', userId),
     mail: await deleted(em, 'delete from email_outbox where user_id = ?', userId),
+    second_factors:
+      (await deleted(em, 'delete from totp_factors where user_id = ?', userId)) +
+      (await deleted(em, 'delete from recovery_codes where user_id = ?', userId)) +
+      (await deleted(em, 'delete from mfa_challenges where user_id = ?', userId)),
     data_keys: await deleted(em, 'delete from user_keys where user_id = ?', userId),
     audit_events_shredded: 0,
     accounts: 0,

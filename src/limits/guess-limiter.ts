@@ -47,6 +47,9 @@ export class StoreGuessLimiter implements GuessLimiter {
         succeeded: async () => {
           await Promise.all([this.byAccount.reset(keys.account), client ? this.byClient.giveBack(client) : undefined]);
         },
+        passed: async () => {
+          await Promise.all([this.byAccount.giveBack(keys.account), client ? this.byClient.giveBack(client) : undefined]);
+        },
         failed: async () => {
           await Promise.all([
             accountTake.last ? this.byAccount.lock(keys.account) : undefined,

@@ -12,6 +12,10 @@ import { AuthServiceService } from '../gen/tessera/v1/auth_service.js';
 import { toIntrospection, toSessionMessage, toTokenPair, toUserMessage } from './convert.js';
 import { userMessage } from './user-messages.js';
 import { normalizeEmail } from '../domain/kernel/validation.js';
+import { completeMfaLogin } from '../domain/auth/mfa-login.js';
+import { confirmTotp, disableTotp, enrollTotp, regenerateRecoveryCodes } from '../domain/auth/totp-enrolment.js';
+import { enrollTotpForChallenge } from '../domain/auth/required-enrolment.js';
+import { toEnrolmentMessage, toFirstFactorOutcome } from './mfa-convert.js';
 import type { RpcRuntime } from './call-context.js';
 import { implementService } from './implement-service.js';
 
@@ -39,8 +43,7 @@ export function authService(rt: RpcRuntime) {
 
     login: async (req, ctx) => {
       const result = await countLoginAttempt(loginWithPassword(ctx.op, req));
-      // The address typed matched the account's blind index: it is the stored one, no need to open it.
-      return { user: toUserMessage(result.user, normalizeEmail(req.email)), tokens: toTokenPair(result.tokens) };
+      return { user: toUserMessage(result.user, normalizeEmail(req.email)), ...toFirstFactorOutcome(result) };
     },
 
     refreshToken: async (req, ctx) => {
@@ -111,7 +114,29 @@ export function authService(rt: RpcRuntime) {
 
     loginWithProvider: async (req, ctx) => {
       const result = await countLoginAttempt(loginWithProvider(ctx.op, req));
-      return { user: await userMessage(ctx.op, result.user), tokens: toTokenPair(result.tokens), created: result.created };
+      return { user: await userMessage(ctx.op, result.user), ...toFirstFactorOutcome(result), created: result.created };
+    },
+
+    enrollTotp: async (_req, ctx) => toEnrolmentMessage(await enrollTotp(ctx.op)),
+
+    enrollTotpForChallenge: async (req, ctx) => toEnrolmentMessage(await enrollTotpForChallenge(ctx.op, req)),
+
+    confirmTotp: async (req, ctx) => confirmTotp(ctx.op, req),
+
+    disableTotp: async (req, ctx) => {
+      await disableTotp(ctx.op, req);
+      return {};
+    },
+
+    regenerateRecoveryCodes: async (req, ctx) => regenerateRecoveryCodes(ctx.op, req),
+
+    completeMfaLogin: async (req, ctx) => {
+      const result = await countLoginAttempt(completeMfaLogin(ctx.op, req));
+      return {
+        user: await userMessage(ctx.op, result.user),
+        tokens: toTokenPair(result.tokens),
+        recoveryCodes: result.recoveryCodes,
+      };
     },
   });
 }

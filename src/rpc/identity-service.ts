@@ -2,6 +2,7 @@ import { createServiceAccount, deleteServiceAccount, listServiceAccounts } from 
 import { linkSocialLogin, listSocialLogins, unlinkSocialLogin } from '../domain/auth/social-logins.js';
 import { deleteUser, reactivateUser, suspendUser, undeleteUser } from '../domain/identity/user-status.js';
 import { revokeUserSessions } from '../domain/identity/user-sessions.js';
+import { resetUserMfa } from '../domain/identity/mfa-reset.js';
 import { getUser, listUsers, updateUser } from '../domain/identity/users.js';
 import { IdentityServiceService } from '../gen/tessera/v1/identity_service.js';
 import { fromRoleMessage, toServiceAccountMessage } from './convert.js';
@@ -36,6 +37,8 @@ export function identityService(rt: RpcRuntime) {
     undeleteUser: async (req, ctx) => ({ user: await userMessage(ctx.op, await undeleteUser(ctx.op, req.userId)) }),
 
     revokeUserSessions: async (req, ctx) => ({ sessionsRevoked: await revokeUserSessions(ctx.op, req.userId) }),
+
+    resetUserMfa: async (req, ctx) => resetUserMfa(ctx.op, req.userId),
 
     createServiceAccount: async (req, ctx) => {
       const created = await createServiceAccount(ctx.op, {

@@ -31,10 +31,11 @@ import {
   uniqueEmail,
 } from '../helpers/fixtures.js';
 import { harness } from '../helpers/harness.js';
+import { nextTotpCode, userWithTotp } from '../helpers/mfa.js';
 import { tokenFromMail } from '../helpers/mail.js';
 import { startOidcTestSetup, type OidcTestSetup } from '../helpers/oidc-provider.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
-import { bearer, call } from '../helpers/server.js';
+import { bearer, call, startSiblingServer } from '../helpers/server.js';
 import { emailIndexOf } from '../helpers/email-index.js';
 
 /** What a case's action did: the user the event concerns (null: none) and every secret it handled. */
@@ -826,6 +827,188 @@ const CASES: CatalogueCase[] = [
       alsoWrites: ['signing_key.created'],
     },
   },
+  {
+    rpc: 'AuthService.EnrollTotp',
+    act: async (md) => {
+      const user = await signedInUser();
+      const res = await call(auth(), 'enrollTotp', {}, withToken(md, user.accessToken));
+      return { subject: user.user!.id, secrets: [...userSecrets(user), res.secret] };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_MFA_TOTP_ENROLLED,
+      typeName: 'mfa.totp_enrolled',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: true,
+      metadataKeys: ['replaced_pending'],
+    },
+  },
+  {
+    rpc: 'AuthService.ConfirmTotp',
+    act: async (md) => {
+      const user = await signedInUser();
+      const { secret } = await call(auth(), 'enrollTotp', {}, bearer(user.accessToken));
+      const code = await nextTotpCode(secret);
+      const res = await call(auth(), 'confirmTotp', { code }, withToken(md, user.accessToken));
+      return { subject: user.user!.id, secrets: [...userSecrets(user), secret, code, ...res.recoveryCodes] };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_MFA_TOTP_CONFIRMED,
+      typeName: 'mfa.totp_confirmed',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: true,
+      metadataKeys: ['recovery_codes'],
+    },
+  },
+  {
+    rpc: 'AuthService.DisableTotp',
+    act: async (md) => {
+      const user = await userWithTotp();
+      const code = await nextTotpCode(user.secret);
+      await call(auth(), 'disableTotp', { code, currentPassword: user.password }, withToken(md, user.accessToken));
+      return { subject: user.user!.id, secrets: [...userSecrets(user), user.secret, code, ...user.recoveryCodes] };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_MFA_TOTP_DISABLED,
+      typeName: 'mfa.totp_disabled',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: true,
+      metadataKeys: ['recovery_codes_removed'],
+    },
+  },
+  {
+    rpc: 'AuthService.RegenerateRecoveryCodes',
+    act: async (md) => {
+      const user = await userWithTotp();
+      const code = await nextTotpCode(user.secret);
+      const res = await call(auth(), 'regenerateRecoveryCodes', { code }, withToken(md, user.accessToken));
+      const secrets = [...userSecrets(user), user.secret, code, ...user.recoveryCodes, ...res.recoveryCodes];
+      return { subject: user.user!.id, secrets };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_MFA_RECOVERY_CODES_REGENERATED,
+      typeName: 'mfa.recovery_codes_regenerated',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: true,
+      metadataKeys: ['recovery_codes'],
+    },
+  },
+  {
+    rpc: 'AuthService.Login (second factor pending)',
+    act: async (md) => {
+      const user = await userWithTotp();
+      const res = await call(auth(), 'login', { email: user.email, password: user.password }, md);
+      const secrets = [...userSecrets(user), user.secret, ...user.recoveryCodes, res.mfaChallenge!.challengeId];
+      return { subject: user.user!.id, secrets };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_MFA_CHALLENGE_ISSUED,
+      typeName: 'mfa.challenge_issued',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: true,
+      metadataKeys: ['challenge', 'method', 'methods'],
+    },
+  },
+  {
+    rpc: 'AuthService.CompleteMfaLogin',
+    act: async (md) => {
+      const user = await userWithTotp();
+      const login = await call(auth(), 'login', { email: user.email, password: user.password });
+      const challengeId = login.mfaChallenge!.challengeId;
+      const code = await nextTotpCode(user.secret);
+      const res = await call(auth(), 'completeMfaLogin', { challengeId, code, recoveryCode: '' }, md);
+      const secrets = [...userSecrets(user), user.secret, code, challengeId, res.tokens!.accessToken, res.tokens!.refreshToken];
+      return { subject: user.user!.id, secrets };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_LOGIN_SUCCEEDED,
+      typeName: 'login.succeeded',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: true,
+      details: 'login',
+      metadataKeys: ['mfa_method'],
+    },
+  },
+  {
+    rpc: 'AuthService.CompleteMfaLogin (wrong code)',
+    act: async (md) => {
+      const user = await userWithTotp();
+      const login = await call(auth(), 'login', { email: user.email, password: user.password });
+      const challengeId = login.mfaChallenge!.challengeId;
+      const right = await nextTotpCode(user.secret);
+      const wrong = right === '000000' ? '111111' : '000000';
+      await expectRpcError(
+        call(auth(), 'completeMfaLogin', { challengeId, code: wrong, recoveryCode: '' }, md),
+        status.UNAUTHENTICATED,
+      );
+      return { subject: user.user!.id, secrets: [...userSecrets(user), user.secret, challengeId, wrong] };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_MFA_VERIFICATION_FAILED,
+      typeName: 'mfa.verification_failed',
+      actorType: ActorType.ACTOR_TYPE_ANONYMOUS,
+      actorIsSubject: false,
+      metadataKeys: ['operation', 'method', 'reason'],
+    },
+  },
+  {
+    rpc: 'AuthService.CompleteMfaLogin (recovery code)',
+    act: async (md) => {
+      const user = await userWithTotp();
+      const login = await call(auth(), 'login', { email: user.email, password: user.password });
+      const challengeId = login.mfaChallenge!.challengeId;
+      const res = await call(auth(), 'completeMfaLogin', { challengeId, code: '', recoveryCode: user.recoveryCodes[0]! }, md);
+      const secrets = [...userSecrets(user), user.secret, ...user.recoveryCodes, challengeId, res.tokens!.refreshToken];
+      return { subject: user.user!.id, secrets };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_MFA_RECOVERY_CODE_USED,
+      typeName: 'mfa.recovery_code_used',
+      actorType: ActorType.ACTOR_TYPE_ANONYMOUS,
+      actorIsSubject: false,
+      metadataKeys: ['operation', 'remaining'],
+      alsoWrites: ['login.succeeded'],
+    },
+  },
+  {
+    rpc: 'AuthService.EnrollTotpForChallenge',
+    act: async (md) => {
+      const server = await startSiblingServer({ MFA_REQUIRED_ROLES: 'auditor' });
+      try {
+        const { user, email, password } = await registerUser();
+        await sql(`update users set role = 'auditor' where id = $1`, [user.id]);
+        const { challengeId } = (await call(server.auth, 'login', { email, password })).mfaChallenge!;
+        const res = await call(server.auth, 'enrollTotpForChallenge', { challengeId }, md);
+        return { subject: user.id, secrets: [password, challengeId, res.secret] };
+      } finally {
+        await server.close();
+      }
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_MFA_TOTP_ENROLLED,
+      typeName: 'mfa.totp_enrolled',
+      actorType: ActorType.ACTOR_TYPE_ANONYMOUS,
+      actorIsSubject: false,
+      metadataKeys: ['replaced_pending'],
+    },
+  },
+  {
+    rpc: 'IdentityService.ResetUserMfa',
+    act: async (md) => {
+      const admin = await freshAdmin();
+      const target = await userWithTotp();
+      await call(identity(), 'resetUserMfa', { userId: target.user!.id }, withToken(md, admin.accessToken));
+      const secrets = [...userSecrets(admin), ...userSecrets(target), target.secret, ...target.recoveryCodes];
+      return { subject: target.user!.id, actorId: admin.user!.id, secrets };
+    },
+    expect: {
+      type: AuditEventType.AUDIT_EVENT_TYPE_MFA_RESET,
+      typeName: 'mfa.reset',
+      actorType: ActorType.ACTOR_TYPE_USER,
+      actorIsSubject: false,
+      metadataKeys: ['totp_removed', 'recovery_codes_removed'],
+      alsoWrites: ['sessions.revoked_all'],
+    },
+  },
 ];
 
 /** RPCs that change nothing and so must write no event. */
@@ -893,6 +1076,9 @@ describe('Audit events of every RPC', () => {
     client.close();
     await oidc?.close();
   });
+
+  // The MFA cases move the shared server's clock to make fresh codes (test/helpers/mfa.ts).
+  afterEach(() => harness().server.clock.reset());
 
   it('the table covers every RPC of every service (state-changing or read-only)', () => {
     const all = [AuthServiceService, ProfileServiceService, ComplianceServiceService, IdentityServiceService].flatMap((s) =>

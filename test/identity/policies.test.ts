@@ -25,6 +25,8 @@ const DOCUMENTED_PUBLIC_RPCS = [
   '/tessera.v1.AuthService/VerifyEmail',
   '/tessera.v1.AuthService/RequestPasswordReset',
   '/tessera.v1.AuthService/ResetPassword',
+  '/tessera.v1.AuthService/CompleteMfaLogin',
+  '/tessera.v1.AuthService/EnrollTotpForChallenge',
 ];
 
 /**
@@ -35,6 +37,8 @@ const DOCUMENTED_STEP_UP_RPCS = [
   '/tessera.v1.AuthService/ChangePassword',
   '/tessera.v1.AuthService/RequestEmailChange',
   '/tessera.v1.AuthService/RotateSigningKey',
+  '/tessera.v1.AuthService/DisableTotp',
+  '/tessera.v1.AuthService/RegenerateRecoveryCodes',
   '/tessera.v1.IdentityService/CreateServiceAccount',
   '/tessera.v1.ComplianceService/EraseUser',
 ];

@@ -28,7 +28,16 @@ describe('loadConfig: identity administration settings', () => {
   it('defaults to no OIDC provider, a 30 s JWKS cooldown and a 30-day undelete window', () => {
     const config = loadConfig(base());
     expect(config.oidc).to.deep.equal({ providers: [], jwksCooldownMs: 30_000 });
-    expect(config.users).to.deep.equal({ deleteRetentionDays: 30 });
+    expect(config.users).to.deep.equal({ deleteRetentionDays: 30, mfaRequiredRoles: [] });
+  });
+
+  it('reads MFA_REQUIRED_ROLES as a comma list of roles that sign in, and refuses others', () => {
+    expect(loadConfig({ ...base(), MFA_REQUIRED_ROLES: ' admin, auditor ,' }).users.mfaRequiredRoles).to.deep.equal([
+      'admin',
+      'auditor',
+    ]);
+    expect(refusal({ MFA_REQUIRED_ROLES: 'admin,root' })).to.match(/MFA_REQUIRED_ROLES/);
+    expect(refusal({ MFA_REQUIRED_ROLES: 'service' })).to.match(/MFA_REQUIRED_ROLES/);
   });
 
   it('reads OIDC_PROVIDERS, turning a single audience into a list', () => {

@@ -9,6 +9,8 @@ export { SocialLogin } from './social-login.js';
 export { User, USER_ROLES, USER_STATUSES, type UserRole, type UserStatus } from './user.js';
 export { UserProfile } from './user-profile.js';
 export { ErasureReceipt } from './erasure-receipt.js';
+export { MfaChallenge } from './mfa-challenge.js';
+export { TotpFactor } from './totp-factor.js';
 
 import { AuditEvent } from './audit-event.js';
 import { EmailOutbox } from './email-outbox.js';
@@ -22,6 +24,9 @@ import { User } from './user.js';
 import { UserProfile } from './user-profile.js';
 import { UserKey } from './user-key.js';
 import { ErasureReceipt } from './erasure-receipt.js';
+import { MfaChallenge } from './mfa-challenge.js';
+import { RecoveryCode } from './recovery-code.js';
+import { TotpFactor } from './totp-factor.js';
 
 /** Every entity, for the ORM configuration. */
 export const ALL_ENTITIES = [
@@ -37,4 +42,7 @@ export const ALL_ENTITIES = [
   EmailOutbox,
   ServiceAccount,
   SocialLogin,
+  TotpFactor,
+  RecoveryCode,
+  MfaChallenge,
 ];

@@ -7,6 +7,7 @@ import { Migration20261201150000_signing_keys_notify } from './Migration20261201
 import { Migration20261201153000_service_account_certificates } from './Migration20261201153000_service_account_certificates.js';
 import { Migration20261201160000_user_keys } from './Migration20261201160000_user_keys.js';
 import { Migration20261201170000_refresh_token_history } from './Migration20261201170000_refresh_token_history.js';
+import { Migration20261202100000_mfa_factors } from './Migration20261202100000_mfa_factors.js';
 import { Migration20261202110000_session_assurance } from './Migration20261202110000_session_assurance.js';
 import { Migration20261202120000_email_blind_index } from './Migration20261202120000_email_blind_index.js';
 import { Migration20261202130000_retention } from './Migration20261202130000_retention.js';
@@ -25,6 +26,7 @@ export const MIGRATIONS: MigrationObject[] = [
   },
   { name: 'Migration20261201160000_user_keys', class: Migration20261201160000_user_keys },
   { name: 'Migration20261201170000_refresh_token_history', class: Migration20261201170000_refresh_token_history },
+  { name: 'Migration20261202100000_mfa_factors', class: Migration20261202100000_mfa_factors },
   { name: 'Migration20261202110000_session_assurance', class: Migration20261202110000_session_assurance },
   { name: 'Migration20261202120000_email_blind_index', class: Migration20261202120000_email_blind_index },
   { name: 'Migration20261202130000_retention', class: Migration20261202130000_retention },

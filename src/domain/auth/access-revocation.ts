@@ -12,7 +12,8 @@ export type RevocationCause =
   | 'user_suspended'
   | 'user_deleted'
   | 'role_changed'
-  | 'address_proven';
+  | 'address_proven'
+  | 'mfa_reset';
 
 /** The sessions an access-ending change takes: all of them but `keep` (the caller's, when it stays signed in). */
 export interface SessionEnding {

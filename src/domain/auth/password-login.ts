@@ -1,10 +1,12 @@
-import { lockUser, User } from '../../db/index.js';
+import { hasConfirmedTotp, lockUser, User } from '../../db/index.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import type { Operation } from '../kernel/operation.js';
 import { reserveGuess } from '../kernel/rate-limit-checks.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkEmail, checkPresentedPassword } from '../kernel/validation.js';
-import { accountInactive, recordLoginFailure, signIn, type LoginResult } from './sign-in.js';
+import { accountInactive, recordLoginFailure, signIn } from './sign-in.js';
+import { issueMfaChallenge, type FirstFactorResult } from './mfa-login.js';
+import { AMR } from './second-factor.js';
 import { queueSignInLockedMail } from './sign-in-lock.js';
 
 const invalidCredentials = () =>
@@ -18,9 +20,11 @@ const invalidCredentials = () =>
  * counted before the password is checked (per email and per client); while
  * either is locked, even the right password is refused. Every attempt,
  * failed or not, leaves an audit event. Account status is revealed only to
- * someone who knows the password.
+ * someone who knows the password. An account with a second factor gets an
+ * MFA challenge instead of tokens, and its guess count is kept (not reset)
+ * until the second factor is right too.
  */
-export async function loginWithPassword(op: Operation, input: { email: string; password: string }): Promise<LoginResult> {
+export async function loginWithPassword(op: Operation, input: { email: string; password: string }): Promise<FirstFactorResult> {
   const violations = new Violations();
   const email = checkEmail('email', input.email, violations);
   const password = checkPresentedPassword('password', input.password, violations);
@@ -41,7 +45,10 @@ export async function loginWithPassword(op: Operation, input: { email: string; p
     });
     throw invalidCredentials();
   }
-  await guess.succeeded();
+  const secondFactor = await hasConfirmedTotp(op.em, user.id);
+  // A role that needs a second factor, without one: no tokens until it is enrolled.
+  const enrolmentRequired = !secondFactor && op.deps.mfaRequiredRoles.includes(user.role);
+  await (secondFactor || enrolmentRequired ? guess.passed() : guess.succeeded());
   if (user.status !== 'active') {
     await recordLoginFailure(op, user.id, `account_${user.status}`);
     throw accountInactive('SESS-003', user.status);
@@ -64,7 +71,12 @@ export async function loginWithPassword(op: Operation, input: { email: string; p
         current.passwordHash = upgradedHash.hash;
         current.passwordPepperId = upgradedHash.pepperId;
       }
-      const tokens = await signIn(uow, current, 'password', { rehashed: Boolean(upgradedHash) });
+      const first = { method: 'password', amr: [AMR.password] };
+      if (secondFactor) return { user: current, mfaChallenge: issueMfaChallenge(uow, current, first) };
+      if (enrolmentRequired) {
+        return { user: current, mfaChallenge: issueMfaChallenge(uow, current, first, ['totp_enrollment_required']) };
+      }
+      const tokens = await signIn(uow, current, 'password', { rehashed: Boolean(upgradedHash) }, [AMR.password]);
       return { user: current, tokens };
     },
     { whileCallerWaits: true },

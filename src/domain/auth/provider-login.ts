@@ -1,14 +1,15 @@
 import type { Operation } from '../kernel/operation.js';
-import { SocialLogin, User, violatedUniqueRule, lockUser, lockUserByEmailIndex } from '../../db/index.js';
+import { hasConfirmedTotp, SocialLogin, User, violatedUniqueRule, lockUser, lockUserByEmailIndex } from '../../db/index.js';
 import { type IdTokenClaims } from '../../crypto/oidc.js';
 import { emailTakenOr, insertAccount } from './registration.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import { accountInactive, recordLoginFailure, signIn, type IssuedTokens } from './sign-in.js';
+import { issueMfaChallenge, type IssuedMfaChallenge } from './mfa-login.js';
 import { limitCallsFromClient } from '../kernel/rate-limit-checks.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import { checkEmail } from '../kernel/validation.js';
-import { providerAmr } from './assurance.js';
+import { assuranceLevel, providerAmr } from './assurance.js';
 import { addLink, checkProviderRequest, displayName, providerAlreadyLinked, verifyIdToken } from './provider-identity.js';
 
 /** Refusals of a verified token that leave a login.failed event, with the event's reason. */
@@ -23,7 +24,9 @@ const RECORDED_REFUSALS = new Set([
 
 export interface ProviderLoginResult {
   user: User;
-  tokens: IssuedTokens;
+  /** Unset when the account's second factor is still to be checked (mfaChallenge). */
+  tokens?: IssuedTokens;
+  mfaChallenge?: IssuedMfaChallenge;
   /** This sign-in created the account. */
   created: boolean;
 }
@@ -74,7 +77,7 @@ async function signInWithClaims(uow: UnitOfWork, provider: string, claims: IdTok
     const user = await lockUser(uow.em, link.user.id);
     if (user.status !== 'active') throw accountInactive('SOCL-002', user.status);
     link.lastLoginAt = now;
-    return { user, tokens: await signIn(uow, user, method, {}, providerAmr(claims.amr)), created: false };
+    return { user, ...(await signInOrChallenge(uow, user, method, claims)), created: false };
   }
 
   const violations = new Violations();
@@ -117,7 +120,7 @@ async function signInWithClaims(uow: UnitOfWork, provider: string, claims: IdTok
       throw providerAlreadyLinked('SOCL-007');
     }
     await addLink(uow, existing, provider, claims, 'verified_email');
-    return { user: existing, tokens: await signIn(uow, existing, method, {}, providerAmr(claims.amr)), created: false };
+    return { user: existing, ...(await signInOrChallenge(uow, existing, method, claims)), created: false };
   }
 
   const user = await insertAccount(uow, {
@@ -130,4 +133,23 @@ async function signInWithClaims(uow: UnitOfWork, provider: string, claims: IdTok
   uow.record({ type: AuditEventType.userRegistered, subjectUserId: user.id, metadata: { role: user.role, method } });
   await addLink(uow, user, provider, claims, 'first_login');
   return { user, tokens: await signIn(uow, user, method, {}, providerAmr(claims.amr)), created: true };
+}
+
+/**
+ * Opens the session, unless the account has a second factor and the
+ * provider's sign-in did not reach aal2 on its own (its amr shows two kinds
+ * of factor, or mfa): then a challenge. One provider factor never stands in
+ * for the account's second one.
+ */
+async function signInOrChallenge(
+  uow: UnitOfWork,
+  user: User,
+  method: string,
+  claims: IdTokenClaims,
+): Promise<Pick<ProviderLoginResult, 'tokens' | 'mfaChallenge'>> {
+  const amr = providerAmr(claims.amr);
+  if (assuranceLevel(amr) !== 'aal2' && (await hasConfirmedTotp(uow.em, user.id))) {
+    return { mfaChallenge: issueMfaChallenge(uow, user, { method, amr }) };
+  }
+  return { tokens: await signIn(uow, user, method, {}, amr) };
 }

@@ -8,7 +8,7 @@ import { reserveGuess } from '../kernel/rate-limit-checks.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkPresentedPassword } from '../kernel/validation.js';
 import { assuranceOf, type Assurance } from './assurance.js';
-import { hasActiveSecondFactor, verifySecondFactorCode } from './second-factor.js';
+import { hasActiveSecondFactor, verifySecondFactorCode } from './second-factor-store.js';
 import { issueAccessToken } from './sign-in.js';
 import { queueSignInLockedMail } from './sign-in-lock.js';
 

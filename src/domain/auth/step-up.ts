@@ -1,7 +1,7 @@
 import type { Operation } from '../kernel/operation.js';
 import { DomainError } from '../kernel/errors.js';
 import type { Principal } from '../kernel/principal.js';
-import { hasActiveSecondFactor } from './second-factor.js';
+import { hasActiveSecondFactor } from './second-factor-store.js';
 
 const reauthenticationRequired = (id: string, message: string) =>
   new DomainError('unauthenticated', id, `${message}; call AuthService.Reauthenticate and retry with its token`, {

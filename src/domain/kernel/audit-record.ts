@@ -42,6 +42,14 @@ export const AuditEventType = {
   userUpdated: 'user.updated',
   userExported: 'user.exported',
   retentionCompleted: 'retention.completed',
+  mfaTotpEnrolled: 'mfa.totp_enrolled',
+  mfaTotpConfirmed: 'mfa.totp_confirmed',
+  mfaTotpDisabled: 'mfa.totp_disabled',
+  mfaRecoveryCodesRegenerated: 'mfa.recovery_codes_regenerated',
+  mfaChallengeIssued: 'mfa.challenge_issued',
+  mfaVerificationFailed: 'mfa.verification_failed',
+  mfaRecoveryCodeUsed: 'mfa.recovery_code_used',
+  mfaReset: 'mfa.reset',
 } as const;
 
 export type AuditEventType = (typeof AuditEventType)[keyof typeof AuditEventType];

@@ -50,6 +50,8 @@ export interface DomainDeps {
   oidc: OidcVerifier;
   /** Soft-deleted accounts can be restored for this many days. */
   userDeleteRetentionDays: number;
+  /** Roles whose sign-in needs a second factor (MFA_REQUIRED_ROLES). */
+  mfaRequiredRoles: readonly string[];
   /** Counts every password guess before it is checked, per account and per client (kernel/rate-limits.ts). */
   guesses: GuessLimiter;
   /** Per-client limits of the anonymous calls, per-address limits of the mail they send. */

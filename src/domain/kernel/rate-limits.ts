@@ -8,6 +8,12 @@ export interface GuessKeys {
 export interface ReservedGuess {
   /** The guess was right: the account's count starts over and the client gets its attempt back. */
   succeeded(): Promise<void>;
+  /**
+   * The guess was right but the sign-in needs another factor: the attempt is
+   * given back, and the account's count is kept, so passing the password
+   * again never resets the count of wrong second-factor codes.
+   */
+  passed(): Promise<void>;
   /** The guess was wrong. `locked` is true for the one failure that locked the account (once per lock). */
   failed(): Promise<{ locked: boolean }>;
 }

@@ -1,0 +1,32 @@
+import { generate } from 'otplib';
+import { harness } from './harness.js';
+import { signedInUser } from './fixtures.js';
+import { bearer, call, type TestServer } from './server.js';
+
+/**
+ * A current authenticator code for `secret` by the server's clock. Each call
+ * first moves the clock one 30-second step on, so every code is a fresh one
+ * (a code is accepted once per step).
+ */
+export async function nextTotpCode(secret: string, server: TestServer = harness().server): Promise<string> {
+  server.clock.advance(30);
+  return totpCodeAt(secret, server.clock.now());
+}
+
+/** The code of `secret` at `at`. */
+export function totpCodeAt(secret: string, at: Date): Promise<string> {
+  return generate({ secret, epoch: Math.floor(at.getTime() / 1000) });
+}
+
+/** A signed-in user with a confirmed authenticator: its secret, recovery codes and the session opened before. */
+export async function userWithTotp(server: TestServer = harness().server) {
+  const user = await signedInUser({ server });
+  const enrolment = await call(server.auth, 'enrollTotp', {}, bearer(user.accessToken));
+  const confirmed = await call(
+    server.auth,
+    'confirmTotp',
+    { code: await nextTotpCode(enrolment.secret, server) },
+    bearer(user.accessToken),
+  );
+  return { ...user, secret: enrolment.secret, recoveryCodes: confirmed.recoveryCodes };
+}

@@ -37,6 +37,8 @@ const COVERED = [
   'AuthService/RequestPasswordReset',
   'AuthService/ResetPassword',
   'AuthService/ChangePassword',
+  'AuthService/Reauthenticate',
+  'AuthService/DisableTotp',
   'AuthService/LoginWithProvider',
   'ProfileService/UpdateProfile',
   'IdentityService/UpdateUser',
@@ -167,6 +169,11 @@ describe('no personal data in logs, audit metadata or other tables', function ()
         md,
       ),
     );
+
+    // Reauthenticate: wrong password, then right; DisableTotp without a factor, holding the password (refused).
+    await attempt(call(auth, 'reauthenticate', { currentPassword: person.wrongPassword, code: '' }, md));
+    await call(auth, 'reauthenticate', { currentPassword: person.password, code: '' }, md);
+    await attempt(call(auth, 'disableTotp', { code: '123456', currentPassword: person.password }, md));
 
     // RequestEmailChange: wrong password, then right.
     await attempt(call(auth, 'requestEmailChange', { newEmail: person.newEmail, currentPassword: person.wrongPassword }, md));

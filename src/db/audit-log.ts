@@ -4,13 +4,6 @@ import { AuditEvent } from './entities/audit-event.js';
 /** The NOTIFY channel that wakes audit stream readers on every instance. */
 export const AUDIT_CHANNEL = 'tessera_audit';
 
-/**
- * Arbitrary constant naming the advisory lock that serializes audit inserts.
- * Holding it from the insert to the commit makes event ids become visible in
- * id order, so a reader that resumes "after id N" never skips a late committer.
- */
-const AUDIT_APPEND_LOCK = 0x7e55e7a;
-
 export interface NewAuditEvent {
   occurredAt: Date;
   type: string;
@@ -25,9 +18,12 @@ export interface NewAuditEvent {
 
 /**
  * Inserts audit events as the last statements of the current transaction.
- * Must run inside a transaction: the lock is released by its commit or rollback.
- * Ids are drawn first, under the lock, so `prepare` can bind each row's
- * ciphertext to its id.
+ * Must run inside a transaction. Ids are drawn first so `prepare` can bind
+ * each row's ciphertext to its id. Transactions commit in any order (no
+ * lock): readers deliver only below the horizon of audit-horizon.ts, which
+ * needs every transaction to hold an xid before it draws an id, so that an
+ * id drawn before a reader's snapshot belongs to a transaction the snapshot
+ * counts as running or finished.
  */
 export async function appendAuditEvents(
   em: EntityManager,
@@ -35,9 +31,10 @@ export async function appendAuditEvents(
   prepare: (event: NewAuditEvent, id: string) => NewAuditEvent = (event) => event,
 ): Promise<void> {
   if (events.length === 0) return;
-  await em.execute('select pg_advisory_xact_lock(?)', [AUDIT_APPEND_LOCK]);
+  // The one-time filter assigns this transaction's xid before the first nextval.
   const ids = await em.execute<{ id: string }[]>(
-    `select nextval(pg_get_serial_sequence('audit_events', 'id'))::text as id from generate_series(1, ?)`,
+    `select nextval(pg_get_serial_sequence('audit_events', 'id'))::text as id from generate_series(1, ?)
+     where pg_current_xact_id() is not null`,
     [events.length],
   );
   await em.insertMany(
@@ -85,12 +82,6 @@ export async function readAuditEvents(em: EntityManager, q: AuditEventQuery): Pr
     },
     { orderBy: { id: q.order }, limit: q.limit, disableIdentityMap: true },
   );
-}
-
-/** The highest committed event id ('0' for an empty trail). */
-export async function latestAuditEventId(em: EntityManager): Promise<string> {
-  const rows = await em.getConnection().execute<{ id: string | null }[]>('select max(id)::text as id from audit_events');
-  return rows[0]?.id ?? '0';
 }
 
 /** Deletes events older than `cutoff`, at most `batch` of them; returns how many went. */

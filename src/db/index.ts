@@ -7,11 +7,11 @@ export {
   appendAuditEvents,
   AUDIT_CHANNEL,
   deleteAuditEventsBefore,
-  latestAuditEventId,
   readAuditEvents,
   type AuditEventQuery,
   type NewAuditEvent,
 } from './audit-log.js';
+export { AuditHorizon, probeAuditTrail } from './audit-horizon.js';
 export { NotificationListener, SIGNING_KEYS_CHANNEL } from './notification-listener.js';
 export { findSessionState } from './session-state.js';
 export { clearExpiredSuccessors, pruneEndedRefreshHistory } from './session-cleanup.js';

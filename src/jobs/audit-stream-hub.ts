@@ -1,11 +1,25 @@
-import { latestAuditEventId, readAuditEvents, type AuditEvent, type AuditEventQuery, type EntityManager } from '../db/index.js';
-import { filterQuery, matchesAuditFilter, type AuditFilter } from '../domain/compliance/audit-filter.js';
+import {
+  AuditHorizon,
+  probeAuditTrail,
+  readAuditEvents,
+  type AuditEvent,
+  type AuditEventQuery,
+  type EntityManager,
+} from '../db/index.js';
+import { filterQuery, type AuditFilter } from '../domain/compliance/audit-filter.js';
 import { DomainError } from '../domain/kernel/errors.js';
+import { AuditSubscription, CATCH_UP_PAGE, type SubscriptionSource } from './audit-subscription.js';
 
-/** Rows read per query while a subscriber catches up from the table. */
-const CATCH_UP_PAGE = 500;
+export { AuditSubscription } from './audit-subscription.js';
+
 /** Rows the hub reads per query when woken. */
 const FAN_OUT_PAGE = 1000;
+/**
+ * While committed events wait above the horizon, the hub probes again this
+ * often: the transaction holding them back may end without a notification
+ * (a rollback, or a transaction that wrote no audit event).
+ */
+const HELD_BACK_RECHECK_MS = 10;
 
 export interface AuditStreamSettings {
   /** Events a live subscriber may have queued before it falls back to catching up from the table. */
@@ -36,19 +50,23 @@ function stampRead(rows: AuditEvent[]): AuditEvent[] {
 /**
  * Fans audit events out to the streams held on this instance.
  *
- * Correctness rests on one invariant of db/audit-log.ts: event ids become
- * visible in id order (inserts are serialized by an advisory lock held until
- * commit). So once the hub has read id N, every id below N is settled, and
- * reading "after the last id" never skips a late committer.
+ * Audited transactions commit in any order, so the hub reads only up to the
+ * horizon of db/audit-horizon.ts: every id up to it is final (committed or
+ * never will be). Once the hub has read up to N, nothing below N can appear,
+ * and reading "after the last id" never skips a late committer. Events above
+ * the horizon are picked up by a later probe: the next NOTIFY, or a recheck
+ * every HELD_BACK_RECHECK_MS while anything is held back.
  *
  * The hub reads each new event once (woken by NOTIFY, or by a poll as a
  * safety net) and offers it to every live subscriber. A subscriber behind
  * the hub, or one whose bounded queue overflowed, reads from the table on its
  * own until it reaches the hub again.
  */
-export class AuditStreamHub {
-  /** Every event with an id up to this one has been read by the hub (and offered). */
+export class AuditStreamHub implements SubscriptionSource {
+  /** Every event with an id up to this one has been read by the hub (and offered); never above the horizon. */
   private lastSeenId = '0';
+  private readonly horizon = new AuditHorizon();
+  private recheckTimer: NodeJS.Timeout | undefined;
   private readonly subscribers = new Set<AuditSubscription>();
   private fetching: Promise<void> | undefined;
   private fetchAgain = false;
@@ -69,9 +87,19 @@ export class AuditStreamHub {
     return this.reveal(em, await readAuditEvents(em, query));
   }
 
-  /** Starts at the current end of the trail and polls as a safety net. */
+  /** Probes the end of the trail; returns the horizon after this probe. */
+  private async probe(): Promise<string | undefined> {
+    return this.horizon.advance(await probeAuditTrail(this.newEntityManager()));
+  }
+
+  /** Starts at the current horizon (once the writes in flight have ended) and polls as a safety net. */
   async start(): Promise<void> {
-    this.lastSeenId = await latestAuditEventId(this.newEntityManager());
+    let safe = await this.probe();
+    while (safe === undefined) {
+      await new Promise((resolve) => setTimeout(resolve, HELD_BACK_RECHECK_MS));
+      safe = await this.probe();
+    }
+    this.lastSeenId = safe;
     this.pollTimer = setInterval(() => this.wake(), this.settings.pollIntervalMs);
     this.pollTimer.unref();
   }
@@ -90,40 +118,53 @@ export class AuditStreamHub {
         if (this.fetchAgain) {
           this.fetchAgain = false;
           this.wake();
+        } else if (this.horizon.holdingBack) {
+          this.recheckSoon();
         }
       });
   }
 
+  /** Wakes again shortly: what is held back is released by a probe, not by a notification. */
+  private recheckSoon(): void {
+    if (this.recheckTimer || this.closed) return;
+    this.recheckTimer = setTimeout(() => {
+      this.recheckTimer = undefined;
+      this.wake();
+    }, HELD_BACK_RECHECK_MS);
+    this.recheckTimer.unref();
+  }
+
   private async fetchNew(): Promise<void> {
+    await this.probe();
+    // Usually the writes in flight at the first probe have ended by now: release their events at once.
+    if (this.horizon.holdingBack) await this.probe();
+    const safe = this.horizon.safe ?? this.lastSeenId;
+    if (this.subscribers.size === 0) {
+      // Nobody listens: only keep the position, the table is the record.
+      this.lastSeenId = safe;
+      return;
+    }
     for (;;) {
-      if (this.subscribers.size === 0) {
-        // Nobody listens: only keep the position, the table is the record.
-        this.lastSeenId = await latestAuditEventId(this.newEntityManager());
-        return;
-      }
-      const rows = stampRead(
-        await this.read({
-          afterId: this.lastSeenId,
-          order: 'asc',
-          limit: FAN_OUT_PAGE,
-        }),
-      );
-      if (rows.length === 0) return;
+      const rows = stampRead(await this.read({ afterId: this.lastSeenId, upToId: safe, order: 'asc', limit: FAN_OUT_PAGE }));
+      const full = rows.length === FAN_OUT_PAGE;
       // Advance and offer in one synchronous step, so a subscriber switching to live never misses a batch.
-      this.lastSeenId = rows[rows.length - 1].id;
-      for (const subscriber of this.subscribers) subscriber.offer(rows);
-      if (rows.length < FAN_OUT_PAGE) return;
+      this.lastSeenId = full ? rows[rows.length - 1].id : safe;
+      if (rows.length > 0) for (const subscriber of this.subscribers) subscriber.offer(rows);
+      if (!full) return;
     }
   }
 
   /**
    * Opens a subscription. With `afterId` it replays every matching event
-   * after that id; without, it starts at the live edge.
+   * after that id; without, it starts at the live edge: after the newest
+   * event committed so far (events still in flight below it belong to the
+   * past of this stream, as before the subscription).
    */
   subscribe(filter: AuditFilter, afterId: string | undefined): AuditSubscription {
     if (this.closed)
       throw new DomainError('unavailable', 'STREAM-001', 'the server is shutting down', { reason: 'SHUTTING_DOWN' });
-    const subscription = new AuditSubscription(this, filter, afterId ?? this.lastSeenId, afterId !== undefined);
+    const edge = order(this.horizon.edge) > order(this.lastSeenId) ? this.horizon.edge : this.lastSeenId;
+    const subscription = new AuditSubscription(this, filter, afterId ?? edge, afterId !== undefined);
     this.subscribers.add(subscription);
     return subscription;
   }
@@ -144,6 +185,11 @@ export class AuditStreamHub {
         limit: CATCH_UP_PAGE,
       }),
     );
+  }
+
+  /** @internal */
+  readAt(event: AuditEvent): number {
+    return readAt.get(event) ?? Infinity;
   }
 
   /** @internal */
@@ -170,6 +216,7 @@ export class AuditStreamHub {
   close(): void {
     this.closed = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
+    if (this.recheckTimer) clearTimeout(this.recheckTimer);
     for (const subscriber of [...this.subscribers]) {
       subscriber.close(
         new DomainError('unavailable', 'STREAM-002', 'the server is shutting down; reconnect with your cursor', {
@@ -177,111 +224,5 @@ export class AuditStreamHub {
         }),
       );
     }
-  }
-}
-
-/**
- * One stream's view of the trail: an async iterator of events in id order.
- * Memory is bounded: at most `maxBuffered` queued events, plus one page
- * while catching up.
- */
-export class AuditSubscription implements AsyncIterable<AuditEvent> {
-  private mode: 'catching_up' | 'live';
-  /** Every event with id <= scanned was delivered, filtered out, or is in the queue. */
-  private scanned: string;
-  /** The id of the last event handed to the consumer. */
-  private delivered: string;
-  private queue: AuditEvent[] = [];
-  private wakeConsumer: (() => void) | undefined;
-  private closedWith: DomainError | 'done' | undefined;
-
-  constructor(
-    private readonly hub: AuditStreamHub,
-    private readonly filter: AuditFilter,
-    start: string,
-    replay: boolean,
-  ) {
-    this.scanned = start;
-    this.delivered = start;
-    this.mode = replay ? 'catching_up' : 'live';
-  }
-
-  /** Called by the hub, synchronously, with new events in id order. */
-  offer(batch: AuditEvent[]): void {
-    if (this.closedWith || this.mode !== 'live') return;
-    for (const event of batch) {
-      if (order(event.id) <= order(this.scanned)) continue;
-      if (matchesAuditFilter(event, this.filter)) {
-        if (this.queue.length >= this.hub.maxBuffered()) {
-          // Too slow to keep up live: drop the queue and re-read from the table later.
-          this.queue = [];
-          this.scanned = this.delivered;
-          this.mode = 'catching_up';
-          this.hub.noteQueued(0, true);
-          break;
-        }
-        this.queue.push(event);
-        this.hub.noteQueued(this.queue.length, false);
-      }
-      this.scanned = event.id;
-    }
-    this.notify();
-  }
-
-  /** When `event` was read from the table (performance.now()); it had committed by then. */
-  readAt(event: AuditEvent): number {
-    return readAt.get(event) ?? Infinity;
-  }
-
-  /** Ends the subscription; the iterator then throws `reason` (or just ends). */
-  close(reason: DomainError | 'done' = 'done'): void {
-    if (this.closedWith) return;
-    this.closedWith = reason;
-    this.queue = [];
-    this.hub.remove(this);
-    this.notify();
-  }
-
-  private notify(): void {
-    const wake = this.wakeConsumer;
-    this.wakeConsumer = undefined;
-    wake?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<AuditEvent> {
-    try {
-      while (!this.closedWith) {
-        const next = this.queue.shift();
-        if (next) {
-          this.delivered = next.id;
-          yield next;
-          continue;
-        }
-        if (this.mode === 'catching_up') {
-          yield* this.catchUp();
-          continue;
-        }
-        await new Promise<void>((resolve) => (this.wakeConsumer = resolve));
-      }
-      if (this.closedWith instanceof DomainError) throw this.closedWith;
-    } finally {
-      this.close();
-    }
-  }
-
-  /** Reads from the table up to the hub's position, then switches to live in the same tick. */
-  private async *catchUp(): AsyncGenerator<AuditEvent> {
-    const target = this.hub.position();
-    if (order(target) <= order(this.scanned)) {
-      this.mode = 'live';
-      return;
-    }
-    const rows = await this.hub.readPage(this.filter, this.scanned, target);
-    for (const row of rows) {
-      if (this.closedWith) return;
-      this.delivered = row.id;
-      yield row;
-    }
-    this.scanned = rows.length === CATCH_UP_PAGE ? rows[rows.length - 1].id : target;
   }
 }

@@ -21,8 +21,9 @@ export interface UnitOfWork extends Operation {
 
 /**
  * Runs `work` in one transaction: entity changes and their audit events commit
- * together or not at all. Audit rows go last so the append lock (see
- * db/audit-log.ts) is held only for the final statements. With
+ * together or not at all. Audit rows go last: their ids are drawn
+ * just before the commit, so a stream holds back later events (see
+ * db/audit-horizon.ts) only for the final statements. With
  * `whileCallerWaits`, a call whose client gave up (deadline, cancel) before
  * the commit rolls back instead: no change the client will never hear of.
  */

@@ -67,6 +67,19 @@ export function serializeError(err: unknown): unknown {
   return out;
 }
 
+/**
+ * Where the process logs: stdout. `sync: false` for the long-running server:
+ * pino's default writes each line with a blocking write(2) on the event loop (the
+ * largest item of a GetProfile or Login CPU profile), and sleeps the whole process
+ * when a slow reader fills the pipe; async lines are written in batches and
+ * flushed when the process exits. One-shot commands stay synchronous, so their
+ * lines keep their order with what the command prints.
+ */
+export function stdoutDestination(options: { sync: boolean }): DestinationStream {
+  // A collector that stops reading costs lines (past 16 MiB buffered), not memory without bound.
+  return pino.destination({ dest: 1, sync: options.sync, maxLength: 16 * 1024 * 1024 });
+}
+
 /** Creates the process logger: JSON lines with secrets censored. */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(

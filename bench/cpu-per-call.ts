@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `argon2 raw CPU: hash ${argon.hashMs.toFixed(2)} ms, verify ${argon.verifyMs.toFixed(2)} ms; server idle ${(idlePerMs * 1000).toFixed(1)} ms/s\n` +
         rows.join('\n') +
-        '\n',
+        `\nserver RSS ${server.memory().rssMb.toFixed(0)} MiB, peak ${server.memory().peakRssMb.toFixed(0)} MiB\n`,
     );
   } finally {
     await server.stop();

@@ -46,6 +46,7 @@ export async function startTesseraProcess(
     TESSERA_BOOTSTRAP_ADMIN_PASSWORD: BENCH_ADMIN.password,
     // Every load comes from 127.0.0.1; failures are not what is measured.
     LOGIN_MAX_FAILURES_PER_IP: '1000000',
+    RATE_LIMIT_REGISTER_PER_IP: '1000000',
     ...(process.env.UV_THREADPOOL_SIZE ? { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE } : {}),
     ...options.env,
   };

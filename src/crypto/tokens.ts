@@ -122,7 +122,18 @@ export async function signAccessToken(
 /** The published verification keys by kid; build once per key set. */
 export interface KeyResolver {
   readonly byKid: ReadonlyMap<string, KeyObject>;
+  /**
+   * Signed parts (`header.payload.signature`) whose signature already held under
+   * these keys: a client presents one access token on many calls, and Ed25519
+   * verification was the largest item of an authenticated read left. It lives
+   * and dies with the key set, so a key that is no longer published stops
+   * verifying at once; the claims (expiry, issuer, audience) are checked on every call.
+   */
+  readonly verified: Set<string>;
 }
+
+/** How many verified signatures a key set remembers (about 2 MB of tokens); the oldest go first. */
+const VERIFIED_SIGNATURES_KEPT = 4096;
 
 /**
  * Builds the verification keys of a published key set: Ed25519 keys ("OKP",
@@ -135,7 +146,7 @@ export function buildKeyResolver(keys: JSONWebKeySet): KeyResolver {
     if ((jwk.alg !== undefined && jwk.alg !== ACCESS_TOKEN_ALG) || (jwk.use !== undefined && jwk.use !== 'sig')) continue;
     byKid.set(jwk.kid, createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' }));
   }
-  return { byKid };
+  return { byKid, verified: new Set() };
 }
 
 /** Raised for any token that must not be accepted; the reason is for logs only. */
@@ -196,9 +207,12 @@ export async function verifyAccessToken(
   const key = typeof header.kid === 'string' ? keys.byKid.get(header.kid) : undefined;
   if (!key) throw new InvalidTokenError('no published key for this kid');
   if (!BASE64URL.test(encodedSignature)) throw new InvalidTokenError('signature is not base64url');
-  const signature = Buffer.from(encodedSignature, 'base64url');
-  if (!signatureHolds(`${encodedHeader}.${encodedPayload}`, key, signature)) {
-    throw new InvalidTokenError('signature verification failed');
+  if (!keys.verified.has(token)) {
+    if (!signatureHolds(`${encodedHeader}.${encodedPayload}`, key, Buffer.from(encodedSignature, 'base64url'))) {
+      throw new InvalidTokenError('signature verification failed');
+    }
+    if (keys.verified.size >= VERIFIED_SIGNATURES_KEPT) keys.verified.delete(keys.verified.values().next().value!);
+    keys.verified.add(token);
   }
   const payload = decodeObject(encodedPayload, 'payload');
   const now = Math.floor(settings.now.getTime() / 1000);

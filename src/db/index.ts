@@ -14,6 +14,7 @@ export {
 export { AuditHorizon, probeAuditTrail } from './audit-horizon.js';
 export { NotificationListener, SIGNING_KEYS_CHANNEL } from './notification-listener.js';
 export { findSessionState } from './session-state.js';
+export { findProfileWithKey } from './profile-read.js';
 export { clearExpiredSuccessors, pruneEndedRefreshHistory } from './session-cleanup.js';
 export { pruneEndedSessions, pruneFinishedMail, pruneSpentOneTimeTokens, scrubAuditPersonalData } from './retention-queries.js';
 export { lazyEntityManager } from './lazy-entity-manager.js';

@@ -52,7 +52,11 @@ describe('AuthService.LoginWithProvider with a second factor', function () {
 
   it('signs in at once when the provider asserts MFA in amr', async () => {
     const user = await providerUserWithTotp();
-    for (const amr of [['pwd', 'mfa'], ['pwd', 'otp'], ['hwk', 'pin']]) {
+    for (const amr of [
+      ['pwd', 'mfa'],
+      ['pwd', 'otp'],
+      ['hwk', 'pin'],
+    ]) {
       const res = await user.login(amr);
       expect(res.mfaChallenge).to.equal(undefined);
       expect(res.tokens!.accessToken).to.be.a('string').and.not.equal('');

@@ -34,6 +34,11 @@ export class UserDataKeys {
     return new Map(rows.map((row) => [row.userId, this.unwrap(row)]));
   }
 
+  /** The cipher of a key row read along with other data; undefined for an erased user (no key). */
+  cipherOf(row: UserKeyRow | null): FieldCipher | undefined {
+    return row ? this.unwrap(row) : undefined;
+  }
+
   private unwrap(row: UserKeyRow): FieldCipher {
     return new FieldCipher(this.wrapper.openBytes(row.wrappedKey, row.userId), row.keyId);
   }

@@ -18,7 +18,7 @@ export function totpCodeAt(secret: string, at: Date): Promise<string> {
   return generate({ secret, epoch: Math.floor(at.getTime() / 1000) });
 }
 
-/** A signed-in user with a confirmed authenticator: its secret, recovery codes and the session opened before. */
+/** A signed-in user with a confirmed authenticator: its secret, recovery codes and the session opened before, reauthenticated with both factors. */
 export async function userWithTotp(server: TestServer = harness().server) {
   const user = await signedInUser({ server });
   const enrolment = await call(server.auth, 'enrollTotp', {}, bearer(user.accessToken));
@@ -28,5 +28,12 @@ export async function userWithTotp(server: TestServer = harness().server) {
     { code: await nextTotpCode(enrolment.secret, server) },
     bearer(user.accessToken),
   );
-  return { ...user, secret: enrolment.secret, recoveryCodes: confirmed.recoveryCodes };
+  // The session proves both factors again (aal2), as the step-up RPCs of a factor's owner require.
+  const stepped = await call(
+    server.auth,
+    'reauthenticate',
+    { currentPassword: user.password, code: await nextTotpCode(enrolment.secret, server) },
+    bearer(user.accessToken),
+  );
+  return { ...user, accessToken: stepped.accessToken, secret: enrolment.secret, recoveryCodes: confirmed.recoveryCodes };
 }

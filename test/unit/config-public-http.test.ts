@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 const secrets = {
   TESSERA_PEPPER: randomBytes(32).toString('base64'),
   TESSERA_MASTER_KEY: randomBytes(32).toString('base64'),
+  TESSERA_EMAIL_INDEX_KEY: randomBytes(32).toString('base64'),
 };
 
 describe('loadConfig: the public pages listener', () => {

@@ -6,6 +6,7 @@ const production = {
   NODE_ENV: 'production',
   TESSERA_PEPPER: randomBytes(32).toString('base64'),
   TESSERA_MASTER_KEY: randomBytes(32).toString('base64'),
+  TESSERA_EMAIL_INDEX_KEY: randomBytes(32).toString('base64'),
 };
 
 const errorOf = (env: NodeJS.ProcessEnv): string => {

@@ -20,7 +20,7 @@ export class Metrics {
 
   readonly loginAttempts = new Counter({
     name: 'tessera_login_attempts_total',
-    help: 'Password sign-in attempts by outcome.',
+    help: 'Password sign-in attempts by outcome (success, mfa_required: the password was right and a second factor is asked, failure).',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
@@ -65,7 +65,7 @@ export class Metrics {
 
   readonly retentionRemoved = new Counter({
     name: 'tessera_retention_removed_total',
-    help: 'Records the retention job removed on this instance, by kind (sessions, one_time_tokens, mail, users_erased, audit_events_scrubbed, audit_events_deleted, refresh_successors_cleared, refresh_history_pruned).',
+    help: 'Records the retention job removed on this instance, by kind (sessions, one_time_tokens, mail, users_erased, audit_events_scrubbed, audit_events_deleted, refresh_successors_cleared, refresh_history_pruned, mfa_challenges).',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });

@@ -16,7 +16,13 @@ export { NotificationListener, SIGNING_KEYS_CHANNEL } from './notification-liste
 export { findSessionState } from './session-state.js';
 export { findProfileWithKey } from './profile-read.js';
 export { clearExpiredSuccessors, pruneEndedRefreshHistory } from './session-cleanup.js';
-export { pruneEndedSessions, pruneFinishedMail, pruneSpentOneTimeTokens, scrubAuditPersonalData } from './retention-queries.js';
+export {
+  pruneEndedSessions,
+  pruneFinishedMail,
+  pruneSpentOneTimeTokens,
+  pruneSpentMfaChallenges,
+  scrubAuditPersonalData,
+} from './retention-queries.js';
 export { lazyEntityManager } from './lazy-entity-manager.js';
 export {
   findServiceAccountByCertificateIdentity,

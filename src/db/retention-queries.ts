@@ -33,6 +33,17 @@ export function pruneSpentOneTimeTokens(em: EntityManager, cutoff: Date, batch: 
   );
 }
 
+/** Deletes MFA sign-in challenges used or expired before `cutoff` (only their hashes were kept). */
+export function pruneSpentMfaChallenges(em: EntityManager, cutoff: Date, batch: number): Promise<number> {
+  return affected(
+    em,
+    `delete from mfa_challenges where id in (
+       select id from mfa_challenges where least(expires_at, used_at) < ? limit ?
+     ) returning 1`,
+    [cutoff, batch],
+  );
+}
+
 /** Deletes outbox rows delivered or given up before `cutoff` (a given-up mail's last attempt was due at next_attempt_at). */
 export function pruneFinishedMail(em: EntityManager, cutoff: Date, batch: number): Promise<number> {
   return affected(

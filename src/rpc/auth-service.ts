@@ -22,10 +22,11 @@ import { implementService } from './implement-service.js';
 /** tessera.v1.AuthService: decode -> one domain call -> encode. */
 export function authService(rt: RpcRuntime) {
   /** Counts a sign-in's outcome in the login_attempts metric. */
-  const countLoginAttempt = <T>(login: Promise<T>): Promise<T> =>
+  const countLoginAttempt = <T extends object>(login: Promise<T>): Promise<T> =>
     login.then(
       (result) => {
-        rt.metrics.loginAttempts.inc({ outcome: 'success' });
+        // A right password with a second factor still to come is not a sign-in yet.
+        rt.metrics.loginAttempts.inc({ outcome: 'mfaChallenge' in result && result.mfaChallenge ? 'mfa_required' : 'success' });
         return result;
       },
       (err: unknown) => {

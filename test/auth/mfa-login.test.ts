@@ -36,7 +36,14 @@ describe('AuthService.Login with a second factor', () => {
     const { metadata, requestId } = traced('');
     metadata.remove('authorization');
     const before = harness().server.clock.now().getTime();
+    const mfaRequired = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${harness().server.tessera.httpPort}/metrics`)).text();
+      return Number(text.match(/^tessera_login_attempts_total\{outcome="mfa_required"\} (\d+)$/m)?.[1] ?? 0);
+    };
+    const challengesBefore = await mfaRequired();
     const res = await call(auth(), 'login', { email: user.email, password: user.password }, metadata);
+    // Counted apart from successful sign-ins: no session was opened.
+    expect(await mfaRequired()).to.equal(challengesBefore + 1);
 
     expect(res.tokens).to.equal(undefined);
     expect(res.user?.id).to.equal(user.user!.id);

@@ -23,8 +23,9 @@ describe('Retention job: every kind pruned past its window and kept before it', 
   this.timeout(60_000);
   let db: TestDatabase;
   let server: TestServer;
-  const seeded: Record<'sessions' | 'tokens' | 'mail' | 'users', Seeded> = {
+  const seeded: Record<'sessions' | 'tokens' | 'challenges' | 'mail' | 'users', Seeded> = {
     sessions: { gone: [], kept: [] },
+    challenges: { gone: [], kept: [] },
     tokens: { gone: [], kept: [] },
     mail: { gone: [], kept: [] },
     users: { gone: [], kept: [] },
@@ -67,6 +68,23 @@ describe('Retention job: every kind pruned past its window and kept before it', 
     seeded.tokens = {
       gone: [await insert(PAST_30, 'null'), await insert(INSIDE_30, PAST_30)],
       kept: [await insert(INSIDE_30, 'null'), await insert("now() + interval '1 hour'", 'null')],
+    };
+  }
+
+  async function seedChallenges(): Promise<void> {
+    const { user } = await signedInUser({ server });
+    const insert = async (expiresAt: string, usedAt: string) =>
+      (
+        await ids(
+          `insert into mfa_challenges (id, challenge_hash, user_id, method, first_factor_amr, created_at, expires_at, used_at)
+           values (gen_random_uuid(), md5(random()::text), $1, 'password', '["pwd"]', now() - interval '40 days',
+                   ${expiresAt}, ${usedAt}) returning id`,
+          [user!.id],
+        )
+      )[0];
+    seeded.challenges = {
+      gone: [await insert(PAST_30, 'null'), await insert(INSIDE_30, PAST_30)],
+      kept: [await insert(INSIDE_30, 'null'), await insert("now() + interval '5 minutes'", 'null')],
     };
   }
 
@@ -135,6 +153,7 @@ describe('Retention job: every kind pruned past its window and kept before it', 
     server = await startTestServer(db);
     await seedSessions();
     await seedTokens();
+    await seedChallenges();
     await seedMail();
     await seedDeletedUsers();
     await seedAuditEvents();
@@ -158,6 +177,14 @@ describe('Retention job: every kind pruned past its window and kept before it', 
     expect(await ids('select id from one_time_tokens where id = any($1)', [seeded.tokens.gone])).to.deep.equal([]);
     expect(await ids('select id from one_time_tokens where id = any($1)', [seeded.tokens.kept])).to.have.members(
       seeded.tokens.kept,
+    );
+  });
+
+  it('deletes MFA challenges used or expired more than ONE_TIME_TOKEN_RETENTION_DAYS ago, keeps the others', async () => {
+    expect(counts.mfa_challenges).to.equal(2);
+    expect(await ids('select id from mfa_challenges where id = any($1)', [seeded.challenges.gone])).to.deep.equal([]);
+    expect(await ids('select id from mfa_challenges where id = any($1)', [seeded.challenges.kept])).to.have.members(
+      seeded.challenges.kept,
     );
   });
 

@@ -5,6 +5,7 @@ import {
   pruneEndedSessions,
   pruneFinishedMail,
   pruneSpentOneTimeTokens,
+  pruneSpentMfaChallenges,
   scrubAuditPersonalData,
   type EntityManager,
 } from '../../db/index.js';
@@ -42,6 +43,8 @@ export interface RetentionCounts {
   /** Session secrets kept only briefly: not personal data, so not audited, but counted in the metrics. */
   refresh_successors_cleared: number;
   refresh_history_pruned: number;
+  /** Spent MFA sign-in challenges (hashes only), after the one-time token window. */
+  mfa_challenges: number;
 }
 
 /** The kinds whose removal is recorded in `retention.completed`. */
@@ -80,6 +83,7 @@ export async function runRetention(op: Operation, windows: RetentionWindows): Pr
     refresh_history_pruned: await pruneEndedRefreshHistory(em, new Date(now)),
     sessions: await drain(() => pruneEndedSessions(em, before(windows.sessionDays), BATCH)),
     one_time_tokens: await drain(() => pruneSpentOneTimeTokens(em, before(windows.oneTimeTokenDays), BATCH)),
+    mfa_challenges: await drain(() => pruneSpentMfaChallenges(em, before(windows.oneTimeTokenDays), BATCH)),
     mail: await drain(() => pruneFinishedMail(em, before(windows.mailDays), BATCH)),
     audit_events_scrubbed: await drain(() => scrubAuditPersonalData(em, before(windows.auditPiiDays), BATCH)),
     audit_events_deleted:

@@ -15,8 +15,8 @@ describe('server logs', () => {
     const marker = randomBytes(6).toString('hex');
     const password = `Log-Canary-Password-${marker}`;
     const wrongPassword = `Wrong-Canary-Password-${marker}`;
-    // Digits drawn at random, so the number appears in the logs only if something leaks it.
-    const digits = String(100_000_000 + (randomBytes(4).readUInt32BE() % 900_000_000));
+    // A Portuguese mobile number (91x: a valid range) with random digits, so it appears in the logs only if something leaks it.
+    const digits = `91${String(randomBytes(4).readUInt32BE() % 10_000_000).padStart(7, '0')}`;
     const phone = `+351 ${digits.slice(0, 3)} ${digits.slice(3, 6)} ${digits.slice(6)}`;
     const userEmail = uniqueEmail('logs');
 

@@ -37,6 +37,7 @@ async function withServer(body: (tessera: Tessera, databaseUrl: string) => Promi
     HTTP_PORT: '0',
     TESSERA_PEPPER: secret(),
     TESSERA_MASTER_KEY: secret(),
+    TESSERA_EMAIL_INDEX_KEY: secret(),
   });
   const tessera = await startTessera(config, { log: createLogger('warn') });
   try {

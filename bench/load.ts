@@ -5,6 +5,7 @@ import argon2 from 'argon2';
 import { AuthServiceClient } from '../src/gen/tessera/v1/auth_service.js';
 import { ComplianceServiceClient } from '../src/gen/tessera/v1/compliance_service.js';
 import { IdentityServiceClient } from '../src/gen/tessera/v1/identity_service.js';
+import { Profile } from '../src/gen/tessera/v1/profile.js';
 import { ProfileServiceClient } from '../src/gen/tessera/v1/profile_service.js';
 import { Semaphore } from '../src/crypto/semaphore.js';
 import { ECHO_SERVICE } from './echo-service.js';
@@ -170,7 +171,7 @@ async function operationFor(job: Exclude<Job, { kind: 'audit-subscribe' }>, clie
         unary(
           profile,
           'updateProfile',
-          { profile: { bio: `bench write ${n++}` } as never, updateMask: ['bio'] },
+          { profile: Profile.fromPartial({ bio: `bench write ${n++}` }), updateMask: ['bio'] },
           tokens[slot % tokens.length],
         );
     }

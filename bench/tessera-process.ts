@@ -42,6 +42,7 @@ export async function startTesseraProcess(
     TESSERA_DATA_DIR: mkdtempSync(join(tmpdir(), 'tessera-bench-data-')),
     TESSERA_PEPPER: randomBytes(32).toString('base64'),
     TESSERA_MASTER_KEY: randomBytes(32).toString('base64'),
+    TESSERA_EMAIL_INDEX_KEY: randomBytes(32).toString('base64'),
     TESSERA_BOOTSTRAP_ADMIN_EMAIL: BENCH_ADMIN.email,
     TESSERA_BOOTSTRAP_ADMIN_PASSWORD: BENCH_ADMIN.password,
     // Every load comes from 127.0.0.1; failures are not what is measured.

@@ -1,23 +1,11 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { appendAuditEvents, connectOrm, type NewAuditEvent, type Orm } from '../../src/db/index.js';
+import { appendAuditEvents, connectOrm, type Orm } from '../../src/db/index.js';
 import type { AuditEvent } from '../../src/gen/tessera/v1/audit_event.js';
 import { harness } from '../helpers/harness.js';
-import { openStream, sequenceOf } from '../helpers/audit.js';
+import { auditEventAbout, openStream, sequenceOf } from '../helpers/audit.js';
 
-function eventAbout(subjectUserId: string, seq: number): NewAuditEvent {
-  return {
-    occurredAt: new Date(),
-    type: 'email_verification.requested',
-    actorType: 'system',
-    actorId: null,
-    subjectUserId,
-    ip: null,
-    userAgent: null,
-    requestId: `race-${seq}`,
-    metadata: { seq },
-  };
-}
+const eventAbout = (subjectUserId: string, seq: number) => auditEventAbout(subjectUserId, seq, 'race');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

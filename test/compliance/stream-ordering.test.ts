@@ -1,23 +1,11 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { appendAuditEvents, type NewAuditEvent } from '../../src/db/index.js';
+import { appendAuditEvents } from '../../src/db/index.js';
 import { harness } from '../helpers/harness.js';
-import { openStream } from '../helpers/audit.js';
+import { auditEventAbout, openStream } from '../helpers/audit.js';
 
-function eventAbout(subjectUserId: string, seq: number): NewAuditEvent {
-  return {
-    occurredAt: new Date(),
-    type: 'email_verification.requested',
-    actorType: 'system',
-    actorId: null,
-    subjectUserId,
-    ip: null,
-    userAgent: null,
-    requestId: `ordering-${seq}`,
-    metadata: { seq },
-  };
-}
+const eventAbout = (subjectUserId: string, seq: number) => auditEventAbout(subjectUserId, seq, 'ordering');
 
 async function client(): Promise<pg.Client> {
   const c = new pg.Client({ connectionString: harness().db.url });

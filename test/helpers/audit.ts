@@ -1,5 +1,6 @@
 import { credentials, Metadata, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
+import type { NewAuditEvent } from '../../src/db/index.js';
 import type { Tessera } from '../../src/server.js';
 import { systemOperation, type Operation } from '../../src/domain/kernel/operation.js';
 import { inTransaction } from '../../src/domain/kernel/unit-of-work.js';
@@ -122,4 +123,19 @@ export function sequenceOf(events: AuditEvent[]): number[] {
 /** An operation of the system on `tessera`'s database, for writing audit events the way the service does. */
 export function testOperation(tessera: Tessera, requestId: string): Operation {
   return systemOperation(tessera.deps, tessera.orm.em.fork(), requestId);
+}
+
+/** A bare audit event about `subjectUserId`, numbered `seq` in its metadata and request id (`<prefix>-<seq>`). */
+export function auditEventAbout(subjectUserId: string, seq: number, prefix: string): NewAuditEvent {
+  return {
+    occurredAt: new Date(),
+    type: 'email_verification.requested',
+    actorType: 'system',
+    actorId: null,
+    subjectUserId,
+    ip: null,
+    userAgent: null,
+    requestId: `${prefix}-${seq}`,
+    metadata: { seq },
+  };
 }

@@ -8,7 +8,7 @@ import type { Operation } from '../kernel/operation.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkPresentedPassword } from '../kernel/validation.js';
 import { verifyCurrentPassword } from './password-changes.js';
-import { checkTotpCode, issueRecoveryCodes, totpSecretBinding, withVerifiedCode } from './second-factor.js';
+import { checkTotpCode, issueRecoveryCodes, totpSecretBinding, withVerifiedCode, type CodeCheck } from './second-factor.js';
 
 const wrongCode = (id: string) => () =>
   new DomainError('invalid_argument', id, 'the authenticator code is wrong or was already used', {
@@ -76,15 +76,7 @@ export async function confirmTotp(op: Operation, input: { code: string }): Promi
   const code = checkTotpCode('code', input.code, violations);
   violations.throwIfAny('MFA-021');
   const account = await op.em.findOneOrFail(User, caller.userId);
-  const check = {
-    userId: account.id,
-    email: await openUserEmail(op, account),
-    factor: { totp: code },
-    operation: 'confirm_totp',
-    state: 'pending',
-    outcome: 'partial',
-    wrongCode: wrongCode('MFA-022'),
-  } as const;
+  const check = await accountCodeCheck(op, account, code, { operation: 'confirm_totp', state: 'pending', errorId: 'MFA-022' });
   return withVerifiedCode(op, check, async (uow, factor) => {
     factor.confirmedAt = uow.clock.now();
     const recoveryCodes = await issueRecoveryCodes(uow, account.id);
@@ -109,15 +101,7 @@ export async function disableTotp(op: Operation, input: { code: string; currentP
   const password = checkPresentedPassword('current_password', input.currentPassword, violations);
   violations.throwIfAny('MFA-031');
   const account = await op.em.findOneOrFail(User, caller.userId);
-  const check = {
-    userId: account.id,
-    email: await openUserEmail(op, account),
-    factor: { totp: code },
-    operation: 'disable_totp',
-    state: 'confirmed',
-    outcome: 'partial',
-    wrongCode: wrongCode('MFA-032'),
-  } as const;
+  const check = await accountCodeCheck(op, account, code, { operation: 'disable_totp', state: 'confirmed', errorId: 'MFA-032' });
   await withVerifiedCode(op, check, async () => undefined);
   await verifyCurrentPassword(op, { userId: account.id, password, operation: 'disable_totp' }, 'MFA-033');
   await inTransaction(op, async (uow) => {
@@ -138,15 +122,11 @@ export async function regenerateRecoveryCodes(op: Operation, input: { code: stri
   const code = checkTotpCode('code', input.code, violations);
   violations.throwIfAny('MFA-041');
   const account = await op.em.findOneOrFail(User, caller.userId);
-  const check = {
-    userId: account.id,
-    email: await openUserEmail(op, account),
-    factor: { totp: code },
+  const check = await accountCodeCheck(op, account, code, {
     operation: 'regenerate_recovery_codes',
     state: 'confirmed',
-    outcome: 'partial',
-    wrongCode: wrongCode('MFA-042'),
-  } as const;
+    errorId: 'MFA-042',
+  });
   return withVerifiedCode(op, check, async (uow) => {
     const recoveryCodes = await issueRecoveryCodes(uow, account.id);
     uow.record({
@@ -156,4 +136,22 @@ export async function regenerateRecoveryCodes(op: Operation, input: { code: stri
     });
     return { recoveryCodes };
   });
+}
+
+/** A check of an authenticator code of the caller's own account that gives the guess back when right (see withVerifiedCode). */
+async function accountCodeCheck(
+  op: Operation,
+  account: User,
+  code: string,
+  what: { operation: string; state: 'pending' | 'confirmed'; errorId: string },
+): Promise<CodeCheck> {
+  return {
+    userId: account.id,
+    email: await openUserEmail(op, account),
+    factor: { totp: code },
+    operation: what.operation,
+    state: what.state,
+    outcome: 'partial',
+    wrongCode: wrongCode(what.errorId),
+  };
 }

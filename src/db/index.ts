@@ -68,3 +68,13 @@ export {
   lockUnusedRecoveryCode,
   replaceRecoveryCodes,
 } from './mfa-queries.js';
+export {
+  findSignInCandidate,
+  insertSession,
+  lockSignInUser,
+  recordUserSignIn,
+  storeUpgradedHash,
+  type NewSession,
+  type SignInCandidate,
+  type SignInUser,
+} from './sign-in-writes.js';

@@ -1,10 +1,10 @@
-import { hasConfirmedTotp, lockUser, User } from '../../db/index.js';
+import { findSignInCandidate, lockSignInUser, storeUpgradedHash, type SignInUser } from '../../db/index.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import type { Operation } from '../kernel/operation.js';
 import { reserveGuess } from '../kernel/rate-limit-checks.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkEmail, checkPresentedPassword } from '../kernel/validation.js';
-import { accountInactive, recordLoginFailure, signIn } from './sign-in.js';
+import { accountInactive, recordLoginFailure, signInLockedUser } from './sign-in.js';
 import { issueMfaChallenge, type FirstFactorResult } from './mfa-login.js';
 import { AMR } from './second-factor.js';
 import { queueSignInLockedMail } from './sign-in-lock.js';
@@ -24,13 +24,17 @@ const invalidCredentials = () =>
  * MFA challenge instead of tokens, and its guess count is kept (not reset)
  * until the second factor is right too.
  */
-export async function loginWithPassword(op: Operation, input: { email: string; password: string }): Promise<FirstFactorResult> {
+export async function loginWithPassword(
+  op: Operation,
+  input: { email: string; password: string },
+): Promise<FirstFactorResult<SignInUser>> {
   const violations = new Violations();
   const email = checkEmail('email', input.email, violations);
   const password = checkPresentedPassword('password', input.password, violations);
   violations.throwIfAny('SESS-002');
 
-  const user = await op.em.findOne(User, { emailIndex: op.deps.emailIndex.of(email) }, { populate: ['passwordHash'] });
+  // One prepared read (account, hash, second factor): Login's hot path stays off the ORM.
+  const user = await findSignInCandidate(op.em, op.deps.emailIndex.of(email));
   // Counted before the check, known and unknown emails alike (see kernel/rate-limit-checks.ts).
   const guess = await reserveGuess(op, email, 'LIMIT-001', () => recordLoginFailure(op, user?.id ?? null, 'too_many_attempts'));
   const check = user?.passwordHash
@@ -45,7 +49,7 @@ export async function loginWithPassword(op: Operation, input: { email: string; p
     });
     throw invalidCredentials();
   }
-  const secondFactor = await hasConfirmedTotp(op.em, user.id);
+  const secondFactor = user.hasConfirmedTotp;
   // A role that needs a second factor, without one: no tokens until it is enrolled.
   const enrolmentRequired = !secondFactor && op.deps.mfaRequiredRoles.includes(user.role);
   await (secondFactor || enrolmentRequired ? guess.passed() : guess.succeeded());
@@ -64,19 +68,24 @@ export async function loginWithPassword(op: Operation, input: { email: string; p
     async (uow) => {
       // Re-read under a row lock: concurrent sign-ins of one account would otherwise
       // all write the version read before the password check, and all but one fail.
-      const current = await lockUser(uow.em, user.id);
-      // Suspended or deleted between the password check and the lock.
+      const current = await lockSignInUser(uow.em, user.id);
+      // Erased, suspended or deleted between the password check and the lock.
+      if (!current) throw invalidCredentials();
       if (current.status !== 'active') throw accountInactive('SESS-007', current.status);
-      if (upgradedHash) {
-        current.passwordHash = upgradedHash.hash;
-        current.passwordPepperId = upgradedHash.pepperId;
-      }
       const first = { method: 'password', amr: [AMR.password] };
-      if (secondFactor) return { user: current, mfaChallenge: issueMfaChallenge(uow, current, first) };
-      if (enrolmentRequired) {
-        return { user: current, mfaChallenge: issueMfaChallenge(uow, current, first, ['totp_enrollment_required']) };
+      if (secondFactor || enrolmentRequired) {
+        if (upgradedHash) await storeUpgradedHash(uow.em, current.id, upgradedHash);
+        const methods = enrolmentRequired ? (['totp_enrollment_required'] as const) : undefined;
+        return { user: current, mfaChallenge: issueMfaChallenge(uow, current, first, methods && [...methods]) };
       }
-      const tokens = await signIn(uow, current, 'password', { rehashed: Boolean(upgradedHash) }, [AMR.password]);
+      const tokens = await signInLockedUser(
+        uow,
+        current,
+        'password',
+        { rehashed: Boolean(upgradedHash) },
+        [AMR.password],
+        upgradedHash,
+      );
       return { user: current, tokens };
     },
     { whileCallerWaits: true },

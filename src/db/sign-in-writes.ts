@@ -1,0 +1,171 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { preparedQuery } from './prepared-query.js';
+import type { User } from './entities/user.js';
+
+/**
+ * The reads and writes of a password sign-in as prepared statements: every
+ * Login runs them, and through the ORM (query building, hydration, change
+ * sets, identity map) they cost several times the statements themselves.
+ */
+
+/** What a password sign-in needs of an account before the password is checked. */
+export interface SignInCandidate {
+  id: string;
+  passwordHash: string | null;
+  passwordPepperId: string | null;
+  role: User['role'];
+  status: User['status'];
+  /** Whether the account has a confirmed second factor (TOTP). */
+  hasConfirmedTotp: boolean;
+}
+
+/** An account as a sign-in answers with it (the fields of a User message), read under a row lock. */
+export type SignInUser = Pick<
+  User,
+  'id' | 'role' | 'status' | 'emailVerifiedAt' | 'createdAt' | 'updatedAt' | 'lastLoginAt' | 'appMetadata' | 'deletedAt'
+>;
+
+/** The account with this email blind index, with its hash and whether it has a confirmed factor, or null. */
+export async function findSignInCandidate(em: EntityManager, emailIndex: string): Promise<SignInCandidate | null> {
+  const [row] = await preparedQuery<{
+    id: string;
+    password_hash: string | null;
+    password_pepper_id: string | null;
+    role: User['role'];
+    status: User['status'];
+    has_totp: boolean;
+  }>(
+    em,
+    'tessera_sign_in_candidate',
+    `select u.id, u.password_hash, u.password_pepper_id, u.role, u.status,
+            exists (select 1 from totp_factors f where f.user_id = u.id and f.confirmed_at is not null) as has_totp
+       from users u where u.email_index = $1`,
+    [emailIndex],
+  );
+  if (!row) return null;
+  return {
+    id: row.id,
+    passwordHash: row.password_hash,
+    passwordPepperId: row.password_pepper_id,
+    role: row.role,
+    status: row.status,
+    hasConfirmedTotp: row.has_totp,
+  };
+}
+
+// The ORM's pool hands timestamps back as strings (its own type parsers).
+const dateOrNull = (value: Date | string | null): Date | null => (value === null ? null : new Date(value));
+
+/** The account, locked until the transaction ends, or null. Must run inside a transaction. */
+export async function lockSignInUser(em: EntityManager, userId: string): Promise<SignInUser | null> {
+  const [row] = await preparedQuery<{
+    id: string;
+    role: User['role'];
+    status: User['status'];
+    email_verified_at: string | null;
+    created_at: string;
+    updated_at: string;
+    last_login_at: string | null;
+    app_metadata: Record<string, unknown>;
+    deleted_at: string | null;
+  }>(
+    em,
+    'tessera_sign_in_lock_user',
+    `select id, role, status, email_verified_at, created_at, updated_at, last_login_at, app_metadata, deleted_at
+       from users where id = $1 for update`,
+    [userId],
+  );
+  if (!row) return null;
+  return {
+    id: row.id,
+    role: row.role,
+    status: row.status,
+    emailVerifiedAt: dateOrNull(row.email_verified_at),
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+    lastLoginAt: dateOrNull(row.last_login_at),
+    appMetadata: row.app_metadata,
+    deletedAt: dateOrNull(row.deleted_at),
+  };
+}
+
+/**
+ * Stamps a sign-in on the account (and stores an upgraded hash, if any),
+ * bumping its version as an ORM update would.
+ */
+export async function recordUserSignIn(
+  em: EntityManager,
+  userId: string,
+  at: Date,
+  upgraded?: { hash: string; pepperId: string | null },
+): Promise<void> {
+  if (upgraded) {
+    await preparedQuery(
+      em,
+      'tessera_sign_in_rehash',
+      `update users set last_login_at = $2, updated_at = $2, password_hash = $3, password_pepper_id = $4, version = version + 1
+        where id = $1`,
+      [userId, at, upgraded.hash, upgraded.pepperId],
+    );
+    return;
+  }
+  await preparedQuery(
+    em,
+    'tessera_sign_in_touch',
+    'update users set last_login_at = $2, updated_at = $2, version = version + 1 where id = $1',
+    [userId, at],
+  );
+}
+
+/** Stores a password's upgraded hash (a sign-in answered with an MFA challenge: no sign-in stamp yet). */
+export async function storeUpgradedHash(
+  em: EntityManager,
+  userId: string,
+  upgraded: { hash: string; pepperId: string | null },
+): Promise<void> {
+  await preparedQuery(
+    em,
+    'tessera_store_upgraded_hash',
+    'update users set password_hash = $2, password_pepper_id = $3, version = version + 1 where id = $1',
+    [userId, upgraded.hash, upgraded.pepperId],
+  );
+}
+
+/** A new session row (sealed columns already sealed). */
+export interface NewSession {
+  id: string;
+  userId: string;
+  refreshTokenHash: string;
+  createdAt: Date;
+  expiresAt: Date;
+  lastUsedAt: Date;
+  ip: string | null;
+  userAgent: string | null;
+  authenticatedAt: Date;
+  amr: string[];
+  acr: string;
+}
+
+/** Inserts a session opened by a sign-in (no rotation yet, not revoked). */
+export async function insertSession(em: EntityManager, s: NewSession): Promise<void> {
+  await preparedQuery(
+    em,
+    'tessera_session_insert',
+    `insert into sessions (id, user_id, refresh_token_hash, created_at, expires_at, last_used_at, ip, user_agent,
+                           authenticated_at, amr, acr)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    [
+      s.id,
+      s.userId,
+      s.refreshTokenHash,
+      s.createdAt,
+      s.expiresAt,
+      s.lastUsedAt,
+      s.ip,
+      s.userAgent,
+      s.authenticatedAt,
+      s.amr,
+      s.acr,
+    ],
+  );
+}

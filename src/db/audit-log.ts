@@ -41,13 +41,15 @@ export async function appendAuditEvents(
     [events.length],
   );
   const rows = events.map((event, i) => ({ ...prepare(event, ids[i]!.id), id: ids[i]!.id }));
-  // Every audited commit writes here: one prepared statement, off the ORM's insert path.
+  // Every audited commit writes here: one prepared statement, off the ORM's insert path, which also
+  // notifies (delivered only on commit; listeners treat it as a wake-up, the table is the record).
   await preparedQuery(
     em,
     'tessera_audit_insert',
     `insert into audit_events (id, occurred_at, type, actor_type, actor_id, subject_user_id, ip, user_agent, request_id, metadata)
-     select * from unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[],
-                          $8::text[], $9::text[], $10::jsonb[])`,
+     select e.* from unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[],
+                            $8::text[], $9::text[], $10::jsonb[]) as e,
+                     (select pg_notify($11, '')) as wake_up`,
     [
       rows.map((r) => r.id),
       rows.map((r) => r.occurredAt),
@@ -59,10 +61,9 @@ export async function appendAuditEvents(
       rows.map((r) => r.userAgent),
       rows.map((r) => r.requestId),
       rows.map((r) => JSON.stringify(r.metadata)),
+      AUDIT_CHANNEL,
     ],
   );
-  // Delivered only on commit; listeners treat it as a wake-up, the table is the record.
-  await preparedQuery(em, 'tessera_audit_notify', 'select pg_notify($1, $2)', [AUDIT_CHANNEL, '']);
 }
 
 /** Which events to read. Ids are decimal strings (BIGINT). */

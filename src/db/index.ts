@@ -72,7 +72,7 @@ export {
   findSignInCandidate,
   insertSession,
   lockSignInUser,
-  recordUserSignIn,
+  stampSignIn,
   storeUpgradedHash,
   type NewSession,
   type SignInCandidate,

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { preparedQuery } from './prepared-query.js';
 import type { User } from './entities/user.js';
+import type { UserKeyRow } from './user-keys.js';
 
 /**
  * The reads and writes of a password sign-in as prepared statements: every
@@ -58,24 +59,30 @@ const dateOrNull = (value: Date | string | null): Date | null => (value === null
 
 /** The account, locked until the transaction ends, or null. Must run inside a transaction. */
 export async function lockSignInUser(em: EntityManager, userId: string): Promise<SignInUser | null> {
-  const [row] = await preparedQuery<{
-    id: string;
-    role: User['role'];
-    status: User['status'];
-    email_verified_at: string | null;
-    created_at: string;
-    updated_at: string;
-    last_login_at: string | null;
-    app_metadata: Record<string, unknown>;
-    deleted_at: string | null;
-  }>(
+  const [row] = await preparedQuery<UserColumns>(
     em,
     'tessera_sign_in_lock_user',
-    `select id, role, status, email_verified_at, created_at, updated_at, last_login_at, app_metadata, deleted_at
-       from users where id = $1 for update`,
+    `select ${USER_COLUMNS} from users where id = $1 for update`,
     [userId],
   );
-  if (!row) return null;
+  return row ? toSignInUser(row) : null;
+}
+
+const USER_COLUMNS = 'id, role, status, email_verified_at, created_at, updated_at, last_login_at, app_metadata, deleted_at';
+
+interface UserColumns {
+  id: string;
+  role: User['role'];
+  status: User['status'];
+  email_verified_at: string | null;
+  created_at: string;
+  updated_at: string;
+  last_login_at: string | null;
+  app_metadata: Record<string, unknown>;
+  deleted_at: string | null;
+}
+
+function toSignInUser(row: UserColumns): SignInUser {
   return {
     id: row.id,
     role: row.role,
@@ -90,31 +97,38 @@ export async function lockSignInUser(em: EntityManager, userId: string): Promise
 }
 
 /**
- * Stamps a sign-in on the account (and stores an upgraded hash, if any),
- * bumping its version as an ORM update would.
+ * Stamps a sign-in on an active account (and stores an upgraded hash, if
+ * any), bumping its version as an ORM update would, and returns it with its
+ * wrapped data key: one statement, whose update holds the row lock until the
+ * transaction ends. Null when the account is gone or no longer active (the
+ * caller reads why). Must run inside a transaction.
  */
-export async function recordUserSignIn(
+export async function stampSignIn(
   em: EntityManager,
   userId: string,
   at: Date,
   upgraded?: { hash: string; pepperId: string | null },
-): Promise<void> {
-  if (upgraded) {
-    await preparedQuery(
-      em,
-      'tessera_sign_in_rehash',
-      `update users set last_login_at = $2, updated_at = $2, password_hash = $3, password_pepper_id = $4, version = version + 1
-        where id = $1`,
-      [userId, at, upgraded.hash, upgraded.pepperId],
-    );
-    return;
-  }
-  await preparedQuery(
+): Promise<{ user: SignInUser; key: UserKeyRow | null } | null> {
+  const [row] = await preparedQuery<
+    UserColumns & { key_id: string | null; wrapped_key: string | null; master_key_id: string | null }
+  >(
     em,
-    'tessera_sign_in_touch',
-    'update users set last_login_at = $2, updated_at = $2, version = version + 1 where id = $1',
-    [userId, at],
+    'tessera_sign_in_stamp',
+    `with u as (
+       update users set last_login_at = $2, updated_at = $2, version = version + 1,
+              password_hash = coalesce($3, password_hash),
+              password_pepper_id = case when $3::text is null then password_pepper_id else $4 end
+        where id = $1 and status = 'active'
+       returning ${USER_COLUMNS})
+     select u.*, k.key_id, k.wrapped_key, k.master_key_id from u left join user_keys k on k.user_id = u.id`,
+    [userId, at, upgraded?.hash ?? null, upgraded?.pepperId ?? null],
   );
+  if (!row) return null;
+  const key =
+    row.key_id && row.wrapped_key && row.master_key_id
+      ? { userId, keyId: row.key_id, wrappedKey: row.wrapped_key, masterKeyId: row.master_key_id }
+      : null;
+  return { user: toSignInUser(row), key };
 }
 
 /** Stores a password's upgraded hash (a sign-in answered with an MFA challenge: no sign-in stamp yet). */

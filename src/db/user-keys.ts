@@ -23,11 +23,12 @@ export function findUserKeys(em: EntityManager, userIds: string[]): Promise<User
  * transactions creating the first key of a user agree on one.
  */
 export async function insertUserKeyIfAbsent(em: EntityManager, row: UserKeyRow, createdAt: Date): Promise<UserKeyRow> {
-  await em.execute(
+  const [inserted] = await em.execute<UserKeyRow[]>(
     `insert into user_keys (user_id, key_id, wrapped_key, master_key_id, created_at) values (?, ?, ?, ?, ?)
-     on conflict (user_id) do nothing`,
+     on conflict (user_id) do nothing returning ${COLUMNS}`,
     [row.userId, row.keyId, row.wrappedKey, row.masterKeyId, createdAt],
   );
+  if (inserted) return inserted;
   const [stored] = await em.execute<UserKeyRow[]>(`select ${COLUMNS} from user_keys where user_id = ?`, [row.userId]);
   return stored!;
 }

@@ -4,10 +4,16 @@ import type { Operation } from '../kernel/operation.js';
 import { reserveGuess } from '../kernel/rate-limit-checks.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkEmail, checkPresentedPassword } from '../kernel/validation.js';
-import { accountInactive, recordLoginFailure, signInLockedUser } from './sign-in.js';
+import { accountInactive, recordLoginFailure, signInActiveUser } from './sign-in.js';
 import { issueMfaChallenge, type FirstFactorResult } from './mfa-login.js';
 import { AMR } from './second-factor.js';
 import { queueSignInLockedMail } from './sign-in-lock.js';
+
+/** Refuses a sign-in whose account went away (erased) or out of active since its password was checked. */
+function refuseInactive(user: SignInUser | null): never {
+  if (!user) throw invalidCredentials();
+  throw accountInactive('SESS-007', user.status);
+}
 
 const invalidCredentials = () =>
   new DomainError('unauthenticated', 'SESS-001', 'invalid email or password', { reason: 'INVALID_CREDENTIALS' });
@@ -66,27 +72,27 @@ export async function loginWithPassword(
   return inTransaction(
     op,
     async (uow) => {
-      // Re-read under a row lock: concurrent sign-ins of one account would otherwise
-      // all write the version read before the password check, and all but one fail.
-      const current = await lockSignInUser(uow.em, user.id);
-      // Erased, suspended or deleted between the password check and the lock.
-      if (!current) throw invalidCredentials();
-      if (current.status !== 'active') throw accountInactive('SESS-007', current.status);
       const first = { method: 'password', amr: [AMR.password] };
-      if (secondFactor || enrolmentRequired) {
-        if (upgradedHash) await storeUpgradedHash(uow.em, current.id, upgradedHash);
-        const methods = enrolmentRequired ? (['totp_enrollment_required'] as const) : undefined;
-        return { user: current, mfaChallenge: issueMfaChallenge(uow, current, first, methods && [...methods]) };
+      if (!secondFactor && !enrolmentRequired) {
+        // The stamp re-checks the status under the row lock it takes.
+        const signedIn = await signInActiveUser(
+          uow,
+          user.id,
+          'password',
+          { rehashed: Boolean(upgradedHash) },
+          first.amr,
+          upgradedHash,
+        );
+        return signedIn ?? refuseInactive(await lockSignInUser(uow.em, user.id));
       }
-      const tokens = await signInLockedUser(
-        uow,
-        current,
-        'password',
-        { rehashed: Boolean(upgradedHash) },
-        [AMR.password],
-        upgradedHash,
-      );
-      return { user: current, tokens };
+      // Re-read under a row lock: suspended or deleted between the password check and now?
+      const current = (await lockSignInUser(uow.em, user.id)) ?? refuseInactive(null);
+      if (current.status !== 'active') refuseInactive(current);
+      if (upgradedHash) await storeUpgradedHash(uow.em, current.id, upgradedHash);
+      const mfaChallenge = enrolmentRequired
+        ? issueMfaChallenge(uow, current, first, ['totp_enrollment_required'])
+        : issueMfaChallenge(uow, current, first);
+      return { user: current, mfaChallenge };
     },
     { whileCallerWaits: true },
   );

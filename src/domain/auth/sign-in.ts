@@ -1,6 +1,6 @@
 // Opening a session once the credentials were checked, shared by password and provider sign-in.
 import { v7 as uuidv7 } from 'uuid';
-import { insertSession, recordUserSignIn, Session, type NewSession, type SignInUser, type User } from '../../db/index.js';
+import { insertSession, stampSignIn, Session, type NewSession, type SignInUser, type User } from '../../db/index.js';
 import type { StoredPassword } from '../../crypto/passwords.js';
 import { generateOpaqueSecret, hashBearerSecret } from '../../crypto/random.js';
 import { signAccessToken } from '../../crypto/tokens.js';
@@ -69,26 +69,27 @@ export async function signIn(
 }
 
 /**
- * signIn for a user locked with lockSignInUser (the password Login): the same
- * rows and event, written as prepared statements, off the ORM's unit of work.
- * `upgraded` is a rehash of the password to store with it.
+ * signIn for the password Login: the same rows and event, written as prepared
+ * statements off the ORM's unit of work. The account is stamped (and locked)
+ * only while still active; null when it is not, with nothing written.
+ * `upgraded` is a rehash of the password to store with the stamp.
  */
-export async function signInLockedUser(
+export async function signInActiveUser(
   uow: UnitOfWork,
-  user: SignInUser,
+  userId: string,
   method: string,
   metadata: Record<string, unknown>,
   amr: string[],
   upgraded?: StoredPassword,
-): Promise<IssuedTokens> {
+): Promise<{ user: SignInUser; tokens: IssuedTokens } | null> {
   const now = uow.clock.now();
-  await recordUserSignIn(uow.em, user.id, now, upgraded);
-  user.lastLoginAt = now;
-  user.updatedAt = now;
-  const { session, tokens } = await openSession(uow, user, assuranceOf(amr, now));
-  await insertSession(uow.em, { ...session, userId: user.id });
-  recordSignIn(uow, user.id, method, session.id, metadata);
-  return tokens;
+  const stamped = await stampSignIn(uow.em, userId, now, upgraded);
+  if (!stamped) return null;
+  if (stamped.key) uow.deps.userKeys.remember(uow.em, stamped.key);
+  const { session, tokens } = await openSession(uow, stamped.user, assuranceOf(amr, now));
+  await insertSession(uow.em, { ...session, userId });
+  recordSignIn(uow, userId, method, session.id, metadata);
+  return { user: stamped.user, tokens };
 }
 
 function recordSignIn(

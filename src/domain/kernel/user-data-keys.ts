@@ -33,6 +33,11 @@ export class UserDataKeys {
     return cipher;
   }
 
+  /** Keeps a key row the transaction read along with other data (a sign-in's stamp), so forWriting needs no query. */
+  remember(em: EntityManager, row: UserKeyRow): void {
+    if (em.isInTransaction()) this.cacheOf(em).set(row.userId, this.unwrap(row));
+  }
+
   /** Forgets what a transaction opened for `userId` (its key is being deleted: an erasure). */
   forget(em: EntityManager, userId: string): void {
     this.opened.get(em)?.delete(userId);
@@ -44,16 +49,27 @@ export class UserDataKeys {
     return cache;
   }
 
+  /** forWriting for a user this transaction is creating: no key to look for first. */
+  async forNewUser(em: EntityManager, userId: string): Promise<FieldCipher> {
+    const cipher = await this.create(em, userId);
+    if (em.isInTransaction()) this.cacheOf(em).set(userId, cipher);
+    return cipher;
+  }
+
   private async readOrCreate(em: EntityManager, userId: string): Promise<FieldCipher> {
     const [existing] = await findUserKeys(em, [userId]);
-    if (existing) return this.unwrap(existing);
+    return existing ? this.unwrap(existing) : this.create(em, userId);
+  }
+
+  private async create(em: EntityManager, userId: string): Promise<FieldCipher> {
     const { key, keyId } = newDataKey();
     const stored = await insertUserKeyIfAbsent(
       em,
       { userId, keyId, wrappedKey: this.wrapper.sealBytes(key, userId), masterKeyId: this.wrapper.keyId },
       this.clock.now(),
     );
-    return this.unwrap(stored);
+    // Ours unless a concurrent transaction stored one first.
+    return stored.keyId === keyId ? new FieldCipher(key, keyId) : this.unwrap(stored);
   }
 
   /** The ciphers of those of `userIds` that still have a key (an erased user has none). */

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { preparedQuery } from './prepared-query.js';
 
 /** A user's wrapped data key as stored. */
 export interface UserKeyRow {
@@ -13,9 +14,11 @@ const COLUMNS = 'user_id as "userId", key_id as "keyId", wrapped_key as "wrapped
 /** The stored keys of these users (erased users have none). */
 export function findUserKeys(em: EntityManager, userIds: string[]): Promise<UserKeyRow[]> {
   if (userIds.length === 0) return Promise.resolve([]);
-  // em.execute runs inside the caller's transaction when there is one: a second pooled connection per
-  // transaction would deadlock the pool under load (every connection held by a transaction waiting for one more).
-  return em.execute<UserKeyRow[]>(`select ${COLUMNS} from user_keys where user_id = any(?::uuid[])`, [`{${userIds.join(',')}}`]);
+  // Runs inside the caller's transaction when there is one: a second pooled connection per transaction
+  // would deadlock the pool under load (every connection held by a transaction waiting for one more).
+  return preparedQuery<UserKeyRow>(em, 'tessera_user_keys', `select ${COLUMNS} from user_keys where user_id = any($1::uuid[])`, [
+    userIds,
+  ]);
 }
 
 /**

@@ -122,6 +122,34 @@ describe('AuthService.Login', () => {
     expect(row.last_login_at?.getTime()).to.equal(res.user!.lastLoginAt!.getTime());
   });
 
+  it('writes each of concurrent sign-ins of one account in turn: one version and one stamp each, the session sealed', async () => {
+    const { user, email, password } = await registerUser();
+    const [before] = await sql<{ version: number }>('select version from users where id = $1', [user.id]);
+
+    const results = await Promise.all(Array.from({ length: 3 }, () => login(email, password)));
+
+    const [after] = await sql<{ version: number; last_login_at: Date; updated_at: Date }>(
+      'select version, last_login_at, updated_at from users where id = $1',
+      [user.id],
+    );
+    expect(after.version).to.equal(before.version + 3);
+    expect(after.updated_at.getTime()).to.equal(after.last_login_at.getTime());
+    const stamps = results.map((r) => r.user!.lastLoginAt!.getTime());
+    expect(stamps).to.include(after.last_login_at.getTime());
+    expect(results.every((r) => r.user!.updatedAt!.getTime() === r.user!.lastLoginAt!.getTime())).to.equal(true);
+    // The client's address is sealed under the user's key, never stored in the clear.
+    const sessions = await sql<{ ip: string | null; amr: string[]; acr: string }>(
+      'select ip, amr, acr from sessions where user_id = $1',
+      [user.id],
+    );
+    expect(sessions).to.have.length(3);
+    for (const s of sessions) {
+      expect(s.ip).to.match(/^v1\./);
+      expect(s.amr).to.deep.equal(['pwd']);
+      expect(s.acr).to.equal('aal1');
+    }
+  });
+
   it('matches the email in any letter case and with surrounding spaces', async () => {
     const { user, email, password } = await registerUser();
 

@@ -75,6 +75,5 @@ export {
   stampSignIn,
   storeUpgradedHash,
   type NewSession,
-  type SignInCandidate,
   type SignInUser,
 } from './sign-in-writes.js';

@@ -10,7 +10,7 @@ import { AMR } from './second-factor.js';
 import { queueSignInLockedMail } from './sign-in-lock.js';
 
 /** Refuses a sign-in whose account went away (erased) or out of active since its password was checked. */
-function refuseInactive(user: SignInUser | null): never {
+function refuseInactive(user: SignInUser | null | undefined): never {
   if (!user) throw invalidCredentials();
   throw accountInactive('SESS-007', user.status);
 }
@@ -75,15 +75,14 @@ export async function loginWithPassword(
       const first = { method: 'password', amr: [AMR.password] };
       if (!secondFactor && !enrolmentRequired) {
         // The stamp re-checks the status under the row lock it takes.
-        const signedIn = await signInActiveUser(
-          uow,
-          user.id,
-          'password',
-          { rehashed: Boolean(upgradedHash) },
-          first.amr,
-          upgradedHash,
-        );
-        return signedIn ?? refuseInactive(await lockSignInUser(uow.em, user.id));
+        const stamp = () =>
+          signInActiveUser(uow, user.id, 'password', { rehashed: Boolean(upgradedHash) }, first.amr, upgradedHash);
+        const signedIn = await stamp();
+        if (signedIn) return signedIn;
+        const current = await lockSignInUser(uow.em, user.id);
+        if (current?.status !== 'active') refuseInactive(current);
+        // Reactivated since the stamp missed it: the row is locked now, so this one holds.
+        return (await stamp()) ?? refuseInactive(current);
       }
       // Re-read under a row lock: suspended or deleted between the password check and now?
       const current = (await lockSignInUser(uow.em, user.id)) ?? refuseInactive(null);

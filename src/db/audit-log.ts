@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuditEvent } from './entities/audit-event.js';
+import { preparedQuery } from './prepared-query.js';
 
 /** The NOTIFY channel that wakes audit stream readers on every instance. */
 export const AUDIT_CHANNEL = 'tessera_audit';
@@ -32,17 +33,37 @@ export async function appendAuditEvents(
 ): Promise<void> {
   if (events.length === 0) return;
   // The one-time filter assigns this transaction's xid before the first nextval.
-  const ids = await em.execute<{ id: string }[]>(
-    `select nextval(pg_get_serial_sequence('audit_events', 'id'))::text as id from generate_series(1, ?)
+  const ids = await preparedQuery<{ id: string }>(
+    em,
+    'tessera_audit_ids',
+    `select nextval(pg_get_serial_sequence('audit_events', 'id'))::text as id from generate_series(1, $1::int)
      where pg_current_xact_id() is not null`,
     [events.length],
   );
-  await em.insertMany(
-    AuditEvent,
-    events.map((event, i) => ({ ...prepare(event, ids[i]!.id), id: ids[i]!.id })),
+  const rows = events.map((event, i) => ({ ...prepare(event, ids[i]!.id), id: ids[i]!.id }));
+  // Every audited commit writes here: one prepared statement, off the ORM's insert path, which also
+  // notifies (delivered only on commit; listeners treat it as a wake-up, the table is the record).
+  await preparedQuery(
+    em,
+    'tessera_audit_insert',
+    `insert into audit_events (id, occurred_at, type, actor_type, actor_id, subject_user_id, ip, user_agent, request_id, metadata)
+     select e.* from unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[],
+                            $8::text[], $9::text[], $10::jsonb[]) as e,
+                     (select pg_notify($11, '')) as wake_up`,
+    [
+      rows.map((r) => r.id),
+      rows.map((r) => r.occurredAt),
+      rows.map((r) => r.type),
+      rows.map((r) => r.actorType),
+      rows.map((r) => r.actorId),
+      rows.map((r) => r.subjectUserId),
+      rows.map((r) => r.ip),
+      rows.map((r) => r.userAgent),
+      rows.map((r) => r.requestId),
+      rows.map((r) => JSON.stringify(r.metadata)),
+      AUDIT_CHANNEL,
+    ],
   );
-  // Delivered only on commit; listeners treat it as a wake-up, the table is the record.
-  await em.execute('select pg_notify(?, ?)', [AUDIT_CHANNEL, '']);
 }
 
 /** Which events to read. Ids are decimal strings (BIGINT). */

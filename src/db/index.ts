@@ -68,3 +68,12 @@ export {
   lockUnusedRecoveryCode,
   replaceRecoveryCodes,
 } from './mfa-queries.js';
+export {
+  findSignInCandidate,
+  insertSession,
+  lockSignInUser,
+  stampSignIn,
+  storeUpgradedHash,
+  type NewSession,
+  type SignInUser,
+} from './sign-in-writes.js';

@@ -34,8 +34,15 @@ function toRole(role: UserRole): Role {
   return ROLES[role];
 }
 
+/** The fields of an account a User message shows (an ORM entity, or a sign-in's prepared read). */
+type UserFields = Pick<
+  UserRow,
+  'id' | 'role' | 'status' | 'emailVerifiedAt' | 'createdAt' | 'updatedAt' | 'lastLoginAt' | 'appMetadata' | 'deletedAt'
+>;
+
 /** Entity -> proto, with the address opened by the caller. Never copies the password hash or anything else credential-like. */
-export function toUserMessage(user: UserRow, email: string): User {
+
+export function toUserMessage(user: UserFields, email: string): User {
   return {
     id: user.id,
     email,

@@ -122,6 +122,34 @@ describe('AuthService.Login', () => {
     expect(row.last_login_at?.getTime()).to.equal(res.user!.lastLoginAt!.getTime());
   });
 
+  it('writes each of concurrent sign-ins of one account in turn: one version and one stamp each, the session sealed', async () => {
+    const { user, email, password } = await registerUser();
+    const [before] = await sql<{ version: number }>('select version from users where id = $1', [user.id]);
+
+    const results = await Promise.all(Array.from({ length: 3 }, () => login(email, password)));
+
+    const [after] = await sql<{ version: number; last_login_at: Date; updated_at: Date }>(
+      'select version, last_login_at, updated_at from users where id = $1',
+      [user.id],
+    );
+    expect(after.version).to.equal(before.version + 3);
+    expect(after.updated_at.getTime()).to.equal(after.last_login_at.getTime());
+    const stamps = results.map((r) => r.user!.lastLoginAt!.getTime());
+    expect(stamps).to.include(after.last_login_at.getTime());
+    expect(results.every((r) => r.user!.updatedAt!.getTime() === r.user!.lastLoginAt!.getTime())).to.equal(true);
+    // The client's address is sealed under the user's key, never stored in the clear.
+    const sessions = await sql<{ ip: string | null; amr: string[]; acr: string }>(
+      'select ip, amr, acr from sessions where user_id = $1',
+      [user.id],
+    );
+    expect(sessions).to.have.length(3);
+    for (const s of sessions) {
+      expect(s.ip).to.match(/^v1\./);
+      expect(s.amr).to.deep.equal(['pwd']);
+      expect(s.acr).to.equal('aal1');
+    }
+  });
+
   it('matches the email in any letter case and with surrounding spaces', async () => {
     const { user, email, password } = await registerUser();
 
@@ -198,6 +226,40 @@ describe('AuthService.Login', () => {
     const [event] = await auditEventsOfRequest(requestId);
     expect(event.metadata).to.include({ rehashed: true });
     await login(email, password);
+  });
+
+  it('upgrades a weak hash also when the sign-in stops at a second-factor challenge, and stamps nothing yet', async () => {
+    const { user, email, password } = await registerUser();
+    const pepper = Buffer.from(harness().server.env.TESSERA_PEPPER, 'base64');
+    const weak = await argon2.hash(password, {
+      type: argon2.argon2id,
+      memoryCost: 8192,
+      timeCost: 1,
+      parallelism: 1,
+      secret: pepper,
+    });
+    await sql('update users set password_hash = $1 where id = $2', [weak, user.id]);
+    // A confirmed factor: Login answers with a challenge (the secret is never read on this path).
+    await sql(
+      `insert into totp_factors (user_id, secret_ciphertext, created_at, confirmed_at) values ($1, 'unused', now(), now())`,
+      [user.id],
+    );
+    const [before] = await sql<{ version: number }>('select version from users where id = $1', [user.id]);
+
+    const res = await login(email, password);
+
+    expect(res.mfaChallenge?.challengeId).to.be.a('string').and.not.equal('');
+    expect(res.tokens).to.equal(undefined);
+    const [row] = await sql<{ password_hash: string; last_login_at: Date | null; version: number }>(
+      'select password_hash, last_login_at, version from users where id = $1',
+      [user.id],
+    );
+    expect(row.password_hash.split('$')[3].split(',').sort()).to.deep.equal(['m=19456', 'p=1', 't=2']);
+    expect(await argon2.verify(row.password_hash, password, { secret: pepper })).to.equal(true);
+    expect(row.last_login_at).to.equal(null);
+    expect(row.version).to.equal(before.version + 1);
+    const [sessions] = await sql<{ count: number }>('select count(*)::int as count from sessions where user_id = $1', [user.id]);
+    expect(sessions.count).to.equal(0);
   });
 
   describe('audit trail', () => {

@@ -33,7 +33,8 @@ export interface IssuedMfaChallenge {
 }
 
 /** What a first factor yields: tokens, or a challenge for the second one. */
-export type FirstFactorResult = LoginResult | { user: User; mfaChallenge: IssuedMfaChallenge };
+export type FirstFactorResult<U = User> =
+  { user: U; tokens: LoginResult['tokens'] } | { user: U; mfaChallenge: IssuedMfaChallenge };
 
 /**
  * Stores a challenge for a user whose first factor (`method`, with its RFC
@@ -41,7 +42,7 @@ export type FirstFactorResult = LoginResult | { user: User; mfaChallenge: Issued
  */
 export function issueMfaChallenge(
   uow: UnitOfWork,
-  user: User,
+  user: Pick<User, 'id'>,
   first: { method: string; amr: string[] },
   methods: MfaMethod[] = ['totp', 'recovery_code'],
 ): IssuedMfaChallenge {

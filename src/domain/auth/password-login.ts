@@ -1,13 +1,19 @@
-import { hasConfirmedTotp, lockUser, User } from '../../db/index.js';
+import { findSignInCandidate, lockSignInUser, storeUpgradedHash, type SignInUser } from '../../db/index.js';
 import { DomainError, Violations } from '../kernel/errors.js';
 import type { Operation } from '../kernel/operation.js';
 import { reserveGuess } from '../kernel/rate-limit-checks.js';
 import { inTransaction } from '../kernel/unit-of-work.js';
 import { checkEmail, checkPresentedPassword } from '../kernel/validation.js';
-import { accountInactive, recordLoginFailure, signIn } from './sign-in.js';
+import { accountInactive, recordLoginFailure, signInActiveUser } from './sign-in.js';
 import { issueMfaChallenge, type FirstFactorResult } from './mfa-login.js';
 import { AMR } from './second-factor.js';
 import { queueSignInLockedMail } from './sign-in-lock.js';
+
+/** Refuses a sign-in whose account went away (erased) or out of active since its password was checked. */
+function refuseInactive(user: SignInUser | null | undefined): never {
+  if (!user) throw invalidCredentials();
+  throw accountInactive('SESS-007', user.status);
+}
 
 const invalidCredentials = () =>
   new DomainError('unauthenticated', 'SESS-001', 'invalid email or password', { reason: 'INVALID_CREDENTIALS' });
@@ -24,13 +30,17 @@ const invalidCredentials = () =>
  * MFA challenge instead of tokens, and its guess count is kept (not reset)
  * until the second factor is right too.
  */
-export async function loginWithPassword(op: Operation, input: { email: string; password: string }): Promise<FirstFactorResult> {
+export async function loginWithPassword(
+  op: Operation,
+  input: { email: string; password: string },
+): Promise<FirstFactorResult<SignInUser>> {
   const violations = new Violations();
   const email = checkEmail('email', input.email, violations);
   const password = checkPresentedPassword('password', input.password, violations);
   violations.throwIfAny('SESS-002');
 
-  const user = await op.em.findOne(User, { emailIndex: op.deps.emailIndex.of(email) }, { populate: ['passwordHash'] });
+  // One prepared read (account, hash, second factor): Login's hot path stays off the ORM.
+  const user = await findSignInCandidate(op.em, op.deps.emailIndex.of(email));
   // Counted before the check, known and unknown emails alike (see kernel/rate-limit-checks.ts).
   const guess = await reserveGuess(op, email, 'LIMIT-001', () => recordLoginFailure(op, user?.id ?? null, 'too_many_attempts'));
   const check = user?.passwordHash
@@ -45,7 +55,7 @@ export async function loginWithPassword(op: Operation, input: { email: string; p
     });
     throw invalidCredentials();
   }
-  const secondFactor = await hasConfirmedTotp(op.em, user.id);
+  const secondFactor = user.hasConfirmedTotp;
   // A role that needs a second factor, without one: no tokens until it is enrolled.
   const enrolmentRequired = !secondFactor && op.deps.mfaRequiredRoles.includes(user.role);
   await (secondFactor || enrolmentRequired ? guess.passed() : guess.succeeded());
@@ -62,22 +72,26 @@ export async function loginWithPassword(op: Operation, input: { email: string; p
   return inTransaction(
     op,
     async (uow) => {
-      // Re-read under a row lock: concurrent sign-ins of one account would otherwise
-      // all write the version read before the password check, and all but one fail.
-      const current = await lockUser(uow.em, user.id);
-      // Suspended or deleted between the password check and the lock.
-      if (current.status !== 'active') throw accountInactive('SESS-007', current.status);
-      if (upgradedHash) {
-        current.passwordHash = upgradedHash.hash;
-        current.passwordPepperId = upgradedHash.pepperId;
-      }
       const first = { method: 'password', amr: [AMR.password] };
-      if (secondFactor) return { user: current, mfaChallenge: issueMfaChallenge(uow, current, first) };
-      if (enrolmentRequired) {
-        return { user: current, mfaChallenge: issueMfaChallenge(uow, current, first, ['totp_enrollment_required']) };
+      if (!secondFactor && !enrolmentRequired) {
+        // The stamp re-checks the status under the row lock it takes.
+        const stamp = () =>
+          signInActiveUser(uow, user.id, 'password', { rehashed: Boolean(upgradedHash) }, first.amr, upgradedHash);
+        const signedIn = await stamp();
+        if (signedIn) return signedIn;
+        const current = await lockSignInUser(uow.em, user.id);
+        if (current?.status !== 'active') refuseInactive(current);
+        // Reactivated since the stamp missed it: the row is locked now, so this one holds.
+        return (await stamp()) ?? refuseInactive(current);
       }
-      const tokens = await signIn(uow, current, 'password', { rehashed: Boolean(upgradedHash) }, [AMR.password]);
-      return { user: current, tokens };
+      // Re-read under a row lock: suspended or deleted between the password check and now?
+      const current = (await lockSignInUser(uow.em, user.id)) ?? refuseInactive(null);
+      if (current.status !== 'active') refuseInactive(current);
+      if (upgradedHash) await storeUpgradedHash(uow.em, current.id, upgradedHash);
+      const mfaChallenge = enrolmentRequired
+        ? issueMfaChallenge(uow, current, first, ['totp_enrollment_required'])
+        : issueMfaChallenge(uow, current, first);
+      return { user: current, mfaChallenge };
     },
     { whileCallerWaits: true },
   );

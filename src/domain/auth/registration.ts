@@ -73,6 +73,8 @@ export async function insertAccount(
 ): Promise<User> {
   const now = uow.clock.now();
   const id = uuidv7();
+  // A fresh id has no key yet: create it without looking (the sealing below then finds it in the transaction).
+  await uow.deps.userKeys.forNewUser(uow.em, id);
   const user = uow.em.create(User, {
     id,
     // The unique blind index makes one account per address, whatever races.

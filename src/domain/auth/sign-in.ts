@@ -1,6 +1,7 @@
 // Opening a session once the credentials were checked, shared by password and provider sign-in.
 import { v7 as uuidv7 } from 'uuid';
-import { Session, User } from '../../db/index.js';
+import { insertSession, stampSignIn, Session, type NewSession, type SignInUser, type User } from '../../db/index.js';
+import type { StoredPassword } from '../../crypto/passwords.js';
 import { generateOpaqueSecret, hashBearerSecret } from '../../crypto/random.js';
 import { signAccessToken } from '../../crypto/tokens.js';
 import { AuditEventType } from '../kernel/audit-record.js';
@@ -21,6 +22,10 @@ export interface IssuedTokens {
   refreshTokenExpiresAt: Date;
 }
 
+/** What an access token says of its user and session. */
+type TokenSubject = Pick<User, 'id' | 'role'>;
+type TokenSession = Pick<Session, 'id' | 'authenticatedAt' | 'amr' | 'acr' | 'expiresAt'>;
+
 export interface LoginResult {
   user: User;
   tokens: IssuedTokens;
@@ -37,6 +42,7 @@ export const accountInactive = (id: string, status: string) =>
  * opens a session, sets last_login_at and records login.succeeded with the
  * sign-in `method` ("password", "oidc:<provider>"). `amr` are the RFC 8176
  * methods the credentials proved (see assurance.ts): the session keeps them.
+ * The user is the ORM's (flushed with the unit of work).
  */
 export async function signIn(
   uow: UnitOfWork,
@@ -49,13 +55,56 @@ export async function signIn(
   user.lastLoginAt = now;
   user.updatedAt = now;
   const { session, tokens } = await openSession(uow, user, assuranceOf(amr, now));
+  uow.em.create(Session, {
+    ...session,
+    user,
+    previousRefreshTokenHash: null,
+    rotatedAt: null,
+    successorCiphertext: null,
+    revokedAt: null,
+    revokeReason: null,
+  });
+  recordSignIn(uow, user.id, method, session.id, metadata);
+  return tokens;
+}
+
+/**
+ * signIn for the password Login: the same rows and event, written as prepared
+ * statements off the ORM's unit of work. The account is stamped (and locked)
+ * only while still active; null when it is not, with nothing written.
+ * `upgraded` is a rehash of the password to store with the stamp.
+ */
+export async function signInActiveUser(
+  uow: UnitOfWork,
+  userId: string,
+  method: string,
+  metadata: Record<string, unknown>,
+  amr: string[],
+  upgraded?: StoredPassword,
+): Promise<{ user: SignInUser; tokens: IssuedTokens } | null> {
+  const now = uow.clock.now();
+  const stamped = await stampSignIn(uow.em, userId, now, upgraded);
+  if (!stamped) return null;
+  if (stamped.key) uow.deps.userKeys.remember(uow.em, stamped.key);
+  const { session, tokens } = await openSession(uow, stamped.user, assuranceOf(amr, now));
+  await insertSession(uow.em, { ...session, userId });
+  recordSignIn(uow, userId, method, session.id, metadata);
+  return { user: stamped.user, tokens };
+}
+
+function recordSignIn(
+  uow: UnitOfWork,
+  userId: string,
+  method: string,
+  sessionId: string,
+  metadata: Record<string, unknown>,
+): void {
   uow.record({
     type: AuditEventType.loginSucceeded,
-    subjectUserId: user.id,
-    actor: { type: 'user', id: user.id },
-    metadata: { method, session_id: session.id, ...metadata },
+    subjectUserId: userId,
+    actor: { type: 'user', id: userId },
+    metadata: { method, session_id: sessionId, ...metadata },
   });
-  return tokens;
 }
 
 /**
@@ -85,12 +134,12 @@ export function refreshExpiry(deps: DomainDeps, createdAt: Date, now: Date): Dat
   return new Date(Math.min(idle, absolute));
 }
 
-/** Creates a session for `user` and issues its first token pair. */
+/** The row of a new session for `user` (its ip and user agent sealed), and its first token pair. */
 async function openSession(
   uow: UnitOfWork,
-  user: User,
+  user: Pick<User, 'id' | 'role'>,
   assurance: Assurance,
-): Promise<{ session: Session; tokens: IssuedTokens }> {
+): Promise<{ session: Omit<NewSession, 'userId'>; tokens: IssuedTokens }> {
   const now = uow.clock.now();
   const refreshToken = generateOpaqueSecret(REFRESH_TOKEN_PREFIX);
   const id = uuidv7();
@@ -98,27 +147,26 @@ async function openSession(
   const cipher = uow.ip || uow.userAgent ? await uow.deps.userKeys.forWriting(uow.em, user.id) : undefined;
   const seal = (value: string | null, column: 'ip' | 'user_agent') =>
     value && cipher ? cipher.seal(value, sessionBinding(column, id)) : null;
-  const session = uow.em.create(Session, {
+  const session = {
     id,
-    user,
     refreshTokenHash: hashBearerSecret(refreshToken),
-    previousRefreshTokenHash: null,
-    rotatedAt: null,
-    successorCiphertext: null,
     createdAt: now,
     expiresAt: refreshExpiry(uow.deps, now, now),
     lastUsedAt: now,
-    revokedAt: null,
-    revokeReason: null,
     ip: seal(uow.ip, 'ip'),
     userAgent: seal(uow.userAgent, 'user_agent'),
     ...assurance,
-  });
+  };
   const tokens = await issueTokens(uow.deps, user, session, refreshToken);
   return { session, tokens };
 }
 
-export async function issueTokens(deps: DomainDeps, user: User, session: Session, refreshToken: string): Promise<IssuedTokens> {
+export async function issueTokens(
+  deps: DomainDeps,
+  user: TokenSubject,
+  session: TokenSession,
+  refreshToken: string,
+): Promise<IssuedTokens> {
   const access = await issueAccessToken(deps, user, session);
   return {
     accessToken: access.token,
@@ -129,7 +177,7 @@ export async function issueTokens(deps: DomainDeps, user: User, session: Session
 }
 
 /** An access token for `session`, carrying the assurance the session holds (refreshing does not renew it). */
-export function issueAccessToken(deps: DomainDeps, user: User, session: Session) {
+export function issueAccessToken(deps: DomainDeps, user: TokenSubject, session: TokenSession) {
   return signAccessToken(
     deps.signingKeys.signer(),
     {

@@ -85,6 +85,8 @@ async function eraseAccount(op: Operation, userId: string, reason: string, self:
       if (user.status === 'active') await ensureAnotherActiveAdmin(uow, userId, 'ERASE-006');
     }
     const counts = await erasePersonalRows(uow.em, userId);
+    // The key is gone: nothing later in this transaction may seal under it.
+    op.deps.userKeys.forget(uow.em, userId);
     const erasedAt = op.clock.now();
     const requestedBy = requester(op, self);
     const jws = await signReceipt(op, { userId, erasedAt, requestedBy, reason: reason, counts });

@@ -9,6 +9,14 @@ import { findUserKeys, insertUserKeyIfAbsent, type EntityManager, type UserKeyRo
  * key, and every copy of the ciphertext, backups included, becomes noise).
  */
 export class UserDataKeys {
+  /**
+   * The ciphers a transaction already opened, by its EntityManager: a sign-in
+   * seals the session's and the audit event's ip and user agent under one key,
+   * read and unwrapped once. Kept per transaction only: a rollback (or an erasure
+   * in another) must not leave a key behind that the database no longer holds.
+   */
+  private readonly opened = new WeakMap<EntityManager, Map<string, FieldCipher>>();
+
   constructor(
     /** Wraps the data keys; the rotation re-wraps with it. */
     readonly wrapper: SecretBox,
@@ -17,15 +25,51 @@ export class UserDataKeys {
 
   /** The user's cipher, creating their data key on first use. */
   async forWriting(em: EntityManager, userId: string): Promise<FieldCipher> {
+    const cache = em.isInTransaction() ? this.cacheOf(em) : undefined;
+    const cached = cache?.get(userId);
+    if (cached) return cached;
+    const cipher = await this.readOrCreate(em, userId);
+    cache?.set(userId, cipher);
+    return cipher;
+  }
+
+  /** Keeps a key row the transaction read along with other data (a sign-in's stamp), so forWriting needs no query. */
+  remember(em: EntityManager, row: UserKeyRow): void {
+    if (em.isInTransaction()) this.cacheOf(em).set(row.userId, this.unwrap(row));
+  }
+
+  /** Forgets what a transaction opened for `userId` (its key is being deleted: an erasure). */
+  forget(em: EntityManager, userId: string): void {
+    this.opened.get(em)?.delete(userId);
+  }
+
+  private cacheOf(em: EntityManager): Map<string, FieldCipher> {
+    let cache = this.opened.get(em);
+    if (!cache) this.opened.set(em, (cache = new Map()));
+    return cache;
+  }
+
+  /** forWriting for a user this transaction is creating: no key to look for first. */
+  async forNewUser(em: EntityManager, userId: string): Promise<FieldCipher> {
+    const cipher = await this.create(em, userId);
+    if (em.isInTransaction()) this.cacheOf(em).set(userId, cipher);
+    return cipher;
+  }
+
+  private async readOrCreate(em: EntityManager, userId: string): Promise<FieldCipher> {
     const [existing] = await findUserKeys(em, [userId]);
-    if (existing) return this.unwrap(existing);
+    return existing ? this.unwrap(existing) : this.create(em, userId);
+  }
+
+  private async create(em: EntityManager, userId: string): Promise<FieldCipher> {
     const { key, keyId } = newDataKey();
     const stored = await insertUserKeyIfAbsent(
       em,
       { userId, keyId, wrappedKey: this.wrapper.sealBytes(key, userId), masterKeyId: this.wrapper.keyId },
       this.clock.now(),
     );
-    return this.unwrap(stored);
+    // Ours unless a concurrent transaction stored one first.
+    return stored.keyId === keyId ? new FieldCipher(key, keyId) : this.unwrap(stored);
   }
 
   /** The ciphers of those of `userIds` that still have a key (an erased user has none). */

@@ -38,9 +38,10 @@ export async function findSignInCandidate(em: EntityManager, emailIndex: string)
   }>(
     em,
     'tessera_sign_in_candidate',
-    `select u.id, u.password_hash, u.password_pepper_id, u.role, u.status,
-            exists (select 1 from totp_factors f where f.user_id = u.id and f.confirmed_at is not null) as has_totp
-       from users u where u.email_index = $1`,
+    // users first in the text: a statement's span is named for its first table ("SELECT users").
+    `select u.id, u.password_hash, u.password_pepper_id, u.role, u.status, f.confirmed_at is not null as has_totp
+       from users u left join totp_factors f on f.user_id = u.id
+      where u.email_index = $1`,
     [emailIndex],
   );
   if (!row) return null;

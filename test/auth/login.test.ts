@@ -203,17 +203,23 @@ describe('AuthService.Login', () => {
     expect(row.count).to.equal(0);
   });
 
-  it('upgrades a hash made with weaker argon2 parameters on sign-in', async () => {
-    const { user, email, password } = await registerUser();
+  /** A new account whose hash was made with weaker argon2 parameters than the server's (the pepper as secret). */
+  async function userWithWeakHash() {
+    const registered = await registerUser();
     const pepper = Buffer.from(harness().server.env.TESSERA_PEPPER, 'base64');
-    const weak = await argon2.hash(password, {
+    const weak = await argon2.hash(registered.password, {
       type: argon2.argon2id,
       memoryCost: 8192,
       timeCost: 1,
       parallelism: 1,
       secret: pepper,
     });
-    await sql('update users set password_hash = $1 where id = $2', [weak, user.id]);
+    await sql('update users set password_hash = $1 where id = $2', [weak, registered.user.id]);
+    return { ...registered, pepper };
+  }
+
+  it('upgrades a hash made with weaker argon2 parameters on sign-in', async () => {
+    const { user, email, password, pepper } = await userWithWeakHash();
     const requestId = randomUUID();
 
     await login(email, password, requestId);
@@ -229,16 +235,7 @@ describe('AuthService.Login', () => {
   });
 
   it('upgrades a weak hash also when the sign-in stops at a second-factor challenge, and stamps nothing yet', async () => {
-    const { user, email, password } = await registerUser();
-    const pepper = Buffer.from(harness().server.env.TESSERA_PEPPER, 'base64');
-    const weak = await argon2.hash(password, {
-      type: argon2.argon2id,
-      memoryCost: 8192,
-      timeCost: 1,
-      parallelism: 1,
-      secret: pepper,
-    });
-    await sql('update users set password_hash = $1 where id = $2', [weak, user.id]);
+    const { user, email, password, pepper } = await userWithWeakHash();
     // A confirmed factor: Login answers with a challenge (the secret is never read on this path).
     await sql(
       `insert into totp_factors (user_id, secret_ciphertext, created_at, confirmed_at) values ($1, 'unused', now(), now())`,

@@ -158,11 +158,18 @@ export class AuditStreamHub implements SubscriptionSource {
    * Opens a subscription. With `afterId` it replays every matching event
    * after that id; without, it starts at the live edge: after the newest
    * event committed so far (events still in flight below it belong to the
-   * past of this stream, as before the subscription).
+   * past of this stream, as before the subscription). The edge comes from a
+   * probe taken now: the hub's last one can predate commits whose
+   * notification it has not handled yet, and those are the stream's past.
    */
-  subscribe(filter: AuditFilter, afterId: string | undefined): AuditSubscription {
-    if (this.closed)
-      throw new DomainError('unavailable', 'STREAM-001', 'the server is shutting down', { reason: 'SHUTTING_DOWN' });
+  async subscribe(filter: AuditFilter, afterId: string | undefined): Promise<AuditSubscription> {
+    const refuseIfClosed = () => {
+      if (this.closed)
+        throw new DomainError('unavailable', 'STREAM-001', 'the server is shutting down', { reason: 'SHUTTING_DOWN' });
+    };
+    refuseIfClosed();
+    if (afterId === undefined) await this.probe();
+    refuseIfClosed();
     const edge = order(this.horizon.edge) > order(this.lastSeenId) ? this.horizon.edge : this.lastSeenId;
     const subscription = new AuditSubscription(this, filter, afterId ?? edge, afterId !== undefined);
     this.subscribers.add(subscription);

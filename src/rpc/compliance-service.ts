@@ -74,7 +74,7 @@ export function complianceService(rt: RpcRuntime, feed: AuditEventFeed, streamsP
     streamAuditEvents: async (req, ctx, sink) => {
       const release = streams.acquire(ctx.op.principal);
       try {
-        const subscription = openAuditStream(ctx.op, feed, toAuditFilter(req.filter), req.afterEventId);
+        const subscription = await openAuditStream(ctx.op, feed, toAuditFilter(req.filter), req.afterEventId);
         for await (const event of subscription) {
           await sink.send({ event: toAuditEventMessage(event) });
         }

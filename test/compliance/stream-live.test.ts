@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { harness } from '../helpers/harness.js';
 import { openStream, sequenceOf, writeEvents } from '../helpers/audit.js';
+import { adminToken } from '../helpers/fixtures.js';
 
 describe('ComplianceService.StreamAuditEvents: live delivery', () => {
   it('delivers 1,000 events written by concurrent transactions exactly once and in id order', async function () {
@@ -32,6 +33,34 @@ describe('ComplianceService.StreamAuditEvents: live delivery', () => {
     const { stream, client } = await openStream({
       filter: { subjectUserId: subject, actorId: '', types: [], startTime: undefined, endTime: undefined },
     });
+    try {
+      await writeEvents(harness().server.tessera, subject, 2);
+      await stream.waitForCount(2);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(sequenceOf(stream.events)).to.deep.equal([0, 1]);
+    } finally {
+      stream.cancel();
+      client.close();
+    }
+  });
+
+  it('does not deliver, as live, an event committed before it opened that no notification announced yet', async () => {
+    const subject = randomUUID();
+    // Signing in writes and announces an audit event: let the hub read it before the silent commit.
+    const token = await adminToken();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Committed without NOTIFY, so no hub has read it: only the stream's own look at the trail can place it in the past.
+    await harness()
+      .server.tessera.orm.em.getConnection()
+      .execute(
+        `insert into audit_events (occurred_at, type, actor_type, subject_user_id, metadata)
+       values (now(), 'email_verification.requested', 'system', ?, '{"seq": 99}')`,
+        [subject],
+      );
+    const { stream, client } = await openStream(
+      { filter: { subjectUserId: subject, actorId: '', types: [], startTime: undefined, endTime: undefined } },
+      { token },
+    );
     try {
       await writeEvents(harness().server.tessera, subject, 2);
       await stream.waitForCount(2);

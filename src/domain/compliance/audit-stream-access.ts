@@ -14,7 +14,7 @@ export interface AuditEventSubscription extends AsyncIterable<AuditEvent> {
 
 /** Where live audit events come from (the stream hub of this instance, started by the composition root). */
 export interface AuditEventFeed {
-  subscribe(filter: AuditFilter, afterEventId: string | undefined): AuditEventSubscription;
+  subscribe(filter: AuditFilter, afterEventId: string | undefined): Promise<AuditEventSubscription>;
 }
 
 /** What a stream's caller must keep holding while it reads the trail. */
@@ -28,19 +28,19 @@ const STREAM_PERMISSION = 'audit:read';
  * (recheckCaller, once per batch read from the table): the stream ends with UNAUTHENTICATED or PERMISSION_DENIED
  * instead of delivering anything written after the caller lost access.
  */
-export function openAuditStream(
+export async function openAuditStream(
   op: Operation,
   feed: AuditEventFeed,
   rawFilter: AuditFilter,
   afterEventId: string | undefined,
-): AuditEventSubscription {
+): Promise<AuditEventSubscription> {
   const violations = new Violations();
   const filter = checkAuditFilter('filter', rawFilter, violations);
   if (afterEventId !== undefined && !isEventId(afterEventId)) {
     violations.add('after_event_id', 'must be zero or a positive event id');
   }
   violations.throwIfAny('STREAM-003');
-  const subscription = feed.subscribe(filter, afterEventId);
+  const subscription = await feed.subscribe(filter, afterEventId);
   const { signal } = op;
   const onAbort = () =>
     subscription.close(

@@ -29,9 +29,11 @@ describe('tessera migrate', function () {
     ]);
   });
 
-  it('lets processes migrating one database at once take turns: all exit 0, each migration applied once', async () => {
+  it('lets processes migrating one database at once take turns: all exit 0, each migration applied once', async function () {
     const { db, env } = await sandbox.fresh();
-    const results = await Promise.all([1, 2, 3].map(() => runTessera(['migrate'], env)));
+    // Three processes starting at once on 2 cores: each may take several times its time alone.
+    this.timeout(120_000);
+    const results = await Promise.all([1, 2, 3].map(() => runTessera(['migrate'], env, { timeoutMs: 100_000 })));
     for (const result of results) expect(result.code, result.stderr + result.stdout).to.equal(0);
     expect(results.filter((r) => r.stdout.includes('migrations applied'))).to.have.length(1);
     const rows = await sql<{ name: string }>('select name from mikro_orm_migrations', [], db);

@@ -68,8 +68,11 @@ describe('connection limits', () => {
 
     it('ends a stream on an aged connection after the grace, with UNAVAILABLE, and serves the client anew', async function () {
       this.timeout(15_000);
-      const compliance = new ComplianceServiceClient(server.address, credentials.createInsecure());
       const token = await adminToken(server);
+      // A connection of its own, opened by the stream: grpc-js otherwise reuses a pooled one whose age started earlier.
+      const compliance = new ComplianceServiceClient(server.address, credentials.createInsecure(), {
+        'grpc.use_local_subchannel_pool': 1,
+      });
       const stream = new CollectedStream(compliance, { afterEventId: undefined, filter: undefined }, bearer(token));
       try {
         const started = Date.now();

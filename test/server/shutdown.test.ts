@@ -89,7 +89,8 @@ describe('graceful shutdown (in process)', function () {
 });
 
 describe('graceful shutdown (real process)', function () {
-  this.timeout(30_000);
+  // Generous bounds: a process starting (and an embedded PostgreSQL initialising) on a loaded 2-core machine.
+  this.timeout(75_000);
   let db: TestDatabase;
   const children: ChildProcess[] = [];
   const dataDirs: string[] = [];
@@ -112,9 +113,9 @@ describe('graceful shutdown (real process)', function () {
     dataDirs.push(env.TESSERA_DATA_DIR!);
     const child = spawnTessera(['start'], env);
     children.push(child);
-    const exited = waitForExit(child, 25_000);
+    const exited = waitForExit(child, 70_000);
     exited.catch(() => {});
-    await waitForLine(child, 'tessera listening', 20_000);
+    await waitForLine(child, 'tessera listening', 50_000);
     return { child, exited, grpcPort, httpPort };
   }
 

@@ -62,7 +62,8 @@ export class PgKeyStore {
     );
     if (inserted) return inserted;
     const [stored] = await this.find([key.userId]);
-    return stored!;
+    // Destroyed between the two statements (an erasure): try again.
+    return stored ?? this.insertIfAbsent(key, createdAt);
   }
 
   /** Destroys a user's key (erasure); returns how many went (0 when it was already destroyed). */

@@ -8,7 +8,7 @@ import { adminToken, DEFAULT_PASSWORD, keySql, signedInUser, sql, sqlOn, uniqueE
 import { harness } from '../helpers/harness.js';
 import { retentionJobOn } from '../helpers/retention.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
-import { bearer, call, startSiblingServer, startTestServer, type TestServer } from '../helpers/server.js';
+import { BOOTSTRAP_ADMIN, bearer, call, startSiblingServer, startTestServer, type TestServer } from '../helpers/server.js';
 
 const DAY_SECONDS = 24 * 3600;
 
@@ -22,7 +22,7 @@ async function orphanKeyIds(server: TestServer): Promise<string[]> {
 describe('The key store (data keys outside the main database)', function () {
   this.timeout(120_000);
 
-  describe('keys of registrations that rolled back', () => {
+  describe('on a server of its own (its clock moves; one administrator)', () => {
     let db: TestDatabase;
     let server: TestServer;
     before(async () => {
@@ -34,7 +34,7 @@ describe('The key store (data keys outside the main database)', function () {
       await db.drop();
     });
 
-    it("are orphans, pruned by the retention job a day later, never a live account's key", async () => {
+    it("leaves the keys of registrations that rolled back as orphans, pruned a day later, never a live account's key", async () => {
       const email = uniqueEmail('race');
       const outcomes = await Promise.allSettled(
         [1, 2, 3, 4].map(() => call(server.auth, 'register', { email, password: DEFAULT_PASSWORD, fullName: 'Winner Takesall' })),
@@ -70,6 +70,30 @@ describe('The key store (data keys outside the main database)', function () {
       expect(profile!.fullName).to.equal('Winner Takesall');
       // The scan remembers where it got: the next run looks at nothing it saw.
       expect((await job.runOnce())!.orphan_data_keys).to.equal(0);
+    });
+
+    it('keeps the key of an erasure refused inside its transaction: the key goes only as its last step', async () => {
+      // The only administrator erasing their own account: refused (LAST_ADMIN) inside the erasure's transaction.
+      const { user, tokens } = await call(server.auth, 'login', BOOTSTRAP_ADMIN);
+      const client = complianceClient(server.address);
+      try {
+        await expectRpcError(
+          call(
+            client,
+            'eraseUser',
+            { userId: user!.id, reason: 'gdpr_art17_request', currentPassword: BOOTSTRAP_ADMIN.password },
+            bearer(tokens!.accessToken),
+          ),
+          status.FAILED_PRECONDITION,
+          { reason: 'LAST_ADMIN' },
+        );
+      } finally {
+        client.close();
+      }
+      expect(await keySql('select 1 from data_keys where user_id = $1', [user!.id], server)).to.have.length(1);
+      const { profile } = await call(server.profile, 'getProfile', { userId: '' }, bearer(tokens!.accessToken));
+      expect(profile!.userId).to.equal(user!.id);
+      expect((await call(server.auth, 'login', BOOTSTRAP_ADMIN)).user!.email).to.equal(BOOTSTRAP_ADMIN.email);
     });
   });
 

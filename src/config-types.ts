@@ -10,6 +10,8 @@ export interface Config {
   env: 'development' | 'test' | 'production';
   dataDir: string;
   databaseUrl: string | undefined;
+  /** The key store's PostgreSQL; undefined: `<main database>_keys` on the main database's server. */
+  keyDatabaseUrl: string | undefined;
   embeddedPostgresPort: number;
   grpc: {
     host: string;

@@ -21,6 +21,7 @@ const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   TESSERA_DATA_DIR: z.string().default('.data'),
   DATABASE_URL: z.string().url().optional(),
+  KEY_DATABASE_URL: z.string().url().optional(),
   EMBEDDED_PG_PORT: port.default(54329),
   GRPC_HOST: z.string().default('127.0.0.1'),
   GRPC_PORT: port.default(50051),
@@ -183,6 +184,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, warn: (msg: str
     env: e.NODE_ENV,
     dataDir,
     databaseUrl: e.DATABASE_URL,
+    keyDatabaseUrl: e.KEY_DATABASE_URL,
     embeddedPostgresPort: e.EMBEDDED_PG_PORT,
     grpc: {
       host: e.GRPC_HOST,

@@ -1,4 +1,5 @@
 import type { Orm } from './db/index.js';
+import type { DataKeyStore } from './domain/kernel/data-key-store.js';
 import { type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { OidcVerifier } from './crypto/oidc.js';
@@ -20,13 +21,15 @@ import { Metrics } from './metrics.js';
 export type BuiltDomain = DomainDeps & { signingKeys: SigningKeyRing };
 
 /**
- * The domain's dependencies for a configuration: hashing, keys, encryption,
- * clock, limits. Without a `limiterStore` (the CLI), limits count in memory.
+ * The domain's dependencies for a configuration: hashing, keys (the data keys
+ * in `keyStore`), encryption, clock, limits. Without a `limiterStore` (the
+ * CLI), limits count in memory.
  */
 export async function buildDomain(
   config: Config,
   orm: Orm,
   clock: Clock,
+  keyStore: DataKeyStore,
   limiterStore: LimiterStore = memoryLimiterStore(rateLimitKeySecret(config.secrets.masterKey)),
 ): Promise<BuiltDomain> {
   const boxes = masterKeyBoxes(config.secrets.masterKey, config.secrets.previousMasterKeys);
@@ -42,7 +45,7 @@ export async function buildDomain(
       pepper: config.secrets.pepper,
       previousPeppers: config.secrets.previousPeppers,
     }),
-    userKeys: new UserDataKeys(boxes.userKeys, clock),
+    userKeys: new UserDataKeys(boxes.userKeys, clock, keyStore),
     emailIndex: new EmailIndex(config.secrets.emailIndexKey),
     refreshSuccessorBox: boxes.refreshSuccessors,
     outboxBox: boxes.outbox,

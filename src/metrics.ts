@@ -18,6 +18,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly keyStoreUp = new Gauge({
+    name: 'tessera_key_store_up',
+    help: '1 while the key store (the data keys database) answers health checks.',
+    registers: [this.registry],
+  });
+
   readonly loginAttempts = new Counter({
     name: 'tessera_login_attempts_total',
     help: 'Password sign-in attempts by outcome (success, mfa_required: the password was right and a second factor is asked, failure).',
@@ -65,7 +71,7 @@ export class Metrics {
 
   readonly retentionRemoved = new Counter({
     name: 'tessera_retention_removed_total',
-    help: 'Records the retention job removed on this instance, by kind (sessions, one_time_tokens, mail, users_erased, audit_events_scrubbed, audit_events_deleted, refresh_successors_cleared, refresh_history_pruned, mfa_challenges).',
+    help: 'Records the retention job removed on this instance, by kind (sessions, one_time_tokens, mail, users_erased, audit_events_scrubbed, audit_events_deleted, refresh_successors_cleared, refresh_history_pruned, mfa_challenges, orphan_data_keys).',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });

@@ -6,14 +6,14 @@ import type { PublicJwk } from './crypto/tokens.js';
 
 export interface OpsEndpoints {
   metrics: Metrics;
-  /** Whether the database answered the last health check. */
-  isReady(): boolean;
+  /** What did not answer the last health check (`database`, `key store`); empty when both did. */
+  unavailable(): string[];
   jwks(): PublicJwk[];
 }
 
 /**
  * The operations port: /metrics (Prometheus), /healthz (process alive),
- * /readyz (database reachable) and /.well-known/jwks.json.
+ * /readyz (database and key store reachable) and /.well-known/jwks.json.
  */
 export async function startOpsServer(
   host: string,
@@ -31,8 +31,12 @@ export async function startOpsServer(
     switch (path) {
       case '/healthz':
         return send(200, 'text/plain', 'ok\n');
-      case '/readyz':
-        return ops.isReady() ? send(200, 'text/plain', 'ready\n') : send(503, 'text/plain', 'database unavailable\n');
+      case '/readyz': {
+        const down = ops.unavailable();
+        return down.length === 0
+          ? send(200, 'text/plain', 'ready\n')
+          : send(503, 'text/plain', `${down.join(', ')} unavailable\n`);
+      }
       case '/.well-known/jwks.json':
         res.setHeader('cache-control', 'public, max-age=300');
         res.writeHead(200, { 'content-type': 'application/jwk-set+json' });

@@ -15,7 +15,10 @@ import {
   SIGNING_KEYS_CHANNEL,
   connectOrm,
   countLegacyPasswordHashes,
+  defaultKeyDatabaseUrl,
   migrateToLatest,
+  moveLegacyUserKeys,
+  openKeyStore,
   pingDatabase,
   type Orm,
 } from './db/index.js';
@@ -131,10 +134,15 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     teardown.add(() => orm.close());
     const applied = await migrateToLatest(orm);
     if (applied.length > 0) log.info({ migrations: applied }, 'migrations applied');
+    const keyStore = await openKeyStore(config.keyDatabaseUrl ?? defaultKeyDatabaseUrl(databaseUrl));
+    teardown.add(() => keyStore.close());
+    // Before anything reads or creates a data key: keys earlier versions kept in the main database move out.
+    const movedKeys = await moveLegacyUserKeys(orm.em.fork(), keyStore);
+    if (movedKeys > 0) log.info({ movedKeys }, 'data keys moved from the main database to the key store');
 
     const limiterStore = await openLimiterStore(config, log, metrics);
     teardown.add(() => limiterStore.close());
-    const deps = await buildDomain(config, orm, clock, limiterStore);
+    const deps = await buildDomain(config, orm, clock, keyStore, limiterStore);
     // Before serving: sign-in finds accounts by the email blind index only.
     const sealed = await sealClearEmails(systemOperation(deps, orm.em.fork(), 'startup'));
     if (Object.values(sealed).some((n) => n > 0)) log.info({ sealed }, 'clear email addresses sealed');
@@ -228,11 +236,14 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
 
     const health = new HealthImplementation({ '': 'NOT_SERVING' });
     health.addToServer(server);
-    let ready = false;
+    let unavailable: string[] = [];
     const checkHealth = async () => {
-      ready = await pingDatabase(orm.em.fork());
-      metrics.databaseUp.set(ready ? 1 : 0);
-      const state = ready ? 'SERVING' : 'NOT_SERVING';
+      // Every call that reads personal data needs both: without the key store, nothing sealed opens.
+      const [database, keys] = await Promise.all([pingDatabase(orm.em.fork()), keyStore.ping()]);
+      metrics.databaseUp.set(database ? 1 : 0);
+      metrics.keyStoreUp.set(keys ? 1 : 0);
+      unavailable = [...(database ? [] : ['database']), ...(keys ? [] : ['key store'])];
+      const state = unavailable.length === 0 ? 'SERVING' : 'NOT_SERVING';
       for (const name of ['', ...TESSERA_SERVICES]) health.setStatus(name, state);
     };
     await checkHealth();
@@ -256,7 +267,7 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     const ops = await startOpsServer(
       config.http.host,
       config.http.port,
-      { metrics, isReady: () => ready, jwks: () => deps.signingKeys.jwks() },
+      { metrics, unavailable: () => unavailable, jwks: () => deps.signingKeys.jwks() },
       tls,
     );
     teardown.add(() => closeHttp(ops.server));

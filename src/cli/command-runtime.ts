@@ -1,6 +1,15 @@
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { startEmbeddedPostgres } from '../db/embedded.js';
-import { connectOrm, isDatabaseUnavailable, migrateToLatest, type Orm } from '../db/index.js';
+import {
+  connectOrm,
+  defaultKeyDatabaseUrl,
+  isDatabaseUnavailable,
+  migrateToLatest,
+  moveLegacyUserKeys,
+  openKeyStore,
+  type Orm,
+  type PgKeyStore,
+} from '../db/index.js';
 import { systemOperation, type Operation } from '../domain/kernel/operation.js';
 import { buildDomain } from '../domain-dependencies.js';
 import { sealClearEmails } from '../domain/compliance/email-sealing.js';
@@ -19,14 +28,15 @@ export function loadCliConfig({ io, log }: CliContext): Config {
 }
 
 /**
- * Runs `work` against the configured (or embedded) database, migrated, then
- * closes it. `applied` names the migrations this run applied. A database that
- * cannot be reached ends the command with exit code 3.
+ * Runs `work` against the configured (or embedded) database and the key
+ * store, both migrated (and the data keys moved out of the main database, as
+ * at start-up), then closes them. `applied` names the migrations this run
+ * applied. A database that cannot be reached ends the command with exit code 3.
  */
 export async function withDatabase<T>(
   config: Config,
   { log }: CliContext,
-  work: (orm: Orm, applied: string[]) => Promise<T>,
+  work: (orm: Orm, applied: string[], keyStore: PgKeyStore) => Promise<T>,
 ): Promise<T> {
   const embedded = config.databaseUrl
     ? undefined
@@ -36,7 +46,13 @@ export async function withDatabase<T>(
     const orm = await connectOrm(url);
     try {
       const applied = await migrateToLatest(orm);
-      return await work(orm, applied);
+      const keyStore = await openKeyStore(config.keyDatabaseUrl ?? defaultKeyDatabaseUrl(url));
+      try {
+        await moveLegacyUserKeys(orm.em.fork(), keyStore);
+        return await work(orm, applied, keyStore);
+      } finally {
+        await keyStore.close();
+      }
     } finally {
       await orm.close();
     }
@@ -56,8 +72,8 @@ export async function withDomain<T>(
   context: CliContext,
   work: (newOperation: () => Operation) => Promise<T>,
 ): Promise<T> {
-  return withDatabase(config, context, async (orm) => {
-    const deps = await buildDomain(config, orm, systemClock);
+  return withDatabase(config, context, async (orm, _applied, keyStore) => {
+    const deps = await buildDomain(config, orm, systemClock, keyStore);
     // As at start-up: the commands find accounts by the email blind index only.
     await sealClearEmails(systemOperation(deps, orm.em.fork(), 'cli'));
     return work(() => systemOperation(deps, orm.em.fork(), 'cli'));

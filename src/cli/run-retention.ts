@@ -10,8 +10,8 @@ import { ExitCode } from './exit-codes.js';
 export async function runRetentionOnce(context: CliContext): Promise<ExitCode> {
   const config = loadCliConfig(context);
   const { log, io } = context;
-  return withDatabase(config, context, async (orm) => {
-    const deps = await buildDomain(config, orm, systemClock);
+  return withDatabase(config, context, async (orm, _applied, keyStore) => {
+    const deps = await buildDomain(config, orm, systemClock, keyStore);
     // The job's metrics have no scraper here: the counts go to stdout instead.
     const job = createRetentionJob(orm, deps, config.retention, log, new Metrics());
     const counts = await job.runOnce();

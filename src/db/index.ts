@@ -14,7 +14,7 @@ export {
 export { AuditHorizon, probeAuditTrail } from './audit-horizon.js';
 export { NotificationListener, SIGNING_KEYS_CHANNEL } from './notification-listener.js';
 export { findSessionState } from './session-state.js';
-export { findProfileWithKey } from './profile-read.js';
+export { findProfileRow } from './profile-read.js';
 export { clearExpiredSuccessors, pruneEndedRefreshHistory } from './session-cleanup.js';
 export {
   pruneEndedSessions,
@@ -42,7 +42,10 @@ export {
   lockOneTimeToken,
   lockSessionByRefreshHash,
 } from './queries.js';
-export { findUserKeys, insertUserKeyIfAbsent, type UserKeyRow } from './user-keys.js';
+export { PgKeyStore, type KeyPosition, type StoredDataKey } from './key-store.js';
+export { defaultKeyDatabaseUrl, openKeyStore } from './key-database.js';
+export { moveLegacyUserKeys } from './legacy-user-keys.js';
+export { findExistingUserIds } from './user-existence.js';
 export { CLEAR_EMAIL_TABLES, lockClearEmails, storeSealedEmail, type ClearEmailTable } from './clear-emails.js';
 export {
   countStaleCiphertexts,

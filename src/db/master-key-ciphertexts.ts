@@ -1,15 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 
-/** The kinds of stored ciphertext the master key protects. */
-export const MASTER_KEY_CIPHERTEXTS = ['user_keys', 'signing_keys', 'sessions', 'email_outbox'] as const;
+/** The kinds of stored ciphertext the master key protects in the main database (the data keys are in the key store). */
+export const MASTER_KEY_CIPHERTEXTS = ['signing_keys', 'sessions', 'email_outbox'] as const;
 export type MasterKeyCiphertextKind = (typeof MASTER_KEY_CIPHERTEXTS)[number];
 
 /** Where each kind lives and what its ciphertext is bound to (the context it was sealed with). */
-const SPECS: Record<
-  MasterKeyCiphertextKind,
-  { table: string; id: string; column: string; context: string; keyIdColumn?: string }
-> = {
-  user_keys: { table: 'user_keys', id: 'user_id', column: 'wrapped_key', context: 'user_id::text', keyIdColumn: 'master_key_id' },
+const SPECS: Record<MasterKeyCiphertextKind, { table: string; id: string; column: string; context: string }> = {
   signing_keys: { table: 'signing_keys', id: 'kid', column: 'private_jwk_ciphertext', context: 'kid' },
   sessions: {
     table: 'sessions',
@@ -69,13 +65,7 @@ export async function storeResealedCiphertext(
   kind: MasterKeyCiphertextKind,
   id: string,
   sealed: string,
-  keyId: string,
 ): Promise<void> {
   const s = SPECS[kind];
-  const keyIdSet = s.keyIdColumn ? `, ${s.keyIdColumn} = ?` : '';
-  await em.execute(`update ${s.table} set ${s.column} = ?${keyIdSet} where ${s.id} = ?`, [
-    sealed,
-    ...(s.keyIdColumn ? [keyId] : []),
-    id,
-  ]);
+  await em.execute(`update ${s.table} set ${s.column} = ? where ${s.id} = ?`, [sealed, id]);
 }

@@ -1,8 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { preparedQuery } from './prepared-query.js';
-import type { UserKeyRow } from './user-keys.js';
 
-/** A stored profile as GetProfile reads it (sealed columns still sealed), with its owner's wrapped data key. */
+/** A stored profile as GetProfile reads it (sealed columns still sealed). */
 export interface ProfileRow {
   userId: string;
   fullName: string;
@@ -15,16 +14,14 @@ export interface ProfileRow {
   updatedAt: Date;
   /** The optimistic-concurrency version (the etag). */
   version: number;
-  /** Null once the user was erased (crypto-shredded). */
-  key: UserKeyRow | null;
 }
 
 /**
- * Reads a profile and its owner's data key in one prepared primary-key query,
- * off the ORM's query and hydration path: GetProfile is the hottest read, and
- * through the ORM its two queries cost several times the rest of the call.
+ * Reads a profile in one prepared primary-key query, off the ORM's query and
+ * hydration path: GetProfile is the hottest read, and through the ORM it cost
+ * several times the rest of the call. Its owner's data key is in the key store.
  */
-export async function findProfileWithKey(em: EntityManager, userId: string): Promise<ProfileRow | null> {
+export async function findProfileRow(em: EntityManager, userId: string): Promise<ProfileRow | null> {
   const rows = await preparedQuery<{
     user_id: string;
     full_name: string;
@@ -36,15 +33,12 @@ export async function findProfileWithKey(em: EntityManager, userId: string): Pro
     created_at: Date;
     updated_at: Date;
     version: number;
-    key_id: string | null;
-    wrapped_key: string | null;
-    master_key_id: string | null;
   }>(
     em,
-    'tessera_profile_with_key',
+    'tessera_profile',
     `select p.user_id, p.full_name, p.avatar_url, p.bio, p.location, p.phone_number_ciphertext, p.preferences,
-            p.created_at, p.updated_at, p.version, k.key_id, k.wrapped_key, k.master_key_id
-       from user_profiles p left join user_keys k on k.user_id = p.user_id
+            p.created_at, p.updated_at, p.version
+       from user_profiles p
       where p.user_id = $1`,
     [userId],
   );
@@ -61,9 +55,5 @@ export async function findProfileWithKey(em: EntityManager, userId: string): Pro
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
     version: Number(row.version),
-    key:
-      row.key_id && row.wrapped_key && row.master_key_id
-        ? { userId: row.user_id, keyId: row.key_id, wrappedKey: row.wrapped_key, masterKeyId: row.master_key_id }
-        : null,
   };
 }

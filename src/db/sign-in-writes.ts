@@ -1,7 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { preparedQuery } from './prepared-query.js';
 import type { User } from './entities/user.js';
-import type { UserKeyRow } from './user-keys.js';
 
 /**
  * The reads and writes of a password sign-in as prepared statements: every
@@ -99,8 +98,8 @@ function toSignInUser(row: UserColumns): SignInUser {
 
 /**
  * Stamps a sign-in on an active account (and stores an upgraded hash, if
- * any), bumping its version as an ORM update would, and returns it with its
- * wrapped data key: one statement, whose update holds the row lock until the
+ * any), bumping its version as an ORM update would, and returns it: one
+ * statement, whose update holds the row lock until the
  * transaction ends. Null when the account is gone or no longer active (the
  * caller reads why). Must run inside a transaction.
  */
@@ -109,27 +108,19 @@ export async function stampSignIn(
   userId: string,
   at: Date,
   upgraded?: { hash: string; pepperId: string | null },
-): Promise<{ user: SignInUser; key: UserKeyRow | null } | null> {
-  const [row] = await preparedQuery<
-    UserColumns & { key_id: string | null; wrapped_key: string | null; master_key_id: string | null }
-  >(
+): Promise<{ user: SignInUser } | null> {
+  const [row] = await preparedQuery<UserColumns>(
     em,
     'tessera_sign_in_stamp',
-    `with u as (
-       update users set last_login_at = $2, updated_at = $2, version = version + 1,
-              password_hash = coalesce($3, password_hash),
-              password_pepper_id = case when $3::text is null then password_pepper_id else $4 end
-        where id = $1 and status = 'active'
-       returning ${USER_COLUMNS})
-     select u.*, k.key_id, k.wrapped_key, k.master_key_id from u left join user_keys k on k.user_id = u.id`,
+    `update users set last_login_at = $2, updated_at = $2, version = version + 1,
+            password_hash = coalesce($3, password_hash),
+            password_pepper_id = case when $3::text is null then password_pepper_id else $4 end
+      where id = $1 and status = 'active'
+     returning ${USER_COLUMNS}`,
     [userId, at, upgraded?.hash ?? null, upgraded?.pepperId ?? null],
   );
   if (!row) return null;
-  const key =
-    row.key_id && row.wrapped_key && row.master_key_id
-      ? { userId, keyId: row.key_id, wrappedKey: row.wrapped_key, masterKeyId: row.master_key_id }
-      : null;
-  return { user: toSignInUser(row), key };
+  return { user: toSignInUser(row) };
 }
 
 /** Stores a password's upgraded hash (a sign-in answered with an MFA challenge: no sign-in stamp yet). */

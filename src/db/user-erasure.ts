@@ -10,6 +10,7 @@ export interface ErasureCounts {
   mail: number;
   /** The TOTP factor, recovery codes and pending MFA challenges. */
   second_factors: number;
+  /** The data key, destroyed in the key store (not by erasePersonalRows). */
   data_keys: number;
   /** Audit events about the user: kept, their personal parts unreadable. */
   audit_events_shredded: number;
@@ -30,13 +31,13 @@ async function deleted(em: EntityManager, sql: string, userId: string): Promise<
 }
 
 /**
- * Deletes every row holding the user's personal data and their data key, in
- * the caller's transaction. Audit events stay: their sealed parts become
+ * Deletes every row holding the user's personal data, in the caller's
+ * transaction (the data key is in the key store: the domain destroys it). Audit events stay: their sealed parts become
  * unreadable with the key, and any personal part stored in clear (events
  * written before data keys existed) is blanked.
  */
-export async function erasePersonalRows(em: EntityManager, userId: string): Promise<ErasureCounts> {
-  const counts: ErasureCounts = {
+export async function erasePersonalRows(em: EntityManager, userId: string): Promise<Omit<ErasureCounts, 'data_keys'>> {
+  const counts: Omit<ErasureCounts, 'data_keys'> = {
     profiles: await deleted(em, 'delete from user_profiles where user_id = ?', userId),
     social_logins: await deleted(em, 'delete from social_logins where user_id = ?', userId),
     sessions: await deleted(em, 'delete from sessions where user_id = ?', userId),
@@ -46,7 +47,6 @@ export async function erasePersonalRows(em: EntityManager, userId: string): Prom
       (await deleted(em, 'delete from totp_factors where user_id = ?', userId)) +
       (await deleted(em, 'delete from recovery_codes where user_id = ?', userId)) +
       (await deleted(em, 'delete from mfa_challenges where user_id = ?', userId)),
-    data_keys: await deleted(em, 'delete from user_keys where user_id = ?', userId),
     audit_events_shredded: 0,
     accounts: 0,
   };
@@ -59,6 +59,8 @@ export async function erasePersonalRows(em: EntityManager, userId: string): Prom
     userId,
   ]);
   counts.audit_events_shredded = Number(events!.n);
+  // A key an earlier version left in the main database (moved out at start-up; none should remain).
+  await em.execute('delete from user_keys where user_id = ?', [userId]);
   counts.accounts = await deleted(em, 'delete from users where id = ?', userId);
   return counts;
 }

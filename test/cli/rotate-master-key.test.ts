@@ -6,7 +6,8 @@ import { ListAuditEventsRequest } from '../../src/gen/tessera/v1/compliance_serv
 import { complianceClient } from '../helpers/audit.js';
 import { useCliSandbox } from '../helpers/cli-sandbox.js';
 import type { TestDatabase } from '../helpers/database.js';
-import { adminToken, signedInUser, sql } from '../helpers/fixtures.js';
+import { defaultKeyDatabaseUrl } from '../../src/db/index.js';
+import { adminToken, signedInUser, sql, sqlAt } from '../helpers/fixtures.js';
 import { runTessera } from '../helpers/process.js';
 import { bearer, call, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -15,15 +16,18 @@ const idOf = (base64: string) => masterKeyId(Buffer.from(base64, 'base64'));
 
 /** The master key ids found in every column the master key protects. */
 async function masterKeyIdsInUse(db: TestDatabase): Promise<string[]> {
+  const dataKeys = await sqlAt<{ id: string }>(
+    defaultKeyDatabaseUrl(db.url),
+    `select distinct split_part(wrapped_key, '.', 2) as id from data_keys union select master_key_id from data_keys`,
+  );
   const rows = await sql<{ id: string }>(
-    `select split_part(wrapped_key, '.', 2) as id from user_keys
-     union select split_part(private_jwk_ciphertext, '.', 2) from signing_keys
+    `select split_part(private_jwk_ciphertext, '.', 2) as id from signing_keys
      union select split_part(successor_ciphertext, '.', 2) from sessions where successor_ciphertext is not null
      union select split_part(payload_ciphertext, '.', 2) from email_outbox where payload_ciphertext is not null`,
     [],
     db,
   );
-  return rows.map((r) => r.id).sort();
+  return [...new Set([...dataKeys, ...rows].map((r) => r.id))].sort();
 }
 
 describe('tessera rotate-master-key', function () {

@@ -5,7 +5,7 @@ import { ListAuditEventsRequest } from '../../src/gen/tessera/v1/compliance_serv
 import { Profile } from '../../src/gen/tessera/v1/profile.js';
 import { Role } from '../../src/gen/tessera/v1/user.js';
 import { complianceClient } from '../helpers/audit.js';
-import { adminToken, DEFAULT_PASSWORD, serviceAccountKey, signedInUser, sql, uniqueEmail } from '../helpers/fixtures.js';
+import { adminToken, DEFAULT_PASSWORD, keySql, serviceAccountKey, signedInUser, sql, uniqueEmail } from '../helpers/fixtures.js';
 import { findEverywhere } from '../helpers/database-sweep.js';
 import { emailIndexOf } from '../helpers/email-index.js';
 import { harness } from '../helpers/harness.js';
@@ -85,7 +85,7 @@ describe('ComplianceService.EraseUser', function () {
     ]) {
       expect(await findEverywhere(value), value).to.deep.equal([]);
     }
-    expect(await sql('select 1 from user_keys where user_id = $1', [person.userId])).to.have.length(0);
+    expect(await keySql('select 1 from data_keys where user_id = $1', [person.userId])).to.have.length(0);
     // The trail keeps every event (ids, types, times) plus user.erased, with nothing personal readable.
     expect(await auditCount(person.userId)).to.equal(before + 1);
     const events = await call(

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { masterKeyBoxes } from '../../src/crypto/master-key-boxes.js';
-import { connectOrm, type Orm } from '../../src/db/index.js';
-import { UserDataKeys } from '../../src/domain/kernel/user-data-keys.js';
+import { connectOrm, defaultKeyDatabaseUrl, PgKeyStore, type Orm } from '../../src/db/index.js';
+import { openField, UserDataKeys } from '../../src/domain/kernel/user-data-keys.js';
 import { userEmailBinding } from '../../src/domain/kernel/user-email.js';
 import { systemClock } from '../../src/clock.js';
 import { Profile } from '../../src/gen/tessera/v1/profile.js';
@@ -17,8 +17,8 @@ import { complianceClient } from '../helpers/audit.js';
 import { findEverywhere } from '../helpers/database-sweep.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { emailIndexOf } from '../helpers/email-index.js';
-import { adminToken, DEFAULT_PASSWORD, serviceAccountKey, sql, uniqueEmail } from '../helpers/fixtures.js';
-import { bearer, call, startTestServer } from '../helpers/server.js';
+import { adminToken, DEFAULT_PASSWORD, keySql, serviceAccountKey, sql, uniqueEmail } from '../helpers/fixtures.js';
+import { bearer, call, startTestServer, type TestServer } from '../helpers/server.js';
 
 const run = promisify(execFile);
 
@@ -30,23 +30,54 @@ const PERSON = {
   userAgent: 'BackupAgent/3.2',
 };
 
-/** The erased user's address and full name in the restored dump, opened with `masterKeys` (first seals, all open). */
-async function openWith(orm: Orm, masterKeys: Buffer[], userId: string): Promise<{ email: string; fullName: string }> {
-  const keys = new UserDataKeys(masterKeyBoxes(masterKeys[0]!, masterKeys.slice(1)).userKeys, systemClock);
+/** Every sealed field of `userId` in a (restored) main database, and what opens of it with `keys`. */
+async function openedFields(orm: Orm, keys: UserDataKeys, userId: string): Promise<{ sealed: number; opened: string[] }> {
   const em = orm.em.fork();
   const cipher = (await keys.forReading(em, [userId])).get(userId);
-  if (!cipher) throw new Error('no data key in the dump');
-  const [row] = await em.execute<{ email_ciphertext: string; full_name: string }[]>(
-    'select u.email_ciphertext, p.full_name from users u join user_profiles p on p.user_id = u.id where u.id = ?',
+  const sealed: { value: string; binding: string }[] = [];
+  const [user] = await em.execute<{ email_ciphertext: string }[]>('select email_ciphertext from users where id = ?', [userId]);
+  sealed.push({ value: user!.email_ciphertext, binding: userEmailBinding(userId) });
+  const [profile] = await em.execute<{ full_name: string; location: string; phone_number_ciphertext: string }[]>(
+    'select full_name, location, phone_number_ciphertext from user_profiles where user_id = ?',
     [userId],
   );
-  return {
-    email: cipher.open(row!.email_ciphertext, userEmailBinding(userId)),
-    fullName: cipher.open(row!.full_name, `user_profiles.full_name:${userId}`),
-  };
+  sealed.push(
+    { value: profile!.full_name, binding: `user_profiles.full_name:${userId}` },
+    { value: profile!.location, binding: `user_profiles.location:${userId}` },
+    { value: profile!.phone_number_ciphertext, binding: `user_profiles.phone_number_ciphertext:${userId}` },
+  );
+  for (const s of await em.execute<{ id: string; ip: string; user_agent: string }[]>(
+    'select id, ip, user_agent from sessions where user_id = ?',
+    [userId],
+  )) {
+    sealed.push({ value: s.ip, binding: `sessions.ip:${s.id}` }, { value: s.user_agent, binding: `sessions.user_agent:${s.id}` });
+  }
+  const present = sealed.filter((s) => s.value);
+  return { sealed: present.length, opened: present.map((s) => openField(cipher, s.value, s.binding)).filter(Boolean) };
 }
 
-describe('A pg_dump taken before an erasure, restored after it', function () {
+/** Registers a person with a full profile and a session from a known client address and agent. */
+async function personWithEverything(server: TestServer, email: string): Promise<string> {
+  const service = await serviceAccountKey(Role.ROLE_SERVICE, server);
+  const md = new Metadata();
+  md.set('authorization', `Bearer ${service.apiKey}`);
+  md.set('x-forwarded-for', PERSON.ip);
+  md.set('x-forwarded-user-agent', PERSON.userAgent);
+  const { id } = (await call(server.auth, 'register', { email, password: DEFAULT_PASSWORD, fullName: PERSON.name }, md)).user!;
+  const login = await call(server.auth, 'login', { email, password: DEFAULT_PASSWORD }, md);
+  await call(
+    server.profile,
+    'updateProfile',
+    {
+      profile: Profile.fromPartial({ phoneNumber: PERSON.phone, location: PERSON.location }),
+      updateMask: ['phone_number', 'location'],
+    },
+    bearer(login.tokens!.accessToken),
+  );
+  return id;
+}
+
+describe('A pg_dump of the main database taken before an erasure, restored after it', function () {
   this.timeout(180_000);
   const databases: TestDatabase[] = [];
   const folder = mkdtempSync(join(tmpdir(), 'tessera-dump-'));
@@ -55,45 +86,46 @@ describe('A pg_dump taken before an erasure, restored after it', function () {
     await Promise.all(databases.map((db) => db.drop()));
   });
 
-  it('holds no personal field in clear, and nothing of the erased user opens once the master key of that time is gone', async () => {
+  it("opens no personal field of the erased user with the service's own keys, while a kept user's still open", async () => {
     const db = await createTestDatabase();
     databases.push(db);
-    const [oldMasterKey, newMasterKey] = [randomBytes(32), randomBytes(32)];
-    const server = await startTestServer(db, { TESSERA_MASTER_KEY: oldMasterKey.toString('base64') });
-    const email = uniqueEmail('backup');
-    let userId: string;
+    const masterKey = randomBytes(32);
+    const server = await startTestServer(db, { TESSERA_MASTER_KEY: masterKey.toString('base64') });
+    const [erasedEmail, keptEmail] = [uniqueEmail('backup-erased'), uniqueEmail('backup-kept')];
     const dump = join(folder, 'before-erasure.dump');
+    let erasedId: string;
+    let keptId: string;
+    let wrappedKeys: string[];
     try {
-      // A person with an address, name, phone, place, and a session from a known client address and agent.
-      const service = await serviceAccountKey(Role.ROLE_SERVICE, server);
-      const md = new Metadata();
-      md.set('authorization', `Bearer ${service.apiKey}`);
-      md.set('x-forwarded-for', PERSON.ip);
-      md.set('x-forwarded-user-agent', PERSON.userAgent);
-      ({ id: userId } = (
-        await call(server.auth, 'register', { email, password: DEFAULT_PASSWORD, fullName: PERSON.name }, md)
-      ).user!);
-      const login = await call(server.auth, 'login', { email, password: DEFAULT_PASSWORD }, md);
-      await call(
-        server.profile,
-        'updateProfile',
-        {
-          profile: Profile.fromPartial({ phoneNumber: PERSON.phone, location: PERSON.location }),
-          updateMask: ['phone_number', 'location'],
-        },
-        bearer(login.tokens!.accessToken),
-      );
+      erasedId = await personWithEverything(server, erasedEmail);
+      keptId = await personWithEverything(server, keptEmail);
+      wrappedKeys = (
+        await keySql<{ wrapped_key: string }>(
+          'select wrapped_key from data_keys where user_id = any($1)',
+          [[erasedId, keptId]],
+          server,
+        )
+      ).map((r) => r.wrapped_key);
+      expect(wrappedKeys).to.have.length(2);
 
       await run('pg_dump', ['--format=custom', `--file=${dump}`, db.url]);
 
       const client = complianceClient(server.address);
-      await call(
+      const { receipt } = await call(
         client,
         'eraseUser',
-        { userId, reason: 'gdpr_art17_request', currentPassword: '' },
+        { userId: erasedId, reason: 'gdpr_art17_request', currentPassword: '' },
         bearer(await adminToken(server)),
       );
       client.close();
+      expect(receipt!.jws).to.be.a('string');
+
+      // The key store holds no key of the erased user, and still the other's.
+      expect(await keySql('select 1 from data_keys where user_id = $1', [erasedId], server)).to.have.length(0);
+      expect(await keySql('select 1 from data_keys where user_id = $1', [keptId], server)).to.have.length(1);
+      // The live main database holds no key material at all.
+      expect(await sql('select 1 from user_keys', [], db)).to.have.length(0);
+      for (const wrapped of wrappedKeys) expect(await findEverywhere(wrapped, db), 'a wrapped key').to.deep.equal([]);
     } finally {
       await server.close();
     }
@@ -101,28 +133,40 @@ describe('A pg_dump taken before an erasure, restored after it', function () {
     const restored = await createTestDatabase();
     databases.push(restored);
     await run('pg_restore', ['--no-owner', `--dbname=${restored.url}`, dump]);
-    expect(await sql('select 1 from users where id = $1', [userId], restored), 'the dump predates the erasure').to.have.length(1);
+    expect(await sql('select 1 from users where id = $1', [erasedId], restored), 'the dump predates the erasure').to.have.length(
+      1,
+    );
 
-    // Nothing personal is in clear in the dump: every field is sealed under the user's data key.
-    for (const value of [email, PERSON.name, PERSON.phone.slice(4), PERSON.location, PERSON.ip, PERSON.userAgent]) {
+    // The dump holds no key, wrapped or not, and nothing personal in clear.
+    expect(await sql('select 1 from user_keys', [], restored)).to.have.length(0);
+    for (const wrapped of wrappedKeys) expect(await findEverywhere(wrapped, restored), 'a wrapped key').to.deep.equal([]);
+    for (const value of [erasedEmail, PERSON.name, PERSON.phone.slice(4), PERSON.location, PERSON.ip, PERSON.userAgent]) {
       expect(await findEverywhere(value, restored), value).to.deep.equal([]);
     }
     // What the dump still says without a data key: the blind index, which confirms a guessed
     // address to whoever also holds TESSERA_EMAIL_INDEX_KEY (and to no one else).
-    expect(await findEverywhere(emailIndexOf(email), restored)).to.deep.equal(['users.email_index']);
+    expect(await findEverywhere(emailIndexOf(erasedEmail), restored)).to.deep.equal(['users.email_index']);
 
+    // Read with everything the service holds: its master key and the live key store.
     const orm = await connectOrm(restored.url);
+    const store = new PgKeyStore(defaultKeyDatabaseUrl(db.url));
     try {
-      // The limit of crypto-shredding, stated in the README: the dump holds the user's data key
-      // wrapped by the master key of that time, so while that key exists, the dump opens.
-      expect(await openWith(orm, [oldMasterKey], userId)).to.deep.equal({ email, fullName: PERSON.name });
-      // After the documented rotation (rotate-master-key, then the old key dropped everywhere),
-      // the keys the service holds open nothing of the erased user in the old dump.
-      await openWith(orm, [newMasterKey], userId).then(
-        () => expect.fail('the old dump opened without the old master key'),
-        (err: Error) => expect(err.message).to.equal('unsupported ciphertext'),
-      );
+      const keys = new UserDataKeys(masterKeyBoxes(masterKey, []).userKeys, systemClock, store);
+      const kept = await openedFields(orm, keys, keptId);
+      expect(kept.sealed, "the kept user's sealed fields").to.equal(6);
+      expect(kept.opened, 'the same dump opens for a user not erased').to.have.members([
+        keptEmail,
+        PERSON.name,
+        PERSON.location,
+        PERSON.phone,
+        PERSON.ip,
+        PERSON.userAgent,
+      ]);
+      const erased = await openedFields(orm, keys, erasedId);
+      expect(erased.sealed, "the erased user's sealed fields are in the dump").to.equal(6);
+      expect(erased.opened, 'nothing of the erased user opens').to.deep.equal([]);
     } finally {
+      await store.close();
       await orm.close();
     }
   });

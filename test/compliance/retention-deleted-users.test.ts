@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { adminToken, signedInUser, sqlOn } from '../helpers/fixtures.js';
+import { adminToken, keySql, signedInUser, sqlOn } from '../helpers/fixtures.js';
 import { retentionJobOn } from '../helpers/retention.js';
 import { bearer, call, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -36,7 +36,7 @@ describe('Retention: soft-deleted accounts are erased after USER_DELETE_RETENTIO
     expect((first?.users_erased ?? 0) + (second?.users_erased ?? 0), 'erased once, by one runner').to.equal(1);
 
     expect(await sqlOn(server, 'select 1 from users where id = $1', [userId])).to.have.length(0);
-    expect(await sqlOn(server, 'select 1 from user_keys where user_id = $1', [userId])).to.have.length(0);
+    expect(await keySql('select 1 from data_keys where user_id = $1', [userId], server)).to.have.length(0);
     expect(await sqlOn(server, 'select 1 from erasure_receipts where user_id = $1', [userId])).to.have.length(1);
     const [event] = await sqlOn<{ actor_type: string; metadata: { reason: string } }>(
       server,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../../src/db/embedded.js';
 
-/** A database made for one test run and dropped after it. */
+/** A database made for one test run and dropped after it, with the key store's database beside it. */
 export interface TestDatabase {
   url: string;
   drop(): Promise<void>;
@@ -39,6 +39,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       const client = new pg.Client({ connectionString: ADMIN_URL });
       await client.connect();
       try {
+        // The key store a server made beside it (KEY_DATABASE_URL's default: `<name>_keys`).
+        await client.query(`drop database if exists "${name}_keys" with (force)`);
         await client.query(`drop database if exists "${name}" with (force)`);
       } finally {
         await client.end();

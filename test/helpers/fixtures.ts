@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { AuthServiceClient, type LoginResponse } from '../../src/gen/tessera/v1/auth_service.js';
 import { Role, type User } from '../../src/gen/tessera/v1/user.js';
-import type { AuditEvent } from '../../src/db/index.js';
+import { defaultKeyDatabaseUrl, type AuditEvent } from '../../src/db/index.js';
 import { revealAuditEvents } from '../../src/domain/kernel/audit-personal-data.js';
 import type { TestDatabase } from './database.js';
 import { harness } from './harness.js';
@@ -99,7 +99,16 @@ export async function sqlOn<T extends pg.QueryResultRow = Record<string, unknown
   return sqlAt<T>(server.env.DATABASE_URL, text, params);
 }
 
-async function sqlAt<T extends pg.QueryResultRow>(url: string, text: string, params: unknown[]): Promise<T[]> {
+/** SQL against the key store of `server` (default: the shared one): the users' data keys, table `data_keys`. */
+export async function keySql<T extends pg.QueryResultRow = Record<string, unknown>>(
+  text: string,
+  params: unknown[] = [],
+  server: TestServer = harness().server,
+): Promise<T[]> {
+  return sqlAt<T>(server.env.KEY_DATABASE_URL ?? defaultKeyDatabaseUrl(server.env.DATABASE_URL!), text, params);
+}
+
+export async function sqlAt<T extends pg.QueryResultRow>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

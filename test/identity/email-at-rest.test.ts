@@ -62,11 +62,8 @@ describe('Email addresses at rest', function () {
         await expectRpcError(Promise.reject(o.reason), status.ALREADY_EXISTS, { reason: 'EMAIL_TAKEN' });
     }
     expect(await sql('select id from users where email_index = $1', [emailIndexOf(`${local}@example.com`)])).to.have.length(1);
-    // The losers' data keys rolled back with their transactions.
-    const [keys] = await sql<{ n: number }>(
-      'select count(*)::int as n from user_keys k where not exists (select 1 from users u where u.id = k.user_id)',
-    );
-    expect(keys!.n).to.equal(0);
+    // The losers' data keys committed in the key store before their transactions rolled back: orphans,
+    // opening nothing, pruned a day later (test/compliance/key-store.test.ts).
   });
 
   it('keeps the new address of a pending email change sealed until the link is used', async () => {

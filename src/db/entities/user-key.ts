@@ -1,9 +1,10 @@
 import { defineEntity, type InferEntity } from '@mikro-orm/core';
 
 /**
- * A user's data key, wrapped by the master key. Every personal field of the
- * user is encrypted under it; deleting this row (erasure) shreds them all,
- * in the database, its replicas and its backups.
+ * Where earlier versions kept the users' data keys, in the main database (so
+ * every dump held them). Emptied at start-up into the key store
+ * (db/legacy-user-keys.ts) and read by nothing else; kept so that the move
+ * can run, since migrations run before it: a later release drops it.
  */
 export const UserKey = defineEntity({
   name: 'UserKey',

@@ -85,7 +85,6 @@ export async function signInActiveUser(
   const now = uow.clock.now();
   const stamped = await stampSignIn(uow.em, userId, now, upgraded);
   if (!stamped) return null;
-  if (stamped.key) uow.deps.userKeys.remember(uow.em, stamped.key);
   const { session, tokens } = await openSession(uow, stamped.user, assuranceOf(amr, now));
   await insertSession(uow.em, { ...session, userId });
   recordSignIn(uow, userId, method, session.id, metadata);

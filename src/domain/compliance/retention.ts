@@ -1,6 +1,7 @@
 import {
   clearExpiredSuccessors,
   deleteAuditEventsBefore,
+  findExistingUserIds,
   pruneEndedRefreshHistory,
   pruneEndedSessions,
   pruneFinishedMail,
@@ -19,6 +20,12 @@ const DAY_MS = 24 * 3600 * 1000;
 const BATCH = 1000;
 /** Accounts per step: each is erased in its own transaction (key, rows, receipt). */
 const USER_BATCH = 100;
+/**
+ * A data key commits in the key store before its account's transaction: a key
+ * this old without an account row belongs to a registration that rolled back
+ * (no transaction lasts a day).
+ */
+const ORPHAN_KEY_DAYS = 1;
 
 /** How long each kind is kept after it stopped serving (RETENTION_* and friends in the README). */
 export interface RetentionWindows {
@@ -45,6 +52,8 @@ export interface RetentionCounts {
   refresh_history_pruned: number;
   /** Spent MFA sign-in challenges (hashes only), after the one-time token window. */
   mfa_challenges: number;
+  /** Data keys in the key store whose account never committed (a registration rolled back), a day on. */
+  orphan_data_keys: number;
 }
 
 /** The kinds whose removal is recorded in `retention.completed`. */
@@ -88,6 +97,7 @@ export async function runRetention(op: Operation, windows: RetentionWindows): Pr
     audit_events_scrubbed: await drain(() => scrubAuditPersonalData(em, before(windows.auditPiiDays), BATCH)),
     audit_events_deleted:
       windows.auditDays > 0 ? await drain(() => deleteAuditEventsBefore(em, before(windows.auditDays), BATCH)) : 0,
+    orphan_data_keys: await pruneOrphanDataKeys(op, before(ORPHAN_KEY_DAYS)),
     // Last: an account whose erasure fails fails the run, and must not hold back the other steps.
     users_erased: await drain(() => eraseExpiredDeletedUsers(op, USER_BATCH), USER_BATCH),
   };
@@ -98,4 +108,27 @@ export async function runRetention(op: Operation, windows: RetentionWindows): Pr
     });
   }
   return counts;
+}
+
+/**
+ * Deletes the keys created before `createdBefore` that have no account. The
+ * key store keeps how far this scan got, so each key is looked at once, not on
+ * every run.
+ */
+async function pruneOrphanDataKeys(op: Operation, createdBefore: Date): Promise<number> {
+  const store = op.deps.userKeys.store;
+  let pruned = 0;
+  for (;;) {
+    const batch = await store.orphanCandidates(createdBefore, BATCH);
+    if (batch.length === 0) return pruned;
+    const existing = new Set(
+      await findExistingUserIds(
+        op.em,
+        batch.map((k) => k.userId),
+      ),
+    );
+    const orphans = batch.filter((k) => !existing.has(k.userId)).map((k) => k.userId);
+    pruned += await store.deleteOrphans(orphans, createdBefore, batch[batch.length - 1]!);
+    if (batch.length < BATCH) return pruned;
+  }
 }

@@ -29,10 +29,10 @@ export interface ErasureReceiptView {
 
 /**
  * Erases an account for good: an administrator any account, a person their
- * own with their current password. One transaction destroys the data key
- * (crypto-shredding every copy of the sealed fields), deletes the account's
+ * own with their current password. One transaction deletes the account's
  * rows, writes `user.erased` without personal data and stores a receipt
- * signed with the service's signing key.
+ * signed with the service's signing key; its last step destroys the data key
+ * in the key store (crypto-shredding every copy of the sealed fields).
  */
 export async function eraseUser(
   op: Operation,
@@ -84,9 +84,15 @@ async function eraseAccount(op: Operation, userId: string, reason: string, self:
       await lockAdministrators(uow.em);
       if (user.status === 'active') await ensureAnotherActiveAdmin(uow, userId, 'ERASE-006');
     }
-    const counts = await erasePersonalRows(uow.em, userId);
-    // The key is gone: nothing later in this transaction may seal under it.
+    const counts: ErasureCounts = {
+      ...(await erasePersonalRows(uow.em, userId)),
+      data_keys: (await op.deps.userKeys.isHeld(userId)) ? 1 : 0,
+    };
+    // The key is going: nothing later in this transaction may seal under it.
     op.deps.userKeys.forget(uow.em, userId);
+    // Destroyed last, just before the commit, so no receipt is ever committed for a key still held. If the
+    // commit then fails, the user's data is already unreadable and a retried erasure completes (destroying nothing).
+    uow.lastly(() => op.deps.userKeys.destroy(userId));
     const erasedAt = op.clock.now();
     const requestedBy = requester(op, self);
     const jws = await signReceipt(op, { userId, erasedAt, requestedBy, reason: reason, counts });

@@ -17,6 +17,13 @@ const ANSWER_MARGIN_MS = 50;
 export interface UnitOfWork extends Operation {
   /** Queues an audit event; it is written in this transaction, after every other change. */
   record(event: AuditRecord): void;
+  /**
+   * Queues a step outside the database (the key store) to run last, after the
+   * audit events and the deadline check, just before the commit: it runs only
+   * if everything else of the transaction succeeded. Nothing undoes it if the
+   * commit then fails, so it must be safe to run again on a retry.
+   */
+  lastly(step: () => Promise<unknown>): void;
 }
 
 /**
@@ -34,7 +41,13 @@ export async function inTransaction<T>(
 ): Promise<T> {
   return op.em.transactional(async (tx) => {
     const events: AuditRecord[] = [];
-    const result = await work({ ...op, em: tx, record: (event) => events.push(event) });
+    const lastSteps: (() => Promise<unknown>)[] = [];
+    const result = await work({
+      ...op,
+      em: tx,
+      record: (event) => events.push(event),
+      lastly: (step) => lastSteps.push(step),
+    });
     await tx.flush();
     const rows = events.map((e) => toAuditRow(e, op));
     const ciphers = new Map<string, FieldCipher>();
@@ -48,6 +61,7 @@ export async function inTransaction<T>(
       return cipher ? sealAuditPersonalData(cipher, row, id) : row;
     });
     if (options.whileCallerWaits) assertCallerWaits(op);
+    for (const step of lastSteps) await step();
     return result;
   });
 }

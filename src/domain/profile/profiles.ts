@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Operation } from '../kernel/operation.js';
-import { findProfileWithKey, LockMode, UserProfile } from '../../db/index.js';
+import { findProfileRow, LockMode, UserProfile } from '../../db/index.js';
 import { AuditEventType } from '../kernel/audit-record.js';
 import { callerUserId, readableUserId } from '../kernel/callers.js';
 import type { FieldCipher } from '../../crypto/field-cipher.js';
@@ -37,10 +37,10 @@ export type ProfilePatch = Omit<ProfileView, 'userId' | 'createdAt' | 'updatedAt
  */
 export async function getProfile(op: Operation, requestedUserId: string): Promise<ProfileView> {
   const userId = readableUserId(op.principal, requestedUserId, { noUser: 'PROF-001', invalid: 'PROF-002', denied: 'PROF-004' });
-  // One prepared query for the profile and its data key: the hottest read stays off the ORM.
-  const profile = await findProfileWithKey(op.em, userId);
+  // The profile (one prepared query, off the ORM) and its owner's key (the key store) are read side by side.
+  const [profile, cipher] = await Promise.all([findProfileRow(op.em, userId), op.deps.userKeys.cipherOf(op.em, userId)]);
   if (!profile) throw new DomainError('not_found', 'PROF-003', 'no profile for this user', { reason: 'USER_NOT_FOUND' });
-  return toView(op.deps.userKeys.cipherOf(profile.key), userId, profile);
+  return toView(cipher, userId, profile);
 }
 
 /**

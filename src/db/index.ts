@@ -43,7 +43,7 @@ export {
   lockSessionByRefreshHash,
 } from './queries.js';
 export { findUserKeys, insertUserKeyIfAbsent, type UserKeyRow } from './user-keys.js';
-export { CLEAR_EMAIL_TABLES, lockClearEmails, storeSealedEmail, type ClearEmailTable } from './clear-emails.js';
+export { lockClearEmails, storeSealedEmail, tablesWithClearEmailColumn, type ClearEmailTable } from './clear-emails.js';
 export {
   countStaleCiphertexts,
   lockStaleCiphertexts,

@@ -67,6 +67,8 @@ export {
   lockTotpFactor,
   lockUnusedRecoveryCode,
   replaceRecoveryCodes,
+  summarizeSecondFactors,
+  type SecondFactorSummary,
 } from './mfa-queries.js';
 export {
   findSignInCandidate,

@@ -73,11 +73,17 @@ export async function withDomain<T>(
   work: (newOperation: () => Operation) => Promise<T>,
 ): Promise<T> {
   return withDatabase(config, context, async (orm, _applied, keyStore) => {
-    const deps = await buildDomain(config, orm, systemClock, keyStore);
-    // As at start-up: the commands find accounts by the email blind index only.
-    await sealClearEmails(systemOperation(deps, orm.em.fork(), 'cli'));
+    const deps = await buildSealedDomain(config, orm, keyStore);
     return work(() => systemOperation(deps, orm.em.fork(), 'cli'));
   });
+}
+
+/** The domain over a migrated database, after sealing any address still in clear (as at start-up). */
+export async function buildSealedDomain(config: Config, orm: Orm, keyStore: PgKeyStore) {
+  const deps = await buildDomain(config, orm, systemClock, keyStore);
+  // The commands find accounts by the email blind index only.
+  await sealClearEmails(systemOperation(deps, orm.em.fork(), 'cli'));
+  return deps;
 }
 
 /** Turns "the database is not there" into exit code 3, naming where it was looked for (never the credentials). */

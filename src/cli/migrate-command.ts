@@ -6,6 +6,7 @@ export function addMigrateCommand(program: Command, run: RunCommand, context: Cl
   program
     .command('migrate')
     .description('apply pending database migrations and exit')
+    .option('--post-deploy', 'also apply the post-deploy migrations (they drop what older versions read)')
     .addHelpText(
       'after',
       `
@@ -13,8 +14,15 @@ Safe to run on every deploy: migrations run in one transaction, and a second run
 finds nothing to do. \`tessera start\` also migrates; run this first when several
 instances start at once.
 
+Post-deploy migrations remove columns an older version still reads. Run
+\`tessera migrate --post-deploy\` once every instance runs this version (none
+of an older one can start again); a fresh database gets them at once.
+
 Examples:
-  DATABASE_URL=postgres://tessera@db:5432/tessera tessera migrate`,
+  DATABASE_URL=postgres://tessera@db:5432/tessera tessera migrate
+  DATABASE_URL=postgres://tessera@db:5432/tessera tessera migrate --post-deploy`,
     )
-    .action(() => run(async () => (await import('./run-migrate.js')).runMigrate(context)));
+    .action((options: { postDeploy?: boolean }) =>
+      run(async () => (await import('./run-migrate.js')).runMigrate(context, { postDeploy: options.postDeploy === true })),
+    );
 }

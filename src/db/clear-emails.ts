@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 /** The tables whose `email` column held addresses in clear before the blind index. */
-export const CLEAR_EMAIL_TABLES = ['users', 'one_time_tokens', 'social_logins'] as const;
+const CLEAR_EMAIL_TABLES = ['users', 'one_time_tokens', 'social_logins'] as const;
 export type ClearEmailTable = (typeof CLEAR_EMAIL_TABLES)[number];
 
 /** A row still holding an address in clear. */
@@ -14,6 +14,20 @@ export interface ClearEmailRow {
 }
 
 const USER_ID: Record<ClearEmailTable, string> = { users: 'id', one_time_tokens: 'user_id', social_logins: 'user_id' };
+
+/**
+ * The tables that still have their clear `email` column: all three until
+ * `tessera migrate --post-deploy` drops them (Migration20261202150000), none after.
+ */
+export async function tablesWithClearEmailColumn(em: EntityManager): Promise<ClearEmailTable[]> {
+  const rows = await em.execute<{ table_name: string }[]>(
+    `select table_name from information_schema.columns
+      where table_schema = current_schema() and column_name = 'email' and table_name in (?, ?, ?)`,
+    [...CLEAR_EMAIL_TABLES],
+  );
+  const present = new Set(rows.map((r) => r.table_name));
+  return CLEAR_EMAIL_TABLES.filter((t) => present.has(t));
+}
 
 /**
  * Up to `limit` rows of `table` with a clear address, locked until the

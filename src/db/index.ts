@@ -46,7 +46,7 @@ export { PgKeyStore, type KeyPosition, type StoredDataKey } from './key-store.js
 export { defaultKeyDatabaseUrl, openKeyStore } from './key-database.js';
 export { moveLegacyUserKeys } from './legacy-user-keys.js';
 export { findExistingUserIds } from './user-existence.js';
-export { CLEAR_EMAIL_TABLES, lockClearEmails, storeSealedEmail, type ClearEmailTable } from './clear-emails.js';
+export { lockClearEmails, storeSealedEmail, tablesWithClearEmailColumn, type ClearEmailTable } from './clear-emails.js';
 export {
   countStaleCiphertexts,
   lockStaleCiphertexts,
@@ -70,6 +70,8 @@ export {
   lockTotpFactor,
   lockUnusedRecoveryCode,
   replaceRecoveryCodes,
+  summarizeSecondFactors,
+  type SecondFactorSummary,
 } from './mfa-queries.js';
 export {
   findSignInCandidate,

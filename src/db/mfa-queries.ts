@@ -31,6 +31,21 @@ export function lockUnusedRecoveryCode(em: EntityManager, userId: string, codeHa
   return em.findOne(RecoveryCode, { userId, codeHash, usedAt: null }, FOR_UPDATE);
 }
 
+/** What a user has enrolled as second factors, without any secret: what an export tells. */
+export interface SecondFactorSummary {
+  totp: { enrolledAt: Date; confirmedAt: Date | null } | null;
+  unusedRecoveryCodes: number;
+}
+
+/** The user's second factors as a SecondFactorSummary (the TOTP secret is not read). */
+export async function summarizeSecondFactors(em: EntityManager, userId: string): Promise<SecondFactorSummary> {
+  const totp = await em.findOne(TotpFactor, { userId }, { fields: ['createdAt', 'confirmedAt'], disableIdentityMap: true });
+  return {
+    totp: totp ? { enrolledAt: totp.createdAt, confirmedAt: totp.confirmedAt ?? null } : null,
+    unusedRecoveryCodes: await countUnusedRecoveryCodes(em, userId),
+  };
+}
+
 /** How many of the user's recovery codes are still unused. */
 export function countUnusedRecoveryCodes(em: EntityManager, userId: string): Promise<number> {
   return em.count(RecoveryCode, { userId, usedAt: null });

@@ -2,7 +2,7 @@ import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import pg from 'pg';
 import { ALL_ENTITIES } from './entities/index.js';
-import { MIGRATIONS } from './migrations/index.js';
+import { MIGRATIONS, POST_DEPLOY_MIGRATIONS } from './migrations/index.js';
 import { TracedPostgreSqlDriver } from './traced-driver.js';
 
 export type Orm = MikroORM;
@@ -48,13 +48,23 @@ const MIGRATIONS_LOCK = 0x7e55d0b;
  * together (or `tessera migrate` beside `tessera start`) would race to create
  * the same tables, so they take turns under a session advisory lock, held on a
  * connection of its own because the ORM's pool may run each statement on another.
+ *
+ * Post-deploy migrations (POST_DEPLOY_MIGRATIONS: they drop what an older
+ * version still reads) wait for `postDeploy`, except on a fresh database,
+ * which no older instance can be using.
  */
-export async function migrateToLatest(orm: Orm): Promise<string[]> {
+export async function migrateToLatest(orm: Orm, { postDeploy = false } = {}): Promise<string[]> {
   const lock = new pg.Client({ connectionString: orm.config.get('clientUrl'), connectionTimeoutMillis: 5000 });
   await lock.connect();
   try {
     await lock.query('select pg_advisory_lock($1)', [MIGRATIONS_LOCK]);
-    const applied = await orm.getMigrator().up();
+    const migrator = orm.getMigrator();
+    const fresh = (await migrator.getExecutedMigrations()).length === 0;
+    const pending = (await migrator.getPendingMigrations())
+      .map((m) => m.name)
+      .filter((name) => postDeploy || fresh || !POST_DEPLOY_MIGRATIONS.has(name));
+    if (pending.length === 0) return [];
+    const applied = await migrator.up({ migrations: pending });
     return applied.map((m) => m.name);
   } finally {
     // Ending the session releases the lock.

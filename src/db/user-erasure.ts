@@ -51,8 +51,11 @@ export async function erasePersonalRows(em: EntityManager, userId: string): Prom
     accounts: 0,
   };
   await em.execute(
-    `update audit_events set ip = null, user_agent = null, metadata = metadata - 'subject' - 'email'
-      where subject_user_id = ? and (ip not like 'v1.%' or user_agent not like 'v1.%' or jsonb_exists_any(metadata, array['subject', 'email']))`,
+    // A suspension's reason was stored in clear before it was sealed (audit-personal-data.ts): it goes too.
+    `update audit_events set ip = null, user_agent = null,
+            metadata = metadata - 'subject' - 'email' - (case when type = 'user.suspended' then 'reason' else '' end)
+      where subject_user_id = ? and (ip not like 'v1.%' or user_agent not like 'v1.%' or jsonb_exists_any(metadata, array['subject', 'email'])
+        or (type = 'user.suspended' and jsonb_exists(metadata, 'reason')))`,
     [userId],
   );
   const [events] = await em.execute<{ n: string }[]>('select count(*)::text as n from audit_events where subject_user_id = ?', [

@@ -149,8 +149,14 @@ export class OutboxWorker {
 }
 
 /** An error's code and first line, bounded: enough to diagnose, nothing of the message's content. */
+/** Anything shaped like an email address: SMTP replies quote the recipient ("550 5.1.1 <ada@example.com>: ..."). */
+const EMAIL_ADDRESS = /[^\s<>"'(),;:@[\]]+@[^\s<>"'(),;:@[\]]+/g;
+
+/** The first line of a delivery error, without addresses: it is stored in email_outbox.last_error and logged. */
 function describe(err: unknown): string {
   const e = err as { code?: string; message?: string };
-  const first = String(e?.message ?? err).split('\n')[0];
+  const first = String(e?.message ?? err)
+    .split('\n')[0]!
+    .replace(EMAIL_ADDRESS, '[address]');
   return `${e?.code ? `${e.code}: ` : ''}${first}`.slice(0, 300);
 }

@@ -42,6 +42,18 @@ function toExportPart(part: ExportPart): ExportUserDataResponse['part'] {
       return { $case: 'profile', value: toProfileMessage(part.profile) };
     case 'socialLogin':
       return { $case: 'socialLogin', value: toSocialLoginMessage(part.socialLogin, part.email) };
+    case 'secondFactors': {
+      const { totp, unusedRecoveryCodes } = part.secondFactors;
+      return {
+        $case: 'secondFactors',
+        value: {
+          totp: totp
+            ? { enrolledAt: totp.enrolledAt, confirmed: totp.confirmedAt !== null, confirmedAt: totp.confirmedAt ?? undefined }
+            : undefined,
+          unusedRecoveryCodes,
+        },
+      };
+    }
     case 'session':
       return { $case: 'session', value: toSessionMessage(part.session) };
     case 'auditEvent':

@@ -5,8 +5,9 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { sqlOn } from '../helpers/fixtures.js';
 import type { TestServer } from '../helpers/server.js';
 
-/** The migration before session_assurance. */
+/** The migration before session_assurance, and session_assurance. */
 const BEFORE = 'Migration20261201170000_refresh_token_history';
+const SESSION_ASSURANCE = 'Migration20261202110000_session_assurance';
 
 describe('Migration session_assurance', function () {
   this.timeout(60_000);
@@ -45,7 +46,7 @@ describe('Migration session_assurance', function () {
       );
     }
 
-    await orm.getMigrator().up();
+    await orm.getMigrator().up({ to: SESSION_ASSURANCE });
 
     const rows = await sqlOn<{ id: string; authenticated_at: Date; amr: string[]; acr: string }>(
       on(),

@@ -26,8 +26,8 @@ describe('The first proof of an address', function () {
   async function plantLink(userId: string): Promise<string> {
     const subject = `sub-${randomBytes(6).toString('hex')}`;
     await sql(
-      `insert into social_logins (id, user_id, provider, provider_subject, email, created_at, last_login_at)
-       values ($1, $2, 'test-idp', $3, null, now(), null)`,
+      `insert into social_logins (id, user_id, provider, provider_subject, created_at, last_login_at)
+       values ($1, $2, 'test-idp', $3, now(), null)`,
       [randomUUID(), userId, subject],
       db(),
     );

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { PasswordHasher } from '../../src/crypto/passwords.js';
 import { generateOpaqueSecret, hashBearerSecret } from '../../src/crypto/random.js';
-import { connectOrm } from '../../src/db/index.js';
+import { connectOrm, migrateToLatest } from '../../src/db/index.js';
 import { findEverywhere } from '../helpers/database-sweep.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { emailIndexOf } from '../helpers/email-index.js';
@@ -11,6 +11,8 @@ import { bearer, call, startTestServer } from '../helpers/server.js';
 
 /** The last migration before the blind index: the schema of a database written by the previous version. */
 const BEFORE_BLIND_INDEX = 'Migration20261201170000_refresh_token_history';
+/** The post-deploy migration dropping the emptied clear columns. */
+const DROP_CLEAR_EMAILS = 'Migration20261202150000_drop_clear_emails';
 
 /** Rows as the previous version wrote them: addresses in clear in users, one_time_tokens and social_logins. */
 async function legacyAccount(db: TestDatabase, pepper: Buffer) {
@@ -48,21 +50,50 @@ async function legacyAccount(db: TestDatabase, pepper: Buffer) {
   return { id, email, providerEmail, verification };
 }
 
+const CLEAR_EMAIL_TABLES = ['users', 'one_time_tokens', 'social_logins'];
+
+/** The tables of CLEAR_EMAIL_TABLES that still have their clear `email` column. */
+async function tablesWithEmailColumn(db: TestDatabase): Promise<string[]> {
+  const rows = await sql<{ table_name: string }>(
+    `select table_name from information_schema.columns
+      where table_schema = 'public' and column_name = 'email' and table_name = any($1) order by table_name`,
+    [CLEAR_EMAIL_TABLES],
+    db,
+  );
+  return rows.map((r) => r.table_name);
+}
+
+/** Applies this version's migrations the way `tessera start` and `tessera migrate [--post-deploy]` do. */
+async function migrate(db: TestDatabase, options: { postDeploy?: boolean } = {}): Promise<string[]> {
+  const orm = await connectOrm(db.url, 2);
+  try {
+    return await migrateToLatest(orm, options);
+  } finally {
+    await orm.close();
+  }
+}
+
+/** The query the previous version's start-up conversion runs first: it must keep working until the post-deploy drop. */
+async function previousVersionConversionQuery(db: TestDatabase, table: string) {
+  const userId = table === 'users' ? 'id' : 'user_id';
+  return sql(`select id, ${userId} as "userId", email from ${table} where email is not null order by id limit 500`, [], db);
+}
+
 describe('Addresses stored in clear by the previous version', function () {
   this.timeout(120_000);
   let db: TestDatabase;
-  before(async () => {
+  beforeEach(async () => {
     db = await createTestDatabase();
-  });
-  after(() => db.drop());
-
-  it('are sealed at start-up before the service serves: index and ciphertext, clear columns emptied, every flow still works', async () => {
-    const orm = await connectOrm(db.url);
+    const orm = await connectOrm(db.url, 2);
     try {
       await orm.getMigrator().up({ to: BEFORE_BLIND_INDEX });
     } finally {
       await orm.close();
     }
+  });
+  afterEach(() => db.drop());
+
+  it('are sealed at start-up before the service serves: index and ciphertext, clear columns emptied, every flow still works', async () => {
     const pepper = randomBytes(32);
     // Both starts are instances of one deployment: same pepper and master key.
     const env = { TESSERA_PEPPER: pepper.toString('base64'), TESSERA_MASTER_KEY: randomBytes(32).toString('base64') };
@@ -70,7 +101,7 @@ describe('Addresses stored in clear by the previous version', function () {
 
     const server = await startTestServer(db, env);
     try {
-      for (const table of ['users', 'one_time_tokens', 'social_logins']) {
+      for (const table of CLEAR_EMAIL_TABLES) {
         const [row] = await sql<{ n: number }>(`select count(*)::int as n from ${table} where email is not null`, [], db);
         expect(row!.n, `${table}.email in clear`).to.equal(0);
       }
@@ -98,6 +129,63 @@ describe('Addresses stored in clear by the previous version', function () {
       expect(login.user!.id).to.equal(accounts[0]!.id);
     } finally {
       await again.close();
+    }
+    // The emptied columns stay until the post-deploy migration: an instance of the previous version can still start.
+    expect(await tablesWithEmailColumn(db)).to.deep.equal(['one_time_tokens', 'social_logins', 'users']);
+    for (const table of CLEAR_EMAIL_TABLES) expect(await previousVersionConversionQuery(db, table)).to.deep.equal([]);
+  });
+
+  it('lose their clear columns to the post-deploy migration once sealed, and the service serves without them', async () => {
+    const pepper = randomBytes(32);
+    const env = { TESSERA_PEPPER: pepper.toString('base64'), TESSERA_MASTER_KEY: randomBytes(32).toString('base64') };
+    const account = await legacyAccount(db, pepper);
+    await (await startTestServer(db, env)).close();
+
+    // An existing database: `tessera migrate` and `tessera start` leave the post-deploy migration pending.
+    expect(await migrate(db)).to.deep.equal([]);
+    expect(await tablesWithEmailColumn(db)).to.have.length(3);
+    expect(await migrate(db, { postDeploy: true })).to.deep.equal([DROP_CLEAR_EMAILS]);
+    expect(await tablesWithEmailColumn(db)).to.deep.equal([]);
+
+    const server = await startTestServer(db, env);
+    try {
+      const login = await call(server.auth, 'login', { email: account.email, password: DEFAULT_PASSWORD });
+      expect(login.user!).to.include({ id: account.id, email: account.email });
+      const links = await call(server.identity, 'listSocialLogins', { userId: '' }, bearer(login.tokens!.accessToken));
+      expect(links.socialLogins.map((l) => l.email)).to.deep.equal([account.providerEmail]);
+      const verified = await call(server.auth, 'verifyEmail', { token: account.verification });
+      expect(verified.user!).to.include({ email: account.email, emailVerified: true });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('keep their clear columns when the post-deploy migration finds an address not sealed yet: it refuses and nothing is lost', async () => {
+    const account = await legacyAccount(db, randomBytes(32));
+    // Migrated but never started: nothing sealed the rows.
+    await migrate(db);
+    let refusal: unknown;
+    await migrate(db, { postDeploy: true }).catch((err: unknown) => (refusal = err));
+    expect(String(refusal)).to.match(/addresses in clear remain/);
+
+    expect(await tablesWithEmailColumn(db)).to.have.length(3);
+    const [row] = await sql<{ email: string }>('select email from users where id = $1', [account.id], db);
+    expect(row!.email).to.equal(account.email);
+    const applied = await sql('select name from mikro_orm_migrations where name = $1', [DROP_CLEAR_EMAILS], db);
+    expect(applied).to.deep.equal([]);
+  });
+});
+
+describe('A fresh database', function () {
+  this.timeout(60_000);
+
+  it('gets the post-deploy migrations at once: no clear email column exists', async () => {
+    const db = await createTestDatabase();
+    try {
+      expect(await migrate(db)).to.include(DROP_CLEAR_EMAILS);
+      expect(await tablesWithEmailColumn(db)).to.deep.equal([]);
+    } finally {
+      await db.drop();
     }
   });
 });

@@ -5,7 +5,17 @@ import { ListAuditEventsRequest } from '../../src/gen/tessera/v1/compliance_serv
 import { Profile } from '../../src/gen/tessera/v1/profile.js';
 import { Role } from '../../src/gen/tessera/v1/user.js';
 import { complianceClient } from '../helpers/audit.js';
-import { adminToken, DEFAULT_PASSWORD, keySql, serviceAccountKey, signedInUser, sql, uniqueEmail } from '../helpers/fixtures.js';
+import { randomBytes } from 'node:crypto';
+import {
+  adminToken,
+  DEFAULT_PASSWORD,
+  keySql,
+  openedAuditRows,
+  serviceAccountKey,
+  signedInUser,
+  sql,
+  uniqueEmail,
+} from '../helpers/fixtures.js';
 import { findEverywhere } from '../helpers/database-sweep.js';
 import { emailIndexOf } from '../helpers/email-index.js';
 import { harness } from '../helpers/harness.js';
@@ -172,6 +182,37 @@ describe('ComplianceService.EraseUser', function () {
     );
     expect(await sql('select 1 from users where id = $1', [victim.user!.id])).to.have.length(1);
     client.close();
+  });
+
+  it("shreds the free-text reason of the person's suspension: stored sealed, in the trail until the erasure, then gone", async () => {
+    const target = await signedInUser();
+    const admin = await adminToken();
+    // Administrators write about the person here: complaints, names, numbers.
+    const reason = `complaint by Quentin Marblethwaite ${randomBytes(4).toString('hex')}, +351912000222`;
+    await call(harness().server.identity, 'suspendUser', { userId: target.user!.id, reason }, bearer(admin));
+    const suspension = () => openedAuditRows(`type = 'user.suspended' and subject_user_id = $1`, [target.user!.id]);
+
+    expect(await findEverywhere(reason), 'the reason in clear, anywhere').to.deep.equal([]);
+    expect((await suspension())[0]!.metadata).to.deep.equal({ reason });
+    // As versions before the sealing stored one: in clear.
+    const legacyReason = `legacy complaint ${randomBytes(4).toString('hex')}`;
+    await sql(
+      `insert into audit_events (occurred_at, type, actor_type, subject_user_id, metadata) values (now(), 'user.suspended', 'system', $1, $2)`,
+      [target.user!.id, { reason: legacyReason }],
+    );
+
+    await call(
+      complianceClient(),
+      'eraseUser',
+      { userId: target.user!.id, reason: 'gdpr_art17_request', currentPassword: '' },
+      bearer(admin),
+    );
+
+    const events = await suspension();
+    expect(events, 'the events stay').to.have.length(2);
+    for (const event of events) expect(event.metadata).to.not.have.property('reason');
+    expect(await findEverywhere(reason)).to.deep.equal([]);
+    expect(await findEverywhere(legacyReason)).to.deep.equal([]);
   });
 
   it('names the field of a reason that is free text rather than a code', async () => {

@@ -6,6 +6,7 @@ import { complianceClient } from '../helpers/audit.js';
 import { adminToken, signedInUser, sql } from '../helpers/fixtures.js';
 import { decodeJwt } from 'jose';
 import { harness } from '../helpers/harness.js';
+import { userWithTotp } from '../helpers/mfa.js';
 import { bearer, call } from '../helpers/server.js';
 
 /** Every part of an ExportUserData stream, or the error that ended it. */
@@ -29,7 +30,7 @@ function exportOf(userId: string, md: Metadata): Promise<{ parts: ExportUserData
 describe('ComplianceService.ExportUserData', function () {
   this.timeout(30_000);
 
-  it("streams the caller's account, decrypted profile, sessions and audit events, in that order", async () => {
+  it("streams the caller's account, decrypted profile, second factors, sessions and audit events, in that order", async () => {
     const user = await signedInUser({ fullName: 'Export Me' });
     await call(
       harness().server.profile,
@@ -42,15 +43,69 @@ describe('ComplianceService.ExportUserData', function () {
 
     expect(error).to.equal(undefined);
     const kinds = parts.map((p) => p!.$case);
-    expect(kinds.slice(0, 3)).to.deep.equal(['account', 'profile', 'session']);
-    expect(kinds.slice(3).every((k) => k === 'auditEvent')).to.equal(true);
+    expect(kinds.slice(0, 4)).to.deep.equal(['account', 'profile', 'secondFactors', 'session']);
+    expect(kinds.slice(4).every((k) => k === 'auditEvent')).to.equal(true);
     const profile = parts[1] as { $case: 'profile'; value: Profile };
     expect(profile.value).to.include({ fullName: 'Export Me', phoneNumber: '+351912345000' });
-    const session = parts[2] as Extract<ExportUserDataResponse['part'], { $case: 'session' }>;
+    expect(parts[2]!.value, 'none enrolled: one part all the same').to.deep.equal({ totp: undefined, unusedRecoveryCodes: 0 });
+    const session = parts[3] as Extract<ExportUserDataResponse['part'], { $case: 'session' }>;
     expect(session.value).to.include({ ipAddress: '127.0.0.1', current: true });
-    const events = parts.slice(3).map((p) => (p as Extract<ExportUserDataResponse['part'], { $case: 'auditEvent' }>).value);
+    const events = parts.slice(4).map((p) => (p as Extract<ExportUserDataResponse['part'], { $case: 'auditEvent' }>).value);
     expect(events.map((e) => e.typeName)).to.include.members(['user.registered', 'login.succeeded', 'profile.updated']);
     expect(events.every((e) => e.subjectUserId === user.user!.id && e.ip === '127.0.0.1')).to.equal(true);
+  });
+
+  describe('second factors', () => {
+    const secondFactorsOf = (parts: ExportUserDataResponse['part'][]) => {
+      const found = parts.flatMap((p) => (p?.$case === 'secondFactors' ? [p.value] : []));
+      expect(found, 'exactly one second-factors part').to.have.length(1);
+      return found[0]!;
+    };
+
+    it('tells an enrolment not confirmed yet, with its time, and not its secret', async () => {
+      const user = await signedInUser();
+      const enrolment = await call(harness().server.auth, 'enrollTotp', {}, bearer(user.accessToken));
+
+      const { parts, error } = await exportOf('', bearer(user.accessToken));
+
+      expect(error).to.equal(undefined);
+      const factors = secondFactorsOf(parts);
+      expect(factors.unusedRecoveryCodes).to.equal(0);
+      expect(factors.totp).to.include({ confirmed: false, confirmedAt: undefined });
+      expect(factors.totp!.enrolledAt).to.be.instanceOf(Date);
+      expect(JSON.stringify(parts)).to.not.include(enrolment.secret);
+    });
+
+    it('tells a confirmed authenticator with its times and the unused recovery codes, never a secret, code or hash', async () => {
+      const user = await userWithTotp();
+      // Sign in once with a recovery code: one fewer remains.
+      const login = await call(harness().server.auth, 'login', { email: user.email, password: user.password });
+      await call(harness().server.auth, 'completeMfaLogin', {
+        challengeId: login.mfaChallenge!.challengeId,
+        code: '',
+        recoveryCode: user.recoveryCodes[0]!,
+      });
+      const [stored] = await sql<{ created_at: Date; confirmed_at: Date; secret_ciphertext: string }>(
+        'select created_at, confirmed_at, secret_ciphertext from totp_factors where user_id = $1',
+        [user.user!.id],
+      );
+      const hashes = await sql<{ code_hash: string }>('select code_hash from recovery_codes where user_id = $1', [user.user!.id]);
+
+      const mine = await exportOf('', bearer(user.accessToken));
+      const byAdmin = await exportOf(user.user!.id, bearer(await adminToken()));
+
+      for (const { parts, error } of [mine, byAdmin]) {
+        expect(error).to.equal(undefined);
+        expect(secondFactorsOf(parts)).to.deep.equal({
+          totp: { enrolledAt: stored!.created_at, confirmed: true, confirmedAt: stored!.confirmed_at },
+          unusedRecoveryCodes: user.recoveryCodes.length - 1,
+        });
+        const everything = JSON.stringify(parts);
+        const secrets = [user.secret, stored!.secret_ciphertext, ...user.recoveryCodes, ...hashes.map((h) => h.code_hash)];
+        for (const secret of secrets) expect(everything).to.not.include(secret);
+        for (const code of user.recoveryCodes) expect(everything).to.not.include(code.replace(/-/g, ''));
+      }
+    });
   });
 
   it("refuses one user exporting another's data, and lets an administrator", async () => {

@@ -59,8 +59,8 @@ describe('Retention job: every kind pruned past its window and kept before it', 
     const insert = async (expiresAt: string, consumedAt: string) =>
       (
         await ids(
-          `insert into one_time_tokens (id, user_id, purpose, token_hash, email, created_at, expires_at, consumed_at)
-           values (gen_random_uuid(), $1, 'password_reset', md5(random()::text), 'seeded@example.com',
+          `insert into one_time_tokens (id, user_id, purpose, token_hash, email_index, created_at, expires_at, consumed_at)
+           values (gen_random_uuid(), $1, 'password_reset', md5(random()::text), md5(random()::text),
                    now() - interval '40 days', ${expiresAt}, ${consumedAt}) returning id`,
           [user!.id],
         )

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
+import { SMTPServer } from 'smtp-server';
 import { simpleParser } from 'mailparser';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { findEverywhere } from '../helpers/database-sweep.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { registerUser, sql } from '../helpers/fixtures.js';
 import { startSmtpServer, tokenFromMail, type TestSmtpServer } from '../helpers/mail.js';
@@ -67,6 +69,52 @@ describe('Email outbox', () => {
       expect(row.sent_at).to.be.instanceOf(Date);
       expect(row.payload_ciphertext, 'the payload is deleted after delivery').to.equal(null);
       expect(row.attempts).to.equal(2);
+    });
+  });
+
+  describe('with an SMTP server that rejects the recipient, naming it in its reply', () => {
+    let db: TestDatabase;
+    let server: TestServer;
+    let smtp: SMTPServer;
+
+    before(async () => {
+      db = await createTestDatabase();
+      // As Postfix answers an unknown mailbox: the address is quoted back.
+      smtp = new SMTPServer({
+        authOptional: true,
+        disabledCommands: ['STARTTLS'],
+        onRcptTo: (address, _session, callback) =>
+          callback(
+            Object.assign(new Error(`5.1.1 <${address.address}>: Recipient address rejected: User unknown`), {
+              responseCode: 550,
+            }),
+          ),
+      });
+      const smtpPort = await freePort();
+      await new Promise<void>((resolve) => smtp.listen(smtpPort, '127.0.0.1', resolve));
+      server = await startTestServer(db, {
+        SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+        MAIL_POLL_INTERVAL_MS: '50',
+        MAIL_RETRY_BASE_SECONDS: '30',
+        LOG_LEVEL: 'debug',
+      });
+    });
+    after(async () => {
+      await server.close();
+      await new Promise<void>((resolve) => smtp.close(resolve));
+      await db.drop();
+    });
+
+    it('keeps the reason of the failure without the address: not in last_error, not in the log', async () => {
+      const { email } = await registerUser({ server });
+      await call(server.auth, 'requestPasswordReset', { email });
+
+      const failed = await waitForRow(db, (r) => r.attempts >= 1);
+      expect(failed.status).to.equal('pending');
+      expect(failed.last_error).to.match(/Recipient address rejected/);
+      expect(failed.last_error).to.not.include(email);
+      expect(await findEverywhere(email, db)).to.deep.equal([]);
+      expect(server.logs.text()).to.include('mail delivery failed').and.not.include(email);
     });
   });
 

@@ -128,12 +128,40 @@ describe('ProfileService.UpdateProfile: profile data hygiene', () => {
   });
 
   describe('avatar_url', () => {
-    it('accepts an https URL and returns it as given', async () => {
+    it('accepts an https URL already in normal form and returns it unchanged', async () => {
       const user = await signedInUser();
       const url = 'https://cdn.example.com/avatars/42.png?size=128#top';
       const { profile } = await updateProfile(user.accessToken, { avatarUrl: url }, ['avatar_url']);
       expect(profile!.avatarUrl).to.equal(url);
     });
+
+    const normalized = [
+      {
+        name: 'scheme and host in capitals, the default port, dot segments',
+        input: 'HTTPS://CDN.Example.COM:443/avatars/./x/../42.png?size=128#top',
+        stored: 'https://cdn.example.com/avatars/42.png?size=128#top',
+      },
+      {
+        name: 'an internationalized host and path',
+        input: 'https://bücher.example/ä.png',
+        stored: 'https://xn--bcher-kva.example/%C3%A4.png',
+      },
+      { name: 'backslashes for slashes', input: 'https:\\\\cdn.example.com\\a.png', stored: 'https://cdn.example.com/a.png' },
+      { name: 'no path', input: 'https://cdn.example.com', stored: 'https://cdn.example.com/' },
+    ];
+    for (const c of normalized) {
+      it(`stores and returns the WHATWG serialization of ${c.name}`, async () => {
+        const user = await signedInUser();
+        const { profile } = await updateProfile(user.accessToken, { avatarUrl: c.input }, ['avatar_url']);
+        expect(profile!.avatarUrl).to.equal(c.stored);
+        const [row] = await sql<{ avatar_url: string }>('select avatar_url from user_profiles where user_id = $1', [
+          user.user!.id,
+        ]);
+        expect(row!.avatar_url).to.equal(c.stored);
+        const read = await call(harness().server.profile, 'getProfile', { userId: '' }, bearer(user.accessToken));
+        expect(read.profile!.avatarUrl).to.equal(c.stored);
+      });
+    }
 
     const invalid = [
       { name: 'an http URL', input: 'http://cdn.example.com/a.png' },
@@ -147,6 +175,17 @@ describe('ProfileService.UpdateProfile: profile data hygiene', () => {
       { name: 'a URL with a NUL byte', input: 'https://cdn.example.com/\u0000.png' },
       { name: 'a URL with a newline', input: 'https://cdn.example.com/\n.png' },
       { name: 'no URL at all', input: 'not a url' },
+      { name: 'a port other than 443', input: 'https://cdn.example.com:8443/a.png' },
+      { name: 'an IPv4 address for a host', input: 'https://192.168.0.10/a.png' },
+      { name: 'an IPv4 address written as one number', input: 'https://3232235530/a.png' },
+      { name: 'an IPv6 address for a host', input: 'https://[::1]/a.png' },
+      { name: 'a host name of one label', input: 'https://localhost/a.png' },
+      { name: 'a host name of one label with a trailing dot', input: 'https://intranet./a.png' },
+      { name: 'a soft hyphen in the host (IDNA would drop it)', input: 'https://cdn.exa\u00admple.com/a.png' },
+      { name: 'a zero-width joiner', input: 'https://cdn.example.com/\u200d.png' },
+      { name: 'a tab inside (WHATWG would drop it)', input: 'https://cdn.exa\tmple.com/a.png' },
+      { name: 'a space', input: 'https://cdn.example.com/a b.png' },
+      { name: 'a normal form over 2048 characters', input: `https://cdn.example.com/${'é'.repeat(700)}` },
     ];
     for (const c of invalid) {
       it(`refuses ${c.name} with INVALID_ARGUMENT naming profile.avatar_url`, async () => {

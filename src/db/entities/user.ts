@@ -15,7 +15,8 @@ export const User = defineEntity({
      * Keyed blind index of the normalized address (HMAC-SHA-256, see
      * crypto/email-index.ts): the unique index makes one account per address,
      * and sign-in and exact filters look it up. The clear `email` column of
-     * older versions is emptied at start-up (domain/compliance/email-sealing.ts).
+     * older versions is emptied at start-up (domain/compliance/email-sealing.ts)
+     * and dropped by a post-deploy migration (20261202150000).
      */
     emailIndex: p.text().unique('users_email_index_unique'),
     /** The normalized address, sealed under the user's data key (binding `users.email:<id>`). */

@@ -12,6 +12,7 @@ import { Migration20261202110000_session_assurance } from './Migration2026120211
 import { Migration20261202120000_email_blind_index } from './Migration20261202120000_email_blind_index.js';
 import { Migration20261202130000_retention } from './Migration20261202130000_retention.js';
 import { Migration20261202140000_profile_version } from './Migration20261202140000_profile_version.js';
+import { Migration20261202150000_drop_clear_emails } from './Migration20261202150000_drop_clear_emails.js';
 
 /** Every migration, in order. Listed explicitly so no file glob is involved at run time. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -31,4 +32,13 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261202120000_email_blind_index', class: Migration20261202120000_email_blind_index },
   { name: 'Migration20261202130000_retention', class: Migration20261202130000_retention },
   { name: 'Migration20261202140000_profile_version', class: Migration20261202140000_profile_version },
+  { name: 'Migration20261202150000_drop_clear_emails', class: Migration20261202150000_drop_clear_emails },
 ];
+
+/**
+ * Migrations that remove what an older version still reads: an existing
+ * database gets them only from `tessera migrate --post-deploy`, run once every
+ * instance runs this version (a fresh database gets them at once: no older
+ * instance can use it). Later migrations never depend on them.
+ */
+export const POST_DEPLOY_MIGRATIONS: ReadonlySet<string> = new Set(['Migration20261202150000_drop_clear_emails']);

@@ -1,4 +1,4 @@
-import { CLEAR_EMAIL_TABLES, lockClearEmails, storeSealedEmail, type ClearEmailTable } from '../../db/index.js';
+import { lockClearEmails, storeSealedEmail, tablesWithClearEmailColumn, type ClearEmailTable } from '../../db/index.js';
 import { socialLoginEmailBinding } from '../auth/provider-identity.js';
 import { tokenEmailBinding } from '../auth/one-time-tokens.js';
 import type { Operation } from '../kernel/operation.js';
@@ -15,10 +15,12 @@ const BATCH = 500;
  * its user's data key, and the clear column is emptied. Runs at start-up
  * before the service serves; idempotent, resumable, and safe with several
  * instances (rows are claimed with SKIP LOCKED). Returns the rows converted.
+ * Once `tessera migrate --post-deploy` has dropped the clear columns there is
+ * nothing to read, and it returns at once.
  */
 export async function sealClearEmails(op: Operation): Promise<Record<ClearEmailTable, number>> {
   const counts = { users: 0, one_time_tokens: 0, social_logins: 0 };
-  for (const table of CLEAR_EMAIL_TABLES) {
+  for (const table of await tablesWithClearEmailColumn(op.em)) {
     for (;;) {
       const done = await inTransaction(op, async (uow) => {
         const rows = await lockClearEmails(uow.em, table, BATCH);

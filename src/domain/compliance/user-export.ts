@@ -1,4 +1,12 @@
-import { readAuditEvents, Session, type AuditEvent, type SocialLogin, type User } from '../../db/index.js';
+import {
+  readAuditEvents,
+  Session,
+  summarizeSecondFactors,
+  type AuditEvent,
+  type SecondFactorSummary,
+  type SocialLogin,
+  type User,
+} from '../../db/index.js';
 import { listSocialLogins } from '../auth/social-logins.js';
 import { openSocialLoginEmails } from '../auth/provider-identity.js';
 import { openUserEmail } from '../kernel/user-email.js';
@@ -18,12 +26,14 @@ export type ExportPart =
   | { kind: 'account'; account: User; email: string }
   | { kind: 'profile'; profile: ProfileView }
   | { kind: 'socialLogin'; socialLogin: SocialLogin; email: string }
+  | { kind: 'secondFactors'; secondFactors: SecondFactorSummary }
   | { kind: 'session'; session: SessionView }
   | { kind: 'auditEvent'; auditEvent: AuditEvent };
 
 /**
  * Everything held about an account, part by part: the account, its profile
- * (decrypted), provider logins, sessions, then its audit events oldest first,
+ * (decrypted), provider logins, the second factors enrolled (whether and
+ * when, never a secret or a code), sessions, then its audit events oldest first,
  * page by page. The caller's own, or another's with "users:read" (the
  * checks of getUser). Audited as `user.exported` (who exported whose data).
  */
@@ -39,6 +49,7 @@ export async function* exportUserData(op: Operation, requestedUserId: string): A
   const links = await listSocialLogins(op, userId);
   const linkEmails = await openSocialLoginEmails(op, links);
   for (const socialLogin of links) yield { kind: 'socialLogin', socialLogin, email: linkEmails.get(socialLogin.id) ?? '' };
+  yield { kind: 'secondFactors', secondFactors: await summarizeSecondFactors(op.em, userId) };
   const cipher = (await op.deps.userKeys.forReading(op.em, [userId])).get(userId);
   const sessions = await op.em.find(Session, { user: userId }, { orderBy: { id: 'asc' } });
   for (const s of sessions) {

@@ -4,6 +4,12 @@ import type { UserDataKeys } from './user-data-keys.js';
 
 /** Metadata keys that identify a person (a provider's subject id, an address): sealed with ip and user agent. */
 const PERSONAL_METADATA_KEYS = ['subject', 'email'] as const;
+/** Free text an administrator writes about the subject, by event type: sealed as well, so an erasure shreds it. */
+const PERSONAL_METADATA_KEYS_BY_TYPE: Readonly<Record<string, readonly string[]>> = { 'user.suspended': ['reason'] };
+
+function personalKeysOf(type: string): readonly string[] {
+  return [...PERSONAL_METADATA_KEYS, ...(PERSONAL_METADATA_KEYS_BY_TYPE[type] ?? [])];
+}
 /** Where the sealed personal metadata sits in the stored metadata. */
 const SEALED_METADATA_KEY = 'sealed';
 
@@ -15,7 +21,7 @@ const bindings = (id: string) => ({
 
 /** Whether an event carries anything personal to seal. */
 export function hasPersonalData(event: NewAuditEvent): boolean {
-  return event.ip !== null || event.userAgent !== null || PERSONAL_METADATA_KEYS.some((k) => k in event.metadata);
+  return event.ip !== null || event.userAgent !== null || personalKeysOf(event.type).some((k) => k in event.metadata);
 }
 
 /**
@@ -25,10 +31,11 @@ export function hasPersonalData(event: NewAuditEvent): boolean {
  */
 export function sealAuditPersonalData(cipher: FieldCipher, event: NewAuditEvent, id: string): NewAuditEvent {
   const b = bindings(id);
+  const personalKeys = personalKeysOf(event.type);
   const personal: Record<string, unknown> = {};
   const metadata: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(event.metadata)) {
-    if ((PERSONAL_METADATA_KEYS as readonly string[]).includes(key)) personal[key] = value;
+    if (personalKeys.includes(key)) personal[key] = value;
     else metadata[key] = value;
   }
   if (Object.keys(personal).length > 0) metadata[SEALED_METADATA_KEY] = cipher.seal(JSON.stringify(personal), b.metadata);

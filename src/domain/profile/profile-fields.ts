@@ -59,23 +59,53 @@ export function checkPhoneNumber(field: string, raw: string, v: Violations): str
 }
 
 /**
- * An https URL (WHATWG parsing) with a host, no user name or password in it
- * (credentials would be shown to everyone who sees the profile), at most
- * PROFILE_TEXT_LIMITS.avatar_url characters; '' clears it. Returns the URL as given.
+ * What an avatar URL may not contain: whitespace (WHATWG parsing would drop
+ * tabs and newlines, so the URL fetched is not the one shown) and characters
+ * with no visible form (format characters such as the soft hyphen, which IDNA
+ * drops from a host name, and every default-ignorable code point).
+ */
+const INVISIBLE_IN_URL = /[\s\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
+
+/** A host name or an IPv4 / IPv6 literal as WHATWG serializes it. */
+const IP_LITERAL = /^(\d+\.){3}\d+$|^\[/;
+
+/**
+ * An https URL, returned in its WHATWG serialization (scheme and host in lower
+ * case, IDN hosts in punycode, the default port and dot segments removed,
+ * backslashes as slashes, the rest percent-encoded), which is what is stored;
+ * '' clears it. The URL, as typed and in that form, is at most
+ * PROFILE_TEXT_LIMITS.avatar_url characters, with no whitespace, control or
+ * invisible character. Refused besides: a user name or password (shown to
+ * everyone who sees the profile), and anything but a public host name on the
+ * default port: an IP address, a host of one label (localhost, intranet
+ * names) or an explicit port. Every viewer's browser, and any backend that
+ * proxies or resizes avatars, fetches this URL: an address or port of the
+ * inside of a network there turns profiles into probes of it, and public
+ * image hosts need neither.
  */
 export function checkAvatarUrl(field: string, raw: string, v: Violations): string {
   const text = checkProfileText(field, raw, PROFILE_TEXT_LIMITS.avatar_url, v);
   if (text === '' || v.has(field)) return text;
+  const refuse = (why: string) => {
+    v.add(field, why);
+    return text;
+  };
+  if (INVISIBLE_IN_URL.test(text)) return refuse('must not contain whitespace or invisible characters');
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    v.add(field, 'must be an https URL');
-    return text;
+    return refuse('must be an https URL');
   }
-  if (url.protocol !== 'https:' || url.hostname === '') v.add(field, 'must be an https URL');
-  else if (url.username !== '' || url.password !== '') v.add(field, 'must not contain a user name or password');
-  return text;
+  if (url.protocol !== 'https:' || url.hostname === '') return refuse('must be an https URL');
+  if (url.username !== '' || url.password !== '') return refuse('must not contain a user name or password');
+  if (url.port !== '') return refuse('must use the default https port');
+  const host = url.hostname.replace(/\.$/, '');
+  if (IP_LITERAL.test(host) || !host.includes('.')) return refuse('must name a public host, not an address');
+  if ([...url.href].length > PROFILE_TEXT_LIMITS.avatar_url) {
+    return refuse(`must be at most ${PROFILE_TEXT_LIMITS.avatar_url} characters once normalized`);
+  }
+  return url.href;
 }
 
 /**

@@ -21,6 +21,8 @@ export interface BenchResults {
   rounds: number;
   /** Variables given with --server-env. */
   serverEnv: Record<string, string>;
+  /** How the server was started: `dist` (scripts/start-production.sh, what production runs) or `tsx` (the sources). */
+  serverForm?: 'dist' | 'tsx';
   machine: { cores: number; node: string; uvThreadpoolSize: string };
   argon2: { memoryKib: number; timeCost: number; parallelism: number; maxConcurrent: number };
   paths: PathResult[];

@@ -56,12 +56,11 @@ export async function startTesseraProcess(
     ...options.env,
   };
   const profArgs = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : [];
-  // The script execs node itself (same pid); node flags reach it through NODE_OPTIONS.
+  // The script execs node itself (same pid) and hands its arguments to node.
   const command =
     options.form === 'tsx'
       ? [process.execPath, ...profArgs, '--import', 'tsx', 'src/main.ts', 'start']
-      : ['sh', 'scripts/start-production.sh'];
-  if (options.form !== 'tsx' && profArgs.length) env.NODE_OPTIONS = [...profArgs, env.NODE_OPTIONS ?? ''].join(' ').trim();
+      : ['sh', 'scripts/start-production.sh', ...profArgs];
   const child = spawn(command[0], command.slice(1), {
     cwd: PROJECT_ROOT,
     env,

@@ -5,9 +5,10 @@
 #   MALLOC_ARENA_MAX=2: glibc gives each thread that mallocs (libuv's, running argon2) an arena of its
 #     own, and every arena keeps the 19 MiB blocks argon2 freed; two arenas bound that.
 #   --max-semi-space-size=8: V8's young generation is two semi-spaces of 16 MiB each by default.
+# Arguments are node's (e.g. --cpu-prof, which NODE_OPTIONS does not take).
 # See README, "Performance" (memory), for the measurements.
 set -eu
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 # V8 takes the last of repeated flags: NODE_OPTIONS from the environment overrides this default.
 export NODE_OPTIONS="--max-semi-space-size=8 ${NODE_OPTIONS:-}"
-exec node "$(dirname "$0")/../dist/main.js" start "$@"
+exec node "$@" "$(dirname "$0")/../dist/main.js" start

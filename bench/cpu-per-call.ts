@@ -28,9 +28,17 @@ const program = new Command('bench:cpu')
   .option('--scale <x>', 'multiply the call counts', Number, 1)
   .option('--cpu-prof <dir>', "write the server process's V8 CPU profile into this folder")
   .option('--server-env <KEY=VALUE...>', 'extra environment of the server process')
+  .option('--from-sources', 'start Tessera from the sources under tsx instead of the production form (dist/)', false)
   .parse();
 
-const opts = program.opts<{ only: string; concurrency: number; scale: number; cpuProf?: string; serverEnv?: string[] }>();
+const opts = program.opts<{
+  only: string;
+  concurrency: number;
+  scale: number;
+  cpuProf?: string;
+  serverEnv?: string[];
+  fromSources: boolean;
+}>();
 const TICKS_PER_SECOND = 100;
 
 /** utime + stime of a process, in ms. */
@@ -61,7 +69,7 @@ async function argon2CpuMs(params: { memoryKib: number; timeCost: number; parall
 async function main(): Promise<void> {
   const env = Object.fromEntries((opts.serverEnv ?? []).map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
   const db = await createBenchDatabase();
-  const server = await startTesseraProcess(db.url, { cpuProfDir: opts.cpuProf, env });
+  const server = await startTesseraProcess(db.url, { cpuProfDir: opts.cpuProf, env, form: opts.fromSources ? 'tsx' : 'dist' });
   try {
     const config = loadConfig(server.env);
     const argon = await argon2CpuMs({ ...config.argon2, pepper: config.secrets.pepper });

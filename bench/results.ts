@@ -21,6 +21,8 @@ export interface BenchResults {
   rounds: number;
   /** Variables given with --server-env. */
   serverEnv: Record<string, string>;
+  /** How the server was started: `dist` (scripts/start-production.sh, what production runs) or `tsx` (the sources). */
+  serverForm?: 'dist' | 'tsx';
   machine: { cores: number; node: string; uvThreadpoolSize: string };
   argon2: { memoryKib: number; timeCost: number; parallelism: number; maxConcurrent: number };
   paths: PathResult[];
@@ -56,7 +58,8 @@ export function formatTable(r: BenchResults): string {
     ...rows.map(line),
     '',
     ...(a ? [auditLine(a)] : []),
-    `server RSS: ${fmt(r.rss.afterMb)} MiB after the run, peak ${fmt(r.rss.peakMb)} MiB (target < 200)`,
+    `server RSS: ${fmt(r.rss.afterMb)} MiB after the run, peak ${fmt(r.rss.peakMb)} MiB (target < 200)` +
+      (r.serverForm ? `; server started ${SERVER_FORMS[r.serverForm]}` : ''),
   ].join('\n');
 }
 
@@ -68,6 +71,11 @@ function auditLine(a: NonNullable<BenchResults['audit']>): string {
     `in order ${a.subscribers.inOrder}, complete ${a.subscribers.complete}`
   );
 }
+
+const SERVER_FORMS = {
+  dist: 'as production does (dist/, scripts/start-production.sh)',
+  tsx: 'from the sources under tsx',
+};
 
 /** The same paths as a Markdown table, for the README. */
 export function formatMarkdownTable(r: BenchResults): string {

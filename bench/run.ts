@@ -51,6 +51,7 @@ const program = new Command('bench')
     '--server-env <KEY=VALUE...>',
     'extra environment of the server process, e.g. MALLOC_MMAP_THRESHOLD_=1048576 (recorded in the JSON)',
   )
+  .option('--from-sources', 'start Tessera from the sources under tsx instead of the production form (dist/)', false)
   .option('--connections <n>', 'HTTP/2 connections each read load spreads over (default 1; >1 to reach several workers)', Number)
   .option('--markdown', 'also print the table as Markdown (for the README)', false)
   .option('--no-write', 'do not write bench/results/latest.{json,svg}')
@@ -66,6 +67,7 @@ interface Options {
   only?: string;
   cpuProf?: string;
   connections?: number;
+  fromSources: boolean;
   write: boolean;
 }
 
@@ -111,7 +113,11 @@ async function main(opts: Options): Promise<BenchResults> {
   const db = await createBenchDatabase();
   const [echo, server] = await Promise.all([
     startEchoServer(),
-    startTesseraProcess(db.url, { cpuProfDir: opts.cpuProf, env: serverEnv }),
+    startTesseraProcess(db.url, {
+      cpuProfDir: opts.cpuProf,
+      env: serverEnv,
+      form: opts.fromSources ? 'tsx' : 'dist',
+    }),
   ]);
   let peakMb = 0;
   const sampler = setInterval(() => (peakMb = Math.max(peakMb, server.memory().peakRssMb)), 500);
@@ -219,6 +225,7 @@ async function main(opts: Options): Promise<BenchResults> {
       phaseSeconds: seconds,
       rounds,
       serverEnv,
+      serverForm: opts.fromSources ? 'tsx' : 'dist',
       machine: {
         cores: availableParallelism(),
         node: process.version,

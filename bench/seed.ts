@@ -1,11 +1,27 @@
 // Accounts and tokens the phases need, made through Tessera's own API before any phase runs.
-import { credentials } from '@grpc/grpc-js';
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { AuthServiceClient } from '../src/gen/tessera/v1/auth_service.js';
 import { unary } from './fixtures.js';
 import type { Seed } from './jobs.js';
 import { BENCH_ADMIN } from './tessera-process.js';
 
 const PASSWORD = 'bench passphrase 1234';
+const BUSY_RETRIES = 5;
+
+/**
+ * Runs a seeding call again while Tessera answers RESOURCE_EXHAUSTED: on a loaded machine eight
+ * registrations at once can outwait the hash queue (PASSWORD_HASH_QUEUE_TIMEOUT_MS). Phases never retry.
+ */
+async function whileBusy<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if ((err as ServiceError).code !== status.RESOURCE_EXHAUSTED || attempt > BUSY_RETRIES) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+    }
+  }
+}
 
 /**
  * Registers the accounts the phases sign in with and opens their sessions: one reader,
@@ -18,10 +34,13 @@ export async function seedAccounts(address: string, slots: number): Promise<Seed
     const emails = Array.from({ length: 1 + 2 * slots }, (_, i) => `seed-${i}@bench.example.com`);
     for (let i = 0; i < emails.length; i += 8) {
       await Promise.all(
-        emails.slice(i, i + 8).map((email) => unary(auth, 'register', { email, password: PASSWORD, fullName: 'Bench Seed' })),
+        emails
+          .slice(i, i + 8)
+          .map((email) => whileBusy(() => unary(auth, 'register', { email, password: PASSWORD, fullName: 'Bench Seed' }))),
       );
     }
-    const login = (email: string, password = PASSWORD) => unary(auth, 'login', { email, password }).then((r) => r.tokens!);
+    const login = (email: string, password = PASSWORD) =>
+      whileBusy(() => unary(auth, 'login', { email, password })).then((r) => r.tokens!);
     const admin = await login(BENCH_ADMIN.email, BENCH_ADMIN.password);
     const reader = await login(emails[0]);
     const writers = await Promise.all(emails.slice(1, 1 + slots).map((e) => login(e)));

@@ -1,5 +1,6 @@
-// Tessera as the bench runs it: `node --import tsx src/main.ts start` in a process of its own,
-// on a fresh database, so its CPU and memory are its own and can be read from /proc.
+// Tessera as the bench runs it: as production does (scripts/start-production.sh: `node dist/main.js start`
+// with its memory defaults; `npm run bench` builds dist/ first), or from the sources under tsx, in a
+// process of its own on a fresh database, so its CPU and memory are its own and can be read from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -24,10 +25,13 @@ export interface TesseraProcess {
 
 export const BENCH_ADMIN = { email: 'bench-admin@bench.example.com', password: 'bench admin passphrase 123' };
 
-/** Starts Tessera on `databaseUrl`; `cpuProfDir` turns on V8's CPU profiler for the whole process lifetime. */
+/**
+ * Starts Tessera on `databaseUrl`; `cpuProfDir` turns on V8's CPU profiler for the whole process lifetime.
+ * `form` 'dist' (the default) runs the production start script, 'tsx' the sources.
+ */
 export async function startTesseraProcess(
   databaseUrl: string,
-  options: { cpuProfDir?: string; env?: Record<string, string> } = {},
+  options: { cpuProfDir?: string; env?: Record<string, string>; form?: 'dist' | 'tsx' } = {},
 ): Promise<TesseraProcess> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
@@ -52,7 +56,12 @@ export async function startTesseraProcess(
     ...options.env,
   };
   const profArgs = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : [];
-  const child = spawn(process.execPath, [...profArgs, '--import', 'tsx', 'src/main.ts', 'start'], {
+  // The script execs node itself (same pid) and hands its arguments to node.
+  const command =
+    options.form === 'tsx'
+      ? [process.execPath, ...profArgs, '--import', 'tsx', 'src/main.ts', 'start']
+      : ['sh', 'scripts/start-production.sh', ...profArgs];
+  const child = spawn(command[0], command.slice(1), {
     cwd: PROJECT_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

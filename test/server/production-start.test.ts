@@ -1,0 +1,89 @@
+import { credentials } from '@grpc/grpc-js';
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { AuthServiceClient } from '../../src/gen/tessera/v1/auth_service.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { beforeBuildingTessera, freePort, PROJECT_ROOT, tesseraEnv, waitForExit, waitForLine } from '../helpers/process.js';
+import { call } from '../helpers/server.js';
+
+/** The NUL-separated entries of a /proc file (cmdline, environ). */
+function procEntries(pid: number, file: 'cmdline' | 'environ'): string[] {
+  return readFileSync(`/proc/${pid}/${file}`, 'utf8').split('\0').filter(Boolean);
+}
+
+describe('scripts/start-production.sh (how production starts the service)', function () {
+  this.timeout(30_000);
+  let db: TestDatabase;
+  const children: ChildProcess[] = [];
+  const dataDirs: string[] = [];
+  // Both starts share one database, so they share the key that seals its signing keys.
+  const masterKey = randomBytes(32).toString('base64');
+  beforeBuildingTessera();
+
+  before(async () => {
+    db = await createTestDatabase();
+  });
+  after(async () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+    await db.drop();
+  });
+
+  /** Runs the script with `args` and waits until the service listens. */
+  async function startScript(args: string[], extra: Record<string, string> = {}) {
+    const grpcPort = await freePort();
+    const env = tesseraEnv(db.url, { GRPC_PORT: String(grpcPort), TESSERA_MASTER_KEY: masterKey, ...extra });
+    dataDirs.push(env.TESSERA_DATA_DIR!);
+    const child = spawn('sh', ['scripts/start-production.sh', ...args], {
+      cwd: PROJECT_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    const exited = waitForExit(child, 25_000);
+    exited.catch(() => {});
+    await waitForLine(child, 'tessera listening', 20_000);
+    return { child, exited, grpcPort };
+  }
+
+  it('execs node on the compiled dist/ with the memory defaults, serves, and drains on SIGTERM', async () => {
+    const { child, exited, grpcPort } = await startScript([]);
+    // exec: the shell's pid is now node's, so signals sent to it reach the server.
+    const argv = procEntries(child.pid!, 'cmdline');
+    expect(argv[0]).to.match(/(^|\/)node$/);
+    expect(argv.slice(-2)).to.deep.equal([`scripts/../dist/main.js`, 'start']);
+    expect(argv).to.not.include('tsx');
+    const environ = procEntries(child.pid!, 'environ');
+    expect(environ).to.include('MALLOC_ARENA_MAX=1');
+    expect(environ.find((e) => e.startsWith('NODE_OPTIONS='))).to.equal('NODE_OPTIONS=--max-semi-space-size=8');
+
+    const client = new AuthServiceClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
+    try {
+      const jwks = await call(client, 'getJwks', {});
+      expect(jwks.keys).to.not.be.empty;
+    } finally {
+      client.close();
+    }
+    child.kill('SIGTERM');
+    const { code, stdout } = await exited;
+    expect(code, stdout).to.equal(0);
+    expect(stdout).to.contain('tessera stopped');
+  });
+
+  it('keeps the values the environment already sets, and hands its arguments to node', async () => {
+    const { child, exited } = await startScript(['--max-old-space-size=512'], {
+      MALLOC_ARENA_MAX: '4',
+      NODE_OPTIONS: '--max-semi-space-size=16',
+    });
+    const argv = procEntries(child.pid!, 'cmdline');
+    expect(argv.slice(1)).to.deep.equal(['--max-old-space-size=512', 'scripts/../dist/main.js', 'start']);
+    const environ = procEntries(child.pid!, 'environ');
+    expect(environ).to.include('MALLOC_ARENA_MAX=4');
+    // V8 takes the last of a repeated flag: the environment's semi-space size wins over the default before it.
+    expect(environ).to.include('NODE_OPTIONS=--max-semi-space-size=8 --max-semi-space-size=16');
+    child.kill('SIGTERM');
+    expect((await exited).code).to.equal(0);
+  });
+});

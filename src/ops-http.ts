@@ -8,12 +8,19 @@ export interface OpsEndpoints {
   metrics: Metrics;
   /** Whether the database answered the last health check. */
   isReady(): boolean;
+  /** Whether the rate limit counters can be reached (always, without Redis). */
+  limitsReachable(): boolean;
   jwks(): PublicJwk[];
 }
 
 /**
  * The operations port: /metrics (Prometheus), /healthz (process alive),
  * /readyz (database reachable) and /.well-known/jwks.json.
+ *
+ * An unreachable Redis is reported on /readyz but leaves it 200: every
+ * instance shares that Redis, so failing readiness would take all of them
+ * out of rotation, and with them every call that needs no guess count
+ * (token checks, profiles), which still work.
  */
 export async function startOpsServer(
   host: string,
@@ -32,7 +39,11 @@ export async function startOpsServer(
       case '/healthz':
         return send(200, 'text/plain', 'ok\n');
       case '/readyz':
-        return ops.isReady() ? send(200, 'text/plain', 'ready\n') : send(503, 'text/plain', 'database unavailable\n');
+        if (!ops.isReady()) return send(503, 'text/plain', 'database unavailable\n');
+        if (!ops.limitsReachable()) {
+          return send(200, 'text/plain', 'ready, degraded: rate limit store unreachable (sign-ins answer UNAVAILABLE)\n');
+        }
+        return send(200, 'text/plain', 'ready\n');
       case '/.well-known/jwks.json':
         res.setHeader('cache-control', 'public, max-age=300');
         res.writeHead(200, { 'content-type': 'application/jwk-set+json' });

@@ -256,7 +256,7 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     const ops = await startOpsServer(
       config.http.host,
       config.http.port,
-      { metrics, isReady: () => ready, jwks: () => deps.signingKeys.jwks() },
+      { metrics, isReady: () => ready, limitsReachable: () => limiterStore.reachable, jwks: () => deps.signingKeys.jwks() },
       tls,
     );
     teardown.add(() => closeHttp(ops.server));

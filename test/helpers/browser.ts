@@ -8,7 +8,7 @@ import { startPageTestBed, type PageTestBed } from './mail.js';
 const CHROMIUM = '/usr/bin/chromium';
 
 /** Starts headless Chromium with nothing running in the background (no updates, sync or network of its own). */
-export async function launchBrowser(): Promise<Browser> {
+async function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
   return puppeteer.launch({
     executablePath: CHROMIUM,

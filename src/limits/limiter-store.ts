@@ -181,7 +181,8 @@ export async function redisLimiterStore(settings: RedisLimiterSettings, log: Log
       return wrap(run, settings.keySecret);
     },
     close: async () => {
-      client.removeAllListeners('error');
+      // A deliberate close is no outage: nothing to log or report.
+      for (const event of ['error', 'close', 'end', 'ready']) client.removeAllListeners(event);
       client.on('error', () => {});
       await client.quit().catch(() => client.disconnect());
     },

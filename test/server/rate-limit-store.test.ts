@@ -96,4 +96,9 @@ describe('Rate limit counters in Redis', function () {
       redis.disconnect();
     }
   });
+
+  it('reports no outage when it shuts down', async () => {
+    await server.close();
+    expect(server.logs.text()).to.not.contain('Redis unreachable');
+  });
 });

@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
-import { DEFAULT_PASSWORD, registerUser, signedInUser, uniqueEmail } from '../helpers/fixtures.js';
+import { DEFAULT_PASSWORD, registerUser, signedInUser, sqlOn, uniqueEmail } from '../helpers/fixtures.js';
 import { PrivateRedis } from '../helpers/redis.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, call, startSiblingServer, type TestServer } from '../helpers/server.js';
@@ -141,5 +141,59 @@ describe('Rate limit counters when Redis fails while serving', function () {
 
     redis.resume();
     await eventually('sign-in works again', async () => Boolean((await login(user.email, DEFAULT_PASSWORD)).tokens), 10_000);
+  });
+});
+
+describe('A guess in flight when Redis fails', function () {
+  this.timeout(120_000);
+  let redis: PrivateRedis;
+  let server: TestServer;
+
+  before(async () => {
+    redis = await PrivateRedis.start();
+    server = await startSiblingServer({
+      REDIS_URL: redis.url,
+      RATE_LIMIT_KEY_PREFIX: `tessera-in-flight-${process.pid}`,
+      // The first wrong password locks, so its failure must write the lock.
+      LOGIN_MAX_FAILURES_PER_ACCOUNT: '1',
+      // A slow hash (about 1 s alone): Redis dies after the guess is counted and before it is settled.
+      ARGON2_TIME_COST: '100',
+    });
+  });
+
+  afterEach(async () => {
+    await redis.restart().catch(() => {});
+  });
+
+  after(async () => {
+    await server?.close();
+    await redis?.stop();
+  });
+
+  /** Starts `attempt`, and kills Redis while its password is being checked. */
+  async function killRedisDuring<T>(attempt: () => Promise<T>): Promise<T> {
+    const pending = attempt();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await redis.kill();
+    return pending;
+  }
+
+  it('still signs in with the right password, counted before Redis went away', async () => {
+    const { email } = await registerUser({ server });
+    const res = await killRedisDuring(() => call(server.auth, 'login', { email, password: DEFAULT_PASSWORD }));
+    expect(res.tokens?.accessToken).to.be.a('string');
+  });
+
+  it('still answers a wrong password as wrong, and audits it, when the lock it earned cannot be written', async () => {
+    const { email, user } = await registerUser({ server });
+    await killRedisDuring(() =>
+      expectRpcError(call(server.auth, 'login', { email, password: WRONG }), status.UNAUTHENTICATED, {
+        reason: 'INVALID_CREDENTIALS',
+      }),
+    );
+    const events = await sqlOn<{ type: string }>(server, `select type from audit_events where subject_user_id = $1`, [user.id]);
+    expect(events.map((e) => e.type)).to.include('login.failed');
+    // Redis is down: the next guess is refused unchecked, whatever the lock's fate.
+    await expectRpcError(call(server.auth, 'login', { email, password: DEFAULT_PASSWORD }), status.UNAVAILABLE);
   });
 });

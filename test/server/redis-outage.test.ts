@@ -2,20 +2,11 @@ import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { DEFAULT_PASSWORD, registerUser, signedInUser, sqlOn, uniqueEmail } from '../helpers/fixtures.js';
 import { PrivateRedis } from '../helpers/redis.js';
+import { eventually } from '../helpers/eventually.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, call, startSiblingServer, type TestServer } from '../helpers/server.js';
 
 const WRONG = 'not the right passphrase';
-
-/** Resolves once `check` holds, polling every 100 ms; fails after `timeoutMs`. */
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
-  const started = Date.now();
-  while (!(await check().catch(() => false))) {
-    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return Date.now() - started;
-}
 
 /** How long a promise took to settle, in ms, and what it gave. */
 async function timed<T>(promise: Promise<T>): Promise<{ ms: number; result: T }> {
@@ -34,6 +25,12 @@ describe('Rate limit counters when Redis fails while serving', function () {
     Number((await (await opsGet('/metrics')).text()).match(new RegExp(`^${name} (\\d+)$`, 'm'))?.[1]);
   const login = (email: string, password: string) => call(server.auth, 'login', { email, password });
   const shared = async () => (await metric('tessera_rate_limit_store_shared')) === 1;
+  /** Whether a sign-in gets tokens now (false while it is refused, e.g. UNAVAILABLE). */
+  const signsIn = (email: string, password: string) =>
+    login(email, password).then(
+      (res) => Boolean(res.tokens),
+      () => false,
+    );
 
   before(async () => {
     redis = await PrivateRedis.start();
@@ -72,7 +69,8 @@ describe('Rate limit counters when Redis fails while serving', function () {
         ),
       ),
     );
-    expect(guesses.ms, '20 concurrent guesses refused at once').to.be.below(1000);
+    // Each still reads the account first: the slack is for a loaded 2-core machine (about 0.5 s alone).
+    expect(guesses.ms, '20 concurrent guesses refused at once').to.be.below(2500);
     expect(await metric('tessera_rate_limit_store_shared')).to.equal(0);
     expect(await metric('tessera_rate_limit_unavailable_total')).to.be.at.least(21);
     expect(server.logs.text()).to.not.contain(email);
@@ -110,11 +108,7 @@ describe('Rate limit counters when Redis fails while serving', function () {
     await expectRpcError(login(email, DEFAULT_PASSWORD), status.UNAVAILABLE);
 
     await redis.restart();
-    const ms = await eventually(
-      'sign-in works again',
-      async () => Boolean((await login(email, DEFAULT_PASSWORD)).tokens),
-      10_000,
-    );
+    const ms = await eventually('sign-in works again', () => signsIn(email, DEFAULT_PASSWORD), 10_000);
     expect(ms, 'reconnects within the retry back-off').to.be.below(8000);
     expect(await shared()).to.equal(true);
     expect(await (await opsGet('/readyz')).text()).to.equal('ready\n');
@@ -130,17 +124,17 @@ describe('Rate limit counters when Redis fails while serving', function () {
     const first = await timed(
       expectRpcError(login(user.email, DEFAULT_PASSWORD), status.UNAVAILABLE, { reason: 'RATE_LIMITS_UNAVAILABLE' }),
     );
-    expect(first.ms, 'bounded by the command timeout').to.be.below(1500);
+    expect(first.ms, 'bounded by the 1 s command timeout').to.be.below(2500);
     // The timed-out connection is dropped, so the next calls do not each wait for the hung one.
     const next = await timed(
       Promise.all(Array.from({ length: 5 }, () => expectRpcError(login(user.email, WRONG), status.UNAVAILABLE))),
     );
-    expect(next.ms).to.be.below(500);
+    expect(next.ms, 'no longer waiting for the hung Redis').to.be.below(1000);
     const profile = await timed(call(server.profile, 'getProfile', { userId: '' }, bearer(user.accessToken)));
-    expect(profile.ms).to.be.below(500);
+    expect(profile.ms).to.be.below(1000);
 
     redis.resume();
-    await eventually('sign-in works again', async () => Boolean((await login(user.email, DEFAULT_PASSWORD)).tokens), 10_000);
+    await eventually('sign-in works again', () => signsIn(user.email, DEFAULT_PASSWORD), 10_000);
   });
 });
 

@@ -12,6 +12,7 @@ import { SigningKeyRing } from './domain/auth/signing-keys.js';
 import { totpSecondFactors } from './domain/auth/second-factor-store.js';
 import { UserDataKeys } from './domain/kernel/user-data-keys.js';
 import { type Logger } from './logger.js';
+import { FailClosedGuesses } from './limits/fail-closed-guesses.js';
 import { StoreGuessLimiter } from './limits/guess-limiter.js';
 import { memoryLimiterStore, rateLimitKeySecret, redisLimiterStore, type LimiterStore } from './limits/limiter-store.js';
 import { StoreRequestLimiter } from './limits/request-limiter.js';
@@ -54,7 +55,7 @@ export async function buildDomain(
     oidc: new OidcVerifier(config.oidc.providers, { jwksCooldownMs: config.oidc.jwksCooldownMs }),
     userDeleteRetentionDays: config.users.deleteRetentionDays,
     mfaRequiredRoles: config.users.mfaRequiredRoles,
-    guesses: new StoreGuessLimiter(limiterStore, config.rateLimits.guesses),
+    guesses: new FailClosedGuesses(new StoreGuessLimiter(limiterStore, config.rateLimits.guesses)),
     requestLimits: new StoreRequestLimiter(limiterStore, config.rateLimits.requests),
     secondFactors: totpSecondFactors,
   };
@@ -67,7 +68,14 @@ export function openLimiterStore(config: Config, log: Logger, metrics: Metrics):
   const keySecret = rateLimitKeySecret(config.secrets.masterKey);
   if (!config.rateLimits.redisUrl) return Promise.resolve(memoryLimiterStore(keySecret));
   return redisLimiterStore(
-    { url: config.rateLimits.redisUrl, keyPrefix: config.rateLimits.keyPrefix, keySecret, connectTimeoutMs: 3000 },
+    {
+      url: config.rateLimits.redisUrl,
+      keyPrefix: config.rateLimits.keyPrefix,
+      keySecret,
+      connectTimeoutMs: 3000,
+      // Redis answers in well under a millisecond here; a second means it hangs, and Login must not wait longer.
+      commandTimeoutMs: 1000,
+    },
     log,
     metrics,
   );

@@ -33,13 +33,19 @@ export class Metrics {
 
   readonly rateLimitStoreShared = new Gauge({
     name: 'tessera_rate_limit_store_shared',
-    help: '1 while rate limit counters are shared through Redis; 0 while this instance counts in its own memory (REDIS_URL unset or Redis unreachable).',
+    help: '1 while rate limit counters are shared through Redis; 0 without REDIS_URL or while Redis is unreachable (guesses refused, other limits counted in memory).',
     registers: [this.registry],
   });
 
   readonly rateLimitFallbacks = new Counter({
     name: 'tessera_rate_limit_fallbacks_total',
     help: "Rate limit counter operations that fell back to this instance's memory because Redis could not be reached.",
+    registers: [this.registry],
+  });
+
+  readonly rateLimitUnavailable = new Counter({
+    name: 'tessera_rate_limit_unavailable_total',
+    help: 'Guess counter operations refused (UNAVAILABLE, reason RATE_LIMITS_UNAVAILABLE) because Redis could not be reached.',
     registers: [this.registry],
   });
 

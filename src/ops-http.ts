@@ -8,12 +8,19 @@ export interface OpsEndpoints {
   metrics: Metrics;
   /** What did not answer the last health check (`database`, `key store`); empty when both did. */
   unavailable(): string[];
+  /** Whether the rate limit counters can be reached (always, without Redis). */
+  limitsReachable(): boolean;
   jwks(): PublicJwk[];
 }
 
 /**
  * The operations port: /metrics (Prometheus), /healthz (process alive),
  * /readyz (database and key store reachable) and /.well-known/jwks.json.
+ *
+ * An unreachable Redis is reported on /readyz but leaves it 200: every
+ * instance shares that Redis, so failing readiness would take all of them
+ * out of rotation, and with them every call that needs no guess count
+ * (token checks, profiles), which still work.
  */
 export async function startOpsServer(
   host: string,
@@ -33,9 +40,11 @@ export async function startOpsServer(
         return send(200, 'text/plain', 'ok\n');
       case '/readyz': {
         const down = ops.unavailable();
-        return down.length === 0
-          ? send(200, 'text/plain', 'ready\n')
-          : send(503, 'text/plain', `${down.join(', ')} unavailable\n`);
+        if (down.length > 0) return send(503, 'text/plain', `${down.join(', ')} unavailable\n`);
+        if (!ops.limitsReachable()) {
+          return send(200, 'text/plain', 'ready, degraded: rate limit store unreachable (sign-ins answer UNAVAILABLE)\n');
+        }
+        return send(200, 'text/plain', 'ready\n');
       }
       case '/.well-known/jwks.json':
         res.setHeader('cache-control', 'public, max-age=300');

@@ -10,6 +10,14 @@ export async function pingDatabase(em: EntityManager): Promise<boolean> {
   }
 }
 
+/** SQLSTATE 55P03 (lock_not_available): a statement waited `lock_timeout` for a lock. */
+const LOCK_NOT_AVAILABLE = '55P03';
+
+/** True when a statement gave up waiting for a lock another session holds (src/db/orm.ts, lock_timeout). */
+export function isLockTimeout(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === LOCK_NOT_AVAILABLE;
+}
+
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '53300']);
 
 /**

@@ -30,7 +30,7 @@ export {
   findServiceAccountByKeyHash,
   touchServiceAccount,
 } from './service-account-state.js';
-export { isDatabaseUnavailable, pingDatabase } from './health.js';
+export { isDatabaseUnavailable, isLockTimeout, pingDatabase } from './health.js';
 export { connectOrm, migrateToLatest, type Orm } from './orm.js';
 export { countLegacyPasswordHashes } from './password-hashes.js';
 export { findUserPage, type UserCondition, type PageCursor } from './user-query.js';

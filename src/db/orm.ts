@@ -7,6 +7,14 @@ import { TracedPostgreSqlDriver } from './traced-driver.js';
 
 export type Orm = MikroORM;
 
+/**
+ * How long a statement waits for a lock (PostgreSQL `lock_timeout`) before it
+ * fails. Tessera's own transactions hold locks for milliseconds; a longer wait
+ * is a stuck or foreign session, and waiting it out would hold a pool
+ * connection per call until every call, related or not, queues behind it.
+ */
+export const DATABASE_LOCK_TIMEOUT_MS = 2000;
+
 /** The ORM options for a database URL; shared by the server, the CLI and mikro-orm.config.ts. */
 export function ormOptions(databaseUrl: string): Options {
   return {
@@ -19,7 +27,10 @@ export function ormOptions(databaseUrl: string): Options {
     forceUtcTimezone: true,
     pool: { min: 0, max: 10 },
     // During an outage calls must fail fast (UNAVAILABLE), not queue for knex's default 60 s.
-    driverOptions: { acquireConnectionTimeout: 5000, connection: { connectionTimeoutMillis: 5000 } },
+    driverOptions: {
+      acquireConnectionTimeout: 5000,
+      connection: { connectionTimeoutMillis: 5000, lock_timeout: DATABASE_LOCK_TIMEOUT_MS },
+    },
     migrations: {
       tableName: 'mikro_orm_migrations',
       path: 'src/db/migrations',

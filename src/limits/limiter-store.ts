@@ -3,12 +3,21 @@ import { createHmac } from 'node:crypto';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { DomainError } from '../domain/kernel/errors.js';
 
 /** One kind of count: `points` per key within `durationSeconds` from the key's first point. */
 interface CounterOptions {
   name: string;
   points: number;
   durationSeconds: number;
+  /**
+   * What the count does while a shared store (Redis) cannot be reached.
+   * `refuse` (the default) fails every operation with {@link LimiterStoreUnavailable}:
+   * for guesses at secrets, where per-instance budgets would multiply by the
+   * number of instances. `count-locally` counts in this instance's memory
+   * meanwhile: for capacity limits, where a looser bound beats refusing.
+   */
+  whenUnreachable?: 'refuse' | 'count-locally';
 }
 
 /** A key's count after a change. */
@@ -38,8 +47,23 @@ export interface Counter {
 /** Where counters live: `memory` for one instance, `redis` shared by every instance of a deployment. */
 export interface LimiterStore {
   readonly kind: 'memory' | 'redis';
+  /** False while a shared store cannot be reached (counters then refuse or count locally). */
+  readonly reachable: boolean;
   counter(options: CounterOptions): Counter;
   close(): Promise<void>;
+}
+
+/**
+ * A count that must be shared could not be reached: the call is refused
+ * (UNAVAILABLE, retry shortly) rather than let through uncounted.
+ */
+export class LimiterStoreUnavailable extends DomainError {
+  constructor(cause: unknown) {
+    super('unavailable', 'LIMIT-100', 'the service is temporarily unavailable; retry shortly', {
+      reason: 'RATE_LIMITS_UNAVAILABLE',
+      cause,
+    });
+  }
 }
 
 /** The key of the keyed hash of counter keys, derived from the master key (the same on every instance). */
@@ -51,11 +75,11 @@ export function rateLimitKeySecret(masterKey: Buffer): Buffer {
 export function memoryLimiterStore(keySecret: Buffer): LimiterStore {
   return {
     kind: 'memory',
-    counter: (options) =>
-      wrap(
-        new RateLimiterMemory({ keyPrefix: options.name, points: options.points, duration: options.durationSeconds }),
-        keySecret,
-      ),
+    reachable: true,
+    counter: (options) => {
+      const limiter = memoryLimiter(options);
+      return wrap((op) => op(limiter), keySecret);
+    },
     close: async () => {},
   };
 }
@@ -65,25 +89,33 @@ export interface RedisLimiterSettings {
   /** Prefix of every key, so deployments (and tests) sharing a Redis stay apart. */
   keyPrefix: string;
   keySecret: Buffer;
-  /** How long start-up waits for the first connection before starting on the fallback. */
+  /** How long start-up waits for the first connection before starting without Redis. */
   connectTimeoutMs: number;
+  /** How long one command may go unanswered before Redis counts as hung. */
+  commandTimeoutMs: number;
 }
+
+/** Longest pause between reconnection attempts: Redis' return is noticed within it. */
+const MAX_RECONNECT_DELAY_MS = 2000;
 
 /**
  * Counters in Redis, shared by every instance. While Redis cannot be reached
- * each counter falls back to this instance's memory (rate-limiter-flexible's
- * insurance limiter): limits still hold, per instance, instead of failing
- * open. The log and the metrics say when that happens.
+ * (down, or hung: a command unanswered within the timeout), each counter
+ * follows its `whenUnreachable`: guesses are refused with UNAVAILABLE,
+ * capacity limits count in this instance's memory. Either way the answer is
+ * immediate, and the store reconnects by itself. The log and the metrics say
+ * when that happens.
  */
 export async function redisLimiterStore(settings: RedisLimiterSettings, log: Logger, metrics: Metrics): Promise<LimiterStore> {
   const client = new Redis(settings.url, {
-    // Fail fast to the fallback instead of queueing commands while disconnected.
+    // Fail at once while disconnected instead of queueing commands until the call's deadline.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    commandTimeout: 1000,
+    commandTimeout: settings.commandTimeoutMs,
     connectTimeout: settings.connectTimeoutMs,
     lazyConnect: true,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 5000),
+    // Never gives up: the store recovers without a restart.
+    retryStrategy: (attempt) => Math.min(attempt * 200, MAX_RECONNECT_DELAY_MS),
   });
   const where = redisLocation(settings.url);
   let shared = false;
@@ -92,99 +124,102 @@ export async function redisLimiterStore(settings: RedisLimiterSettings, log: Log
     if (up === shared) return;
     shared = up;
     if (up) log.info({ redis: where }, 'rate limits: counters shared through Redis');
-    else log.warn({ redis: where }, "rate limits: Redis unreachable, counting in this instance's memory until it is back");
+    else log.warn({ redis: where }, UNREACHABLE_MESSAGE);
   };
   client.on('ready', () => setShared(true));
   client.on('error', (err: Error) => {
     if (shared) log.warn({ redis: where, err: err.message }, 'rate limits: Redis connection error');
     setShared(false);
   });
-  client.on('end', () => setShared(false));
+  client.on('close', () => setShared(false));
   metrics.rateLimitStoreShared.set(0);
   try {
     await client.connect();
   } catch {
     // Logged by the error handler; retryStrategy keeps reconnecting.
     setShared(false);
-    log.warn({ redis: where }, "rate limits: Redis unreachable at start-up, counting in this instance's memory until it is back");
+    log.warn({ redis: where }, `${UNREACHABLE_MESSAGE} (at start-up)`);
   }
-  const onFallback = () => metrics.rateLimitFallbacks.inc();
+  const onFailure = (err: unknown) => {
+    // A hung Redis keeps its connection "ready": drop it, so the next commands
+    // fail at once (not ready) instead of each waiting out the timeout, and
+    // let the reconnection find out when Redis answers again.
+    if (err instanceof Error && err.message === 'Command timed out' && client.status === 'ready') {
+      log.warn({ redis: where, timeoutMs: settings.commandTimeoutMs }, 'rate limits: Redis did not answer in time; reconnecting');
+      client.disconnect(true);
+    }
+  };
   return {
     kind: 'redis',
-    counter: (options) =>
-      wrap(
-        new RateLimiterRedis({
-          storeClient: client,
-          rejectIfRedisNotReady: true,
-          keyPrefix: `${settings.keyPrefix}:${options.name}`,
-          points: options.points,
-          duration: options.durationSeconds,
-          insuranceLimiter: new FallbackLimiter(
-            { keyPrefix: options.name, points: options.points, duration: options.durationSeconds },
-            onFallback,
-          ),
-        }),
-        settings.keySecret,
-      ),
+    get reachable() {
+      return shared;
+    },
+    counter: (options) => {
+      const inRedis = new RateLimiterRedis({
+        storeClient: client,
+        rejectIfRedisNotReady: true,
+        keyPrefix: `${settings.keyPrefix}:${options.name}`,
+        points: options.points,
+        duration: options.durationSeconds,
+      });
+      const local = options.whenUnreachable === 'count-locally' ? memoryLimiter(options) : undefined;
+      const run: Runner = async (op) => {
+        try {
+          return await op(inRedis);
+        } catch (err) {
+          // A refusal is the count's answer, not a failure.
+          if (err instanceof RateLimiterRes) throw err;
+          onFailure(err);
+          if (!local) {
+            metrics.rateLimitUnavailable.inc();
+            throw new LimiterStoreUnavailable(err);
+          }
+          metrics.rateLimitFallbacks.inc();
+          return op(local);
+        }
+      };
+      return wrap(run, settings.keySecret);
+    },
     close: async () => {
-      client.removeAllListeners('error');
+      // A deliberate close is no outage: nothing to log or report.
+      for (const event of ['error', 'close', 'end', 'ready']) client.removeAllListeners(event);
       client.on('error', () => {});
       await client.quit().catch(() => client.disconnect());
     },
   };
 }
 
-/** The in-memory limiter Redis counters fall back to; counts each use. */
-class FallbackLimiter extends RateLimiterMemory {
-  constructor(
-    options: ConstructorParameters<typeof RateLimiterMemory>[0],
-    private readonly onUse: () => void,
-  ) {
-    super(options);
-  }
-  override consume(...args: Parameters<RateLimiterMemory['consume']>): Promise<RateLimiterRes> {
-    this.onUse();
-    return super.consume(...args);
-  }
-  override penalty(...args: Parameters<RateLimiterMemory['penalty']>): Promise<RateLimiterRes> {
-    this.onUse();
-    return super.penalty(...args);
-  }
-  override reward(...args: Parameters<RateLimiterMemory['reward']>): Promise<RateLimiterRes> {
-    this.onUse();
-    return super.reward(...args);
-  }
-  override block(...args: Parameters<RateLimiterMemory['block']>): Promise<RateLimiterRes> {
-    this.onUse();
-    return super.block(...args);
-  }
-  override delete(...args: Parameters<RateLimiterMemory['delete']>): Promise<boolean> {
-    this.onUse();
-    return super.delete(...args);
-  }
+const UNREACHABLE_MESSAGE =
+  "rate limits: Redis unreachable: guesses are refused (UNAVAILABLE) and other limits count in this instance's memory until it is back";
+
+function memoryLimiter(options: CounterOptions): RateLimiterMemory {
+  return new RateLimiterMemory({ keyPrefix: options.name, points: options.points, duration: options.durationSeconds });
 }
 
-function wrap(limiter: RateLimiterAbstract, keySecret: Buffer): Counter {
+/** Runs one counter operation on the limiter that should answer it. */
+type Runner = <T>(op: (limiter: RateLimiterAbstract) => Promise<T>) => Promise<T>;
+
+function wrap(run: Runner, keySecret: Buffer): Counter {
   const hashed = (key: string) => createHmac('sha256', keySecret).update(key).digest('base64url').slice(0, 32);
   const count = (res: RateLimiterRes): Count => ({ consumed: res.consumedPoints, msBeforeReset: res.msBeforeNext });
   return {
     consume: async (key) => {
       try {
-        return count(await limiter.consume(hashed(key)));
+        return count(await run((limiter) => limiter.consume(hashed(key))));
       } catch (err) {
         if (err instanceof RateLimiterRes) return { refused: true, msBeforeNext: Math.max(err.msBeforeNext, 1) };
         throw err;
       }
     },
-    penalty: async (key, points = 1) => count(await limiter.penalty(hashed(key), points)),
+    penalty: async (key, points = 1) => count(await run((limiter) => limiter.penalty(hashed(key), points))),
     reward: async (key) => {
-      await limiter.reward(hashed(key), 1);
+      await run((limiter) => limiter.reward(hashed(key), 1));
     },
     block: async (key, seconds) => {
-      await limiter.block(hashed(key), seconds);
+      await run((limiter) => limiter.block(hashed(key), seconds));
     },
     delete: async (key) => {
-      await limiter.delete(hashed(key));
+      await run((limiter) => limiter.delete(hashed(key)));
     },
   };
 }

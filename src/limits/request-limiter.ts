@@ -12,7 +12,11 @@ export interface RequestLimitSettings {
 
 const HOUR_SECONDS = 3600;
 
-/** Per-client call counters and per-address mail counters in a limiter store. */
+/**
+ * Per-client call counters and per-address mail counters in a limiter store.
+ * They guard capacity and inboxes, not secrets: while Redis is unreachable
+ * they count in this instance's memory rather than refuse the calls.
+ */
 export class StoreRequestLimiter implements RequestLimiter {
   private readonly calls: Map<LimitedCall, Counter>;
   private readonly mails: Counter;
@@ -21,10 +25,20 @@ export class StoreRequestLimiter implements RequestLimiter {
     this.calls = new Map(
       (Object.entries(settings.perClient) as [LimitedCall, number][]).map(([call, points]) => [
         call,
-        store.counter({ name: `calls-${call}`, points, durationSeconds: settings.windowSeconds }),
+        store.counter({
+          name: `calls-${call}`,
+          points,
+          durationSeconds: settings.windowSeconds,
+          whenUnreachable: 'count-locally',
+        }),
       ]),
     );
-    this.mails = store.counter({ name: 'mails', points: settings.mailsPerAddressPerHour, durationSeconds: HOUR_SECONDS });
+    this.mails = store.counter({
+      name: 'mails',
+      points: settings.mailsPerAddressPerHour,
+      durationSeconds: HOUR_SECONDS,
+      whenUnreachable: 'count-locally',
+    });
   }
 
   async consumeCall(call: LimitedCall, ip: string): Promise<number | undefined> {

@@ -1,5 +1,5 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { isDatabaseUnavailable } from '../db/index.js';
+import { isDatabaseUnavailable, isLockTimeout } from '../db/index.js';
 import { DomainError, type ErrorKind } from '../domain/kernel/errors.js';
 import { SemaphoreTimeoutError } from '../crypto/semaphore.js';
 import { Any } from '../gen/google/protobuf/any.js';
@@ -63,6 +63,12 @@ function normalize(err: unknown): DomainError {
   if (isDatabaseUnavailable(err)) {
     return new DomainError('unavailable', 'RPC-001', 'the service is temporarily unavailable', {
       reason: 'DATABASE_UNAVAILABLE',
+      cause: err,
+    });
+  }
+  if (isLockTimeout(err)) {
+    return new DomainError('unavailable', 'RPC-006', 'the record is busy; retry shortly', {
+      reason: 'DATABASE_BUSY',
       cause: err,
     });
   }

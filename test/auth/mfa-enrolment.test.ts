@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { signedInUser, sql } from '../helpers/fixtures.js';
 import { harness } from '../helpers/harness.js';
-import { nextTotpCode, userWithTotp } from '../helpers/mfa.js';
+import { mfaChallengeOf, nextTotpCode, userWithTotp } from '../helpers/mfa.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, call } from '../helpers/server.js';
 
@@ -133,10 +133,10 @@ describe('AuthService.DisableTotp and RegenerateRecoveryCodes', () => {
     );
     expect(res.recoveryCodes).to.have.length(10);
     expect(res.recoveryCodes).to.not.include.members(user.recoveryCodes);
-    const login = await call(auth(), 'login', { email: user.email, password: user.password });
+    const challengeId = await mfaChallengeOf(user);
     await expectRpcError(
       call(auth(), 'completeMfaLogin', {
-        challengeId: login.mfaChallenge!.challengeId,
+        challengeId,
         code: '',
         recoveryCode: user.recoveryCodes[0],
       }),
@@ -144,7 +144,7 @@ describe('AuthService.DisableTotp and RegenerateRecoveryCodes', () => {
       { reason: 'INVALID_MFA_CODE' },
     );
     await call(auth(), 'completeMfaLogin', {
-      challengeId: login.mfaChallenge!.challengeId,
+      challengeId,
       code: '',
       recoveryCode: res.recoveryCodes[0],
     });

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { harness } from '../helpers/harness.js';
-import { nextTotpCode, userWithTotp } from '../helpers/mfa.js';
+import { mfaChallengeOf, nextTotpCode, userWithTotp } from '../helpers/mfa.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, call } from '../helpers/server.js';
 
@@ -53,9 +53,9 @@ describe('Step-up of an account with an active authenticator', () => {
 
   it('accepts the token of a sign-in completed with a code, and a code used to reauthenticate is not accepted again', async () => {
     const user = await userWithTotp();
-    const login = await call(auth(), 'login', { email: user.email, password: user.password });
+    const challengeId = await mfaChallengeOf(user);
     const code = await nextTotpCode(user.secret);
-    const done = await call(auth(), 'completeMfaLogin', { challengeId: login.mfaChallenge!.challengeId, code, recoveryCode: '' });
+    const done = await call(auth(), 'completeMfaLogin', { challengeId, code, recoveryCode: '' });
     expect((await call(auth(), 'introspectToken', { token: done.tokens!.accessToken })).acr).to.equal('aal2');
     // The same code again, inside its 30-second step, to reauthenticate: refused as a replay.
     await expectRpcError(

@@ -31,7 +31,7 @@ import {
   uniqueEmail,
 } from '../helpers/fixtures.js';
 import { harness } from '../helpers/harness.js';
-import { nextTotpCode, userWithTotp } from '../helpers/mfa.js';
+import { mfaChallengeOf, nextTotpCode, userWithTotp } from '../helpers/mfa.js';
 import { tokenFromMail } from '../helpers/mail.js';
 import { startOidcTestSetup, type OidcTestSetup } from '../helpers/oidc-provider.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
@@ -124,6 +124,16 @@ const userSecrets = (u: { password: string; accessToken: string; refreshToken: s
   u.accessToken,
   u.refreshToken,
 ];
+
+/** Secrets of a user with an authenticator: those above, its TOTP secret and its recovery codes. */
+const totpUserSecrets = (u: Awaited<ReturnType<typeof userWithTotp>>) => [...userSecrets(u), u.secret, ...u.recoveryCodes];
+
+/** A user with an authenticator who passed the password: the challenge to answer, and every secret so far. */
+async function challengedUser() {
+  const user = await userWithTotp();
+  const challengeId = await mfaChallengeOf(user);
+  return { user, challengeId, secrets: [...totpUserSecrets(user), challengeId] };
+}
 
 /** The mail the shared server wrote to files (it has no SMTP_URL), parsed once each. */
 const sharedMail = new Map<string, ParsedMail>();
@@ -865,7 +875,7 @@ const CASES: CatalogueCase[] = [
       const user = await userWithTotp();
       const code = await nextTotpCode(user.secret);
       await call(auth(), 'disableTotp', { code, currentPassword: user.password }, withToken(md, user.accessToken));
-      return { subject: user.user!.id, secrets: [...userSecrets(user), user.secret, code, ...user.recoveryCodes] };
+      return { subject: user.user!.id, secrets: [...totpUserSecrets(user), code] };
     },
     expect: {
       type: AuditEventType.AUDIT_EVENT_TYPE_MFA_TOTP_DISABLED,
@@ -881,8 +891,7 @@ const CASES: CatalogueCase[] = [
       const user = await userWithTotp();
       const code = await nextTotpCode(user.secret);
       const res = await call(auth(), 'regenerateRecoveryCodes', { code }, withToken(md, user.accessToken));
-      const secrets = [...userSecrets(user), user.secret, code, ...user.recoveryCodes, ...res.recoveryCodes];
-      return { subject: user.user!.id, secrets };
+      return { subject: user.user!.id, secrets: [...totpUserSecrets(user), code, ...res.recoveryCodes] };
     },
     expect: {
       type: AuditEventType.AUDIT_EVENT_TYPE_MFA_RECOVERY_CODES_REGENERATED,
@@ -897,8 +906,7 @@ const CASES: CatalogueCase[] = [
     act: async (md) => {
       const user = await userWithTotp();
       const res = await call(auth(), 'login', { email: user.email, password: user.password }, md);
-      const secrets = [...userSecrets(user), user.secret, ...user.recoveryCodes, res.mfaChallenge!.challengeId];
-      return { subject: user.user!.id, secrets };
+      return { subject: user.user!.id, secrets: [...totpUserSecrets(user), res.mfaChallenge!.challengeId] };
     },
     expect: {
       type: AuditEventType.AUDIT_EVENT_TYPE_MFA_CHALLENGE_ISSUED,
@@ -911,13 +919,10 @@ const CASES: CatalogueCase[] = [
   {
     rpc: 'AuthService.CompleteMfaLogin',
     act: async (md) => {
-      const user = await userWithTotp();
-      const login = await call(auth(), 'login', { email: user.email, password: user.password });
-      const challengeId = login.mfaChallenge!.challengeId;
+      const { user, challengeId, secrets } = await challengedUser();
       const code = await nextTotpCode(user.secret);
       const res = await call(auth(), 'completeMfaLogin', { challengeId, code, recoveryCode: '' }, md);
-      const secrets = [...userSecrets(user), user.secret, code, challengeId, res.tokens!.accessToken, res.tokens!.refreshToken];
-      return { subject: user.user!.id, secrets };
+      return { subject: user.user!.id, secrets: [...secrets, code, res.tokens!.accessToken, res.tokens!.refreshToken] };
     },
     expect: {
       type: AuditEventType.AUDIT_EVENT_TYPE_LOGIN_SUCCEEDED,
@@ -931,16 +936,14 @@ const CASES: CatalogueCase[] = [
   {
     rpc: 'AuthService.CompleteMfaLogin (wrong code)',
     act: async (md) => {
-      const user = await userWithTotp();
-      const login = await call(auth(), 'login', { email: user.email, password: user.password });
-      const challengeId = login.mfaChallenge!.challengeId;
+      const { user, challengeId, secrets } = await challengedUser();
       const right = await nextTotpCode(user.secret);
       const wrong = right === '000000' ? '111111' : '000000';
       await expectRpcError(
         call(auth(), 'completeMfaLogin', { challengeId, code: wrong, recoveryCode: '' }, md),
         status.UNAUTHENTICATED,
       );
-      return { subject: user.user!.id, secrets: [...userSecrets(user), user.secret, challengeId, wrong] };
+      return { subject: user.user!.id, secrets: [...secrets, wrong] };
     },
     expect: {
       type: AuditEventType.AUDIT_EVENT_TYPE_MFA_VERIFICATION_FAILED,
@@ -953,12 +956,9 @@ const CASES: CatalogueCase[] = [
   {
     rpc: 'AuthService.CompleteMfaLogin (recovery code)',
     act: async (md) => {
-      const user = await userWithTotp();
-      const login = await call(auth(), 'login', { email: user.email, password: user.password });
-      const challengeId = login.mfaChallenge!.challengeId;
+      const { user, challengeId, secrets } = await challengedUser();
       const res = await call(auth(), 'completeMfaLogin', { challengeId, code: '', recoveryCode: user.recoveryCodes[0]! }, md);
-      const secrets = [...userSecrets(user), user.secret, ...user.recoveryCodes, challengeId, res.tokens!.refreshToken];
-      return { subject: user.user!.id, secrets };
+      return { subject: user.user!.id, secrets: [...secrets, res.tokens!.refreshToken] };
     },
     expect: {
       type: AuditEventType.AUDIT_EVENT_TYPE_MFA_RECOVERY_CODE_USED,
@@ -997,7 +997,7 @@ const CASES: CatalogueCase[] = [
       const admin = await freshAdmin();
       const target = await userWithTotp();
       await call(identity(), 'resetUserMfa', { userId: target.user!.id }, withToken(md, admin.accessToken));
-      const secrets = [...userSecrets(admin), ...userSecrets(target), target.secret, ...target.recoveryCodes];
+      const secrets = [...userSecrets(admin), ...totpUserSecrets(target)];
       return { subject: target.user!.id, actorId: admin.user!.id, secrets };
     },
     expect: {

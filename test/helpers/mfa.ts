@@ -37,3 +37,12 @@ export async function userWithTotp(server: TestServer = harness().server) {
   );
   return { ...user, accessToken: stepped.accessToken, secret: enrolment.secret, recoveryCodes: confirmed.recoveryCodes };
 }
+
+/** The challenge of a password sign-in that asks for a second factor (a user with a confirmed authenticator). */
+export async function mfaChallengeOf(
+  user: { email: string; password: string },
+  server: TestServer = harness().server,
+): Promise<string> {
+  const login = await call(server.auth, 'login', { email: user.email, password: user.password });
+  return login.mfaChallenge!.challengeId;
+}

@@ -1,9 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
-import type { Browser, Page } from 'puppeteer-core';
-import { launchBrowser, saveScreenshot } from '../helpers/browser.js';
+import { browserPageTests, saveScreenshot } from '../helpers/browser.js';
 import { registerUser, sql } from '../helpers/fixtures.js';
-import { linkFromMail, startPageTestBed, type PageTestBed } from '../helpers/mail.js';
+import { linkFromMail } from '../helpers/mail.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { call } from '../helpers/server.js';
 import { emailIndexOf } from '../helpers/email-index.js';
@@ -11,62 +10,38 @@ import { emailIndexOf } from '../helpers/email-index.js';
 const NEW_PASSWORD = 'a fresh passphrase from the page';
 
 describe('Page: /reset-password behind the mailed link', () => {
-  let bed: PageTestBed;
-  let browser: Browser;
-  let page: Page;
-  let cspViolations: string[];
-  before(async function () {
-    this.timeout(60_000);
-    bed = await startPageTestBed();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await bed?.close();
-  });
-  beforeEach(async () => {
-    page = await browser.newPage();
-    cspViolations = [];
-    page.on('console', (msg) => {
-      if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
-    });
-  });
-  afterEach(async () => {
-    await page.close();
-    bed.server.clock.reset();
-    expect(cspViolations, 'the page breaks its own Content-Security-Policy').to.deep.equal([]);
-  });
+  const pages = browserPageTests();
 
   /** Registers a user, asks for a reset and returns the link of the mail in the dev mail folder. */
   async function mailedLink(): Promise<{ email: string; password: string; link: string }> {
-    const { email, password } = await registerUser({ server: bed.server });
-    await call(bed.server.auth, 'requestPasswordReset', { email });
-    return { email, password, link: linkFromMail(await bed.mailTo(email)) };
+    const { email, password } = await registerUser({ server: pages.bed.server });
+    await call(pages.bed.server.auth, 'requestPasswordReset', { email });
+    return { email, password, link: linkFromMail(await pages.bed.mailTo(email)) };
   }
 
   async function submitNewPassword(password: string, repeated = password) {
-    await page.type('#new_password', password);
-    await page.type('#confirm_password', repeated);
-    const [response] = await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+    await pages.page.type('#new_password', password);
+    await pages.page.type('#confirm_password', repeated);
+    const [response] = await Promise.all([pages.page.waitForNavigation(), pages.page.click('button[type=submit]')]);
     return response!;
   }
 
-  const login = (email: string, password: string) => call(bed.server.auth, 'login', { email, password });
-  const text = () => page.$eval('main', (main) => main.textContent ?? '');
+  const login = (email: string, password: string) => call(pages.bed.server.auth, 'login', { email, password });
+  const text = () => pages.page.$eval('main', (main) => main.textContent ?? '');
 
   it('leads from the mail to a sign-in with the new password, and the old one stops working', async () => {
     const { email, password, link } = await mailedLink();
-    expect(link.startsWith(`${bed.server.tessera.publicBaseUrl}/reset-password?token=tpr_`), link).to.equal(true);
+    expect(link.startsWith(`${pages.bed.server.tessera.publicBaseUrl}/reset-password?token=tpr_`), link).to.equal(true);
 
-    const shown = await page.goto(link);
+    const shown = await pages.page.goto(link);
     expect(shown!.status()).to.equal(200);
-    expect(await page.title()).to.equal('Choose a new password · Tessera');
-    await saveScreenshot(page, 'reset-password-form');
+    expect(await pages.page.title()).to.equal('Choose a new password · Tessera');
+    await saveScreenshot(pages.page, 'reset-password-form');
 
     const done = await submitNewPassword(NEW_PASSWORD);
     expect(done.status()).to.equal(200);
     expect(await text()).to.contain('Password changed');
-    await saveScreenshot(page, 'reset-password-done');
+    await saveScreenshot(pages.page, 'reset-password-done');
 
     const signedIn = await login(email, NEW_PASSWORD);
     expect(signedIn.user!.email).to.equal(email);
@@ -75,15 +50,15 @@ describe('Page: /reset-password behind the mailed link', () => {
 
   it('does nothing when the link is only opened (mail scanners follow links)', async () => {
     const { email, password, link } = await mailedLink();
-    await page.goto(link);
-    await page.reload();
+    await pages.page.goto(link);
+    await pages.page.reload();
     const direct = await fetch(link);
     expect(direct.status).to.equal(200);
 
     const [row] = await sql<{ consumed_at: Date | null }>(
       `select t.consumed_at from one_time_tokens t join users u on u.id = t.user_id where u.email_index = $1 and t.purpose = 'password_reset'`,
       [emailIndexOf(email)],
-      bed.db,
+      pages.bed.db,
     );
     expect(row.consumed_at).to.equal(null);
     expect((await login(email, password)).user!.email).to.equal(email);
@@ -93,12 +68,12 @@ describe('Page: /reset-password behind the mailed link', () => {
 
   it('shows the password policy reason for a weak password and keeps the form usable', async () => {
     const { email, link } = await mailedLink();
-    await page.goto(link);
+    await pages.page.goto(link);
     const refused = await submitNewPassword('password');
     expect(refused.status()).to.equal(422);
     expect(await text()).to.contain('This password cannot be used: it is one of the most common passwords');
-    expect(await page.$eval('#new_password', (el) => el.getAttribute('aria-invalid'))).to.equal('true');
-    await saveScreenshot(page, 'reset-password-weak');
+    expect(await pages.page.$eval('#new_password', (el) => el.getAttribute('aria-invalid'))).to.equal('true');
+    await saveScreenshot(pages.page, 'reset-password-weak');
 
     const short = await submitNewPassword('short');
     expect(short.status()).to.equal(422);
@@ -110,7 +85,7 @@ describe('Page: /reset-password behind the mailed link', () => {
 
   it('asks again when the two passwords differ, changing nothing', async () => {
     const { email, password, link } = await mailedLink();
-    await page.goto(link);
+    await pages.page.goto(link);
     const refused = await submitNewPassword(NEW_PASSWORD, `${NEW_PASSWORD}!`);
     expect(refused.status()).to.equal(422);
     expect(await text()).to.contain('The two passwords differ');
@@ -119,13 +94,13 @@ describe('Page: /reset-password behind the mailed link', () => {
 
   it('says a link has expired, when opened and when its form is sent too late', async () => {
     const { email, password, link } = await mailedLink();
-    await page.goto(link);
-    bed.server.clock.advance(31 * 60);
+    await pages.page.goto(link);
+    pages.bed.server.clock.advance(31 * 60);
     const late = await submitNewPassword(NEW_PASSWORD);
     expect(late.status()).to.equal(410);
     expect(await text()).to.contain('This link has expired');
 
-    const reopened = await page.goto(link);
+    const reopened = await pages.page.goto(link);
     expect(reopened!.status()).to.equal(410);
     expect(await text()).to.contain('This link has expired');
     expect((await login(email, password)).user!.email).to.equal(email);
@@ -133,7 +108,7 @@ describe('Page: /reset-password behind the mailed link', () => {
 
   it('says a link was already used, when its form is sent again and when opened again', async () => {
     const { link } = await mailedLink();
-    await page.goto(link);
+    await pages.page.goto(link);
     // Another tab used the link meanwhile.
     const token = new URL(link).searchParams.get('token')!;
     const other = await fetch(new URL('/reset-password', link), {
@@ -145,23 +120,23 @@ describe('Page: /reset-password behind the mailed link', () => {
     const late = await submitNewPassword('another good passphrase');
     expect(late.status()).to.equal(410);
     expect(await text()).to.contain('This link has already been used');
-    const reopened = await page.goto(link);
+    const reopened = await pages.page.goto(link);
     expect(reopened!.status()).to.equal(410);
     expect(await text()).to.contain('This link has already been used');
   });
 
   it('says a link superseded by a newer mail was already used', async () => {
     const { email, link } = await mailedLink();
-    await call(bed.server.auth, 'requestPasswordReset', { email });
-    const reopened = await page.goto(link);
+    await call(pages.bed.server.auth, 'requestPasswordReset', { email });
+    const reopened = await pages.page.goto(link);
     expect(reopened!.status()).to.equal(410);
     expect(await text()).to.contain('This link has already been used');
   });
 
   it('says a mangled or missing token is not a valid link', async () => {
     const { link } = await mailedLink();
-    for (const broken of [link.slice(0, -5), `${bed.server.tessera.publicBaseUrl}/reset-password`, `${link}x`]) {
-      const shown = await page.goto(broken);
+    for (const broken of [link.slice(0, -5), `${pages.bed.server.tessera.publicBaseUrl}/reset-password`, `${link}x`]) {
+      const shown = await pages.page.goto(broken);
       expect(shown!.status(), broken).to.equal(404);
       expect(await text()).to.contain('This link is not valid');
     }
@@ -169,12 +144,12 @@ describe('Page: /reset-password behind the mailed link', () => {
 
   it('never writes the token into the log', async () => {
     const { link } = await mailedLink();
-    await page.goto(link);
+    await pages.page.goto(link);
     await submitNewPassword('password');
     await submitNewPassword(NEW_PASSWORD);
     const token = new URL(link).searchParams.get('token')!;
-    expect(bed.server.logs.text()).to.contain('"http":"POST /reset-password"');
-    expect(bed.server.logs.text()).not.to.contain(token);
-    expect(bed.server.logs.text()).not.to.contain(NEW_PASSWORD);
+    expect(pages.bed.server.logs.text()).to.contain('"http":"POST /reset-password"');
+    expect(pages.bed.server.logs.text()).not.to.contain(token);
+    expect(pages.bed.server.logs.text()).not.to.contain(NEW_PASSWORD);
   });
 });

@@ -1,54 +1,38 @@
 import { expect } from 'chai';
-import type { Browser, Page } from 'puppeteer-core';
-import { launchBrowser, saveScreenshot } from '../helpers/browser.js';
+import { browserPageTests, saveScreenshot } from '../helpers/browser.js';
 import { uniqueEmail } from '../helpers/fixtures.js';
-import { linkFromMail, startPageTestBed, type PageTestBed } from '../helpers/mail.js';
+import { linkFromMail } from '../helpers/mail.js';
 import { bearer, call } from '../helpers/server.js';
 
 const PASSWORD = 'a perfectly fine passphrase';
 
 describe('Page: /verify-email behind the mailed link', () => {
-  let bed: PageTestBed;
-  let browser: Browser;
-  let page: Page;
-  before(async function () {
-    this.timeout(60_000);
-    bed = await startPageTestBed();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await bed?.close();
-  });
-  beforeEach(async () => {
-    page = await browser.newPage();
-  });
-  afterEach(() => page.close());
+  const pages = browserPageTests();
 
   /** A signed-in user who asked for a verification mail; the link from the dev mail folder. */
   async function mailedLink(): Promise<{ email: string; accessToken: string; link: string }> {
     const email = uniqueEmail('verify');
-    await call(bed.server.auth, 'register', { email, password: PASSWORD, fullName: 'Page Reader' });
-    const accessToken = (await call(bed.server.auth, 'login', { email, password: PASSWORD })).tokens!.accessToken;
-    await call(bed.server.auth, 'requestEmailVerification', {}, bearer(accessToken));
-    return { email, accessToken, link: linkFromMail(await bed.mailTo(email)) };
+    await call(pages.bed.server.auth, 'register', { email, password: PASSWORD, fullName: 'Page Reader' });
+    const accessToken = (await call(pages.bed.server.auth, 'login', { email, password: PASSWORD })).tokens!.accessToken;
+    await call(pages.bed.server.auth, 'requestEmailVerification', {}, bearer(accessToken));
+    return { email, accessToken, link: linkFromMail(await pages.bed.mailTo(email)) };
   }
 
   const verified = async (email: string) =>
-    (await call(bed.server.auth, 'login', { email, password: PASSWORD })).user!.emailVerified;
-  const text = () => page.$eval('main', (main) => main.textContent ?? '');
+    (await call(pages.bed.server.auth, 'login', { email, password: PASSWORD })).user!.emailVerified;
+  const text = () => pages.page.$eval('main', (main) => main.textContent ?? '');
   const confirm = async () => {
-    const [response] = await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+    const [response] = await Promise.all([pages.page.waitForNavigation(), pages.page.click('button[type=submit]')]);
     return response!;
   };
 
   it('confirms the address with the button, not by opening the link', async () => {
     const { email, link } = await mailedLink();
-    expect(link.startsWith(`${bed.server.tessera.publicBaseUrl}/verify-email?token=tev_`), link).to.equal(true);
+    expect(link.startsWith(`${pages.bed.server.tessera.publicBaseUrl}/verify-email?token=tev_`), link).to.equal(true);
 
-    const shown = await page.goto(link);
+    const shown = await pages.page.goto(link);
     expect(shown!.status()).to.equal(200);
-    await saveScreenshot(page, 'verify-email-form');
+    await saveScreenshot(pages.page, 'verify-email-form');
     expect(await verified(email), 'opening the link alone verified the address').to.equal(false);
 
     const done = await confirm();
@@ -59,24 +43,24 @@ describe('Page: /verify-email behind the mailed link', () => {
 
   it('says the link was used when the button is pressed twice', async () => {
     const { link } = await mailedLink();
-    await page.goto(link);
+    await pages.page.goto(link);
     await confirm();
-    await page.goBack();
-    const again = await page.goto(link);
+    await pages.page.goBack();
+    const again = await pages.page.goto(link);
     expect(again!.status()).to.equal(410);
     expect(await text()).to.contain('This link has already been used');
   });
 
   it('says an expired link has expired and verifies nothing', async () => {
     const { email, link } = await mailedLink();
-    await page.goto(link);
-    bed.server.clock.advance(25 * 3600);
+    await pages.page.goto(link);
+    pages.bed.server.clock.advance(25 * 3600);
     try {
       const late = await confirm();
       expect(late.status()).to.equal(410);
       expect(await text()).to.contain('This link has expired');
     } finally {
-      bed.server.clock.reset();
+      pages.bed.server.clock.reset();
     }
     expect(await verified(email)).to.equal(false);
   });
@@ -84,7 +68,7 @@ describe('Page: /verify-email behind the mailed link', () => {
   it('says a reset link opened on the verification page is not valid', async () => {
     const { link } = await mailedLink();
     const token = new URL(link).searchParams.get('token')!;
-    const wrongKind = await page.goto(`${bed.server.tessera.publicBaseUrl}/verify-email?token=tpr_${token.slice(4)}`);
+    const wrongKind = await pages.page.goto(`${pages.bed.server.tessera.publicBaseUrl}/verify-email?token=tpr_${token.slice(4)}`);
     expect(wrongKind!.status()).to.equal(404);
     expect(await text()).to.contain('This link is not valid');
   });

@@ -6,6 +6,7 @@ import { loadPackageDefinition } from '@grpc/grpc-js';
 import { protoPath } from 'grpc-health-check';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { DEFAULT_PASSWORD, uniqueEmail } from '../helpers/fixtures.js';
+import { eventually } from '../helpers/eventually.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { call, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -58,14 +59,6 @@ function healthStatus(address: string): Promise<string> {
   );
 }
 
-async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 describe('A database outage', () => {
   let db: TestDatabase;
   let relay: CuttableRelay;
@@ -100,11 +93,11 @@ describe('A database outage', () => {
       reason: 'DATABASE_UNAVAILABLE',
     });
     expect(Date.now() - started, 'fails fast instead of waiting on the pool').to.be.below(10_000);
-    await eventually(async () => (await healthStatus(server.address)) === 'NOT_SERVING', 15_000);
+    await eventually('NOT_SERVING', async () => (await healthStatus(server.address)) === 'NOT_SERVING', 15_000);
     expect(server.logs.text()).to.not.contain(DEFAULT_PASSWORD);
 
     await relay.open(relay.port);
-    await eventually(async () => (await healthStatus(server.address)) === 'SERVING', 15_000);
+    await eventually('SERVING again', async () => (await healthStatus(server.address)) === 'SERVING', 15_000);
     const res = await call(server.auth, 'login', { email, password: DEFAULT_PASSWORD });
     expect(res.tokens?.accessToken).to.be.a('string');
   });
@@ -129,6 +122,6 @@ describe('A database outage', () => {
       await relay.cut();
       await relay.open(relay.port);
     }
-    await eventually(async () => (await healthStatus(server.address)) === 'SERVING', 15_000);
+    await eventually('SERVING again', async () => (await healthStatus(server.address)) === 'SERVING', 15_000);
   });
 });

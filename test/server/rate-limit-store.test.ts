@@ -1,48 +1,64 @@
 import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { createServer, type Server } from 'node:net';
-import { DEFAULT_PASSWORD, registerUser } from '../helpers/fixtures.js';
+import { DEFAULT_PASSWORD, registerUser, uniqueEmail } from '../helpers/fixtures.js';
+import { PrivateRedis } from '../helpers/redis.js';
+import { freePort } from '../helpers/process.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { call, startSiblingServer, type TestServer } from '../helpers/server.js';
 
 const WRONG = 'not the right passphrase';
 
-/** A TCP port nothing listens on: taken, then released. */
-async function closedPort(): Promise<number> {
-  const probe: Server = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
-describe('Rate limit counters when Redis cannot be reached', function () {
+describe('Rate limit counters when Redis cannot be reached at start-up', function () {
   this.timeout(30_000);
   let server: TestServer;
+  let redisPort: number;
 
   before(async () => {
+    redisPort = await freePort();
     server = await startSiblingServer({
-      REDIS_URL: `redis://127.0.0.1:${await closedPort()}`,
-      LOGIN_MAX_FAILURES_PER_ACCOUNT: '3',
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      RATE_LIMIT_REGISTER_PER_IP: '2',
     });
   });
 
   after(() => server.close());
 
-  it("still limits, counting in the instance's memory, and says so in the log and the metrics", async () => {
+  it("refuses guesses with UNAVAILABLE, still limits the other calls in the instance's memory, and says so", async () => {
     const { email } = await registerUser({ server });
-    for (let i = 0; i < 3; i++) {
-      await expectRpcError(call(server.auth, 'login', { email, password: WRONG }), status.UNAUTHENTICATED);
+    for (const password of [WRONG, DEFAULT_PASSWORD]) {
+      await expectRpcError(call(server.auth, 'login', { email, password }), status.UNAVAILABLE, {
+        reason: 'RATE_LIMITS_UNAVAILABLE',
+      });
     }
-    await expectRpcError(call(server.auth, 'login', { email, password: DEFAULT_PASSWORD }), status.RESOURCE_EXHAUSTED, {
-      reason: 'TOO_MANY_ATTEMPTS',
-    });
+    await registerUser({ server });
+    await expectRpcError(registerUser({ server }), status.RESOURCE_EXHAUSTED, { reason: 'RATE_LIMITED' });
 
-    expect(server.logs.text()).to.contain("Redis unreachable at start-up, counting in this instance's memory");
+    expect(server.logs.text()).to.contain('rate limits: Redis unreachable');
+    expect(server.logs.text()).to.contain('(at start-up)');
     const metrics = await (await fetch(`http://127.0.0.1:${server.tessera.httpPort}/metrics`)).text();
     expect(metrics).to.match(/^tessera_rate_limit_store_shared 0$/m);
     expect(Number(metrics.match(/^tessera_rate_limit_fallbacks_total (\d+)$/m)?.[1])).to.be.greaterThan(0);
+    expect(Number(metrics.match(/^tessera_rate_limit_unavailable_total (\d+)$/m)?.[1])).to.be.greaterThan(0);
+  });
+
+  it('shares the counters as soon as Redis comes up, without a restart', async () => {
+    const redis = await PrivateRedis.start(redisPort);
+    try {
+      // An unknown address is counted and checked like a known one.
+      const email = uniqueEmail('after-start');
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const answer = await call(server.auth, 'login', { email, password: WRONG }).catch((err: { code: status }) => err.code);
+        if (answer === status.UNAUTHENTICATED) break;
+        expect(answer, 'refused while not yet reconnected').to.equal(status.UNAVAILABLE);
+        expect(Date.now(), 'reconnected within the retry back-off').to.be.below(deadline);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(server.logs.text()).to.contain('counters shared through Redis');
+    } finally {
+      await redis.stop();
+    }
   });
 });
 
@@ -79,5 +95,10 @@ describe('Rate limit counters in Redis', function () {
     } finally {
       redis.disconnect();
     }
+  });
+
+  it('reports no outage when it shuts down', async () => {
+    await server.close();
+    expect(server.logs.text()).to.not.contain('Redis unreachable');
   });
 });

@@ -25,7 +25,9 @@ export type GuessReservation = { granted: true; guess: ReservedGuess } | { grant
  * Counts guesses of a secret (a password, later one-time codes) before they
  * are checked: a reservation is taken atomically, so N guesses in flight at
  * once can never exceed the limit. While the account or the client is locked
- * every guess is refused, the right one too.
+ * every guess is refused, the right one too. When the count cannot be taken
+ * (a shared store unreachable) `reserve` throws an `unavailable` DomainError:
+ * a guess is never checked uncounted.
  */
 export interface GuessLimiter {
   reserve(keys: GuessKeys): Promise<GuessReservation>;

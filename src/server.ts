@@ -267,7 +267,12 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     const ops = await startOpsServer(
       config.http.host,
       config.http.port,
-      { metrics, unavailable: () => unavailable, limitsReachable: () => limiterStore.reachable, jwks: () => deps.signingKeys.jwks() },
+      {
+        metrics,
+        unavailable: () => unavailable,
+        limitsReachable: () => limiterStore.reachable,
+        jwks: () => deps.signingKeys.jwks(),
+      },
       tls,
     );
     teardown.add(() => closeHttp(ops.server));

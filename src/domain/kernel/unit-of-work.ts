@@ -17,6 +17,13 @@ const ANSWER_MARGIN_MS = 50;
 export interface UnitOfWork extends Operation {
   /** Queues an audit event; it is written in this transaction, after every other change. */
   record(event: AuditRecord): void;
+  /**
+   * Runs a write statement that also draws the ids of the events recorded so
+   * far (`count` of them; see drawAuditIdsSql in db/audit-log.ts), saving the
+   * round trip that would draw them before the audit insert. Meant for the
+   * transaction's last write: an id drawn holds streams back until the commit.
+   */
+  writeDrawingAuditIds(write: (count: number) => Promise<string[]>): Promise<void>;
 }
 
 /**
@@ -33,10 +40,19 @@ export async function inTransaction<T>(
   options: { whileCallerWaits?: boolean } = {},
 ): Promise<T> {
   return op.em.transactional(async (tx) => {
-    const events: AuditRecord[] = [];
-    const result = await work({ ...op, em: tx, record: (event) => events.push(event) });
+    const events: { record: AuditRecord; id?: string }[] = [];
+    const result = await work({
+      ...op,
+      em: tx,
+      record: (record) => events.push({ record }),
+      writeDrawingAuditIds: async (write) => {
+        const pending = events.filter((event) => event.id === undefined);
+        const ids = await write(pending.length);
+        pending.forEach((event, i) => (event.id = ids[i]));
+      },
+    });
     await tx.flush();
-    const rows = events.map((e) => toAuditRow(e, op));
+    const rows = events.map((e) => ({ ...toAuditRow(e.record, op), id: e.id }));
     const ciphers = new Map<string, FieldCipher>();
     for (const row of rows) {
       if (row.subjectUserId && hasPersonalData(row) && !ciphers.has(row.subjectUserId)) {

@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { oneByOneSteps, redisCounterSteps, type CounterKey, type CounterSteps, type RedisCounterKey } from './counter-steps.js';
 
 /** One kind of count: `points` per key within `durationSeconds` from the key's first point. */
 interface CounterOptions {
@@ -36,8 +37,9 @@ export interface Counter {
 }
 
 /** Where counters live: `memory` for one instance, `redis` shared by every instance of a deployment. */
-export interface LimiterStore {
+export interface LimiterStore extends CounterSteps {
   readonly kind: 'memory' | 'redis';
+  /** A counter of this store; its keys go to this store's steps only. */
   counter(options: CounterOptions): Counter;
   close(): Promise<void>;
 }
@@ -56,6 +58,7 @@ export function memoryLimiterStore(keySecret: Buffer): LimiterStore {
         new RateLimiterMemory({ keyPrefix: options.name, points: options.points, duration: options.durationSeconds }),
         keySecret,
       ),
+    ...oneByOneSteps,
     close: async () => {},
   };
 }
@@ -109,14 +112,22 @@ export async function redisLimiterStore(settings: RedisLimiterSettings, log: Log
     log.warn({ redis: where }, "rate limits: Redis unreachable at start-up, counting in this instance's memory until it is back");
   }
   const onFallback = () => metrics.rateLimitFallbacks.inc();
+  // Where each counter of this store keeps a key in Redis: the key as RateLimiterRedis names it.
+  const redisKeys = new WeakMap<Counter, (key: string) => RedisCounterKey>();
+  const redisKeyOf = ({ counter, key }: CounterKey): RedisCounterKey => {
+    const of = redisKeys.get(counter);
+    if (!of) throw new Error('a counter of another limiter store');
+    return of(key);
+  };
   return {
     kind: 'redis',
-    counter: (options) =>
-      wrap(
+    counter: (options) => {
+      const keyPrefix = `${settings.keyPrefix}:${options.name}`;
+      const counter = wrap(
         new RateLimiterRedis({
           storeClient: client,
           rejectIfRedisNotReady: true,
-          keyPrefix: `${settings.keyPrefix}:${options.name}`,
+          keyPrefix,
           points: options.points,
           duration: options.durationSeconds,
           insuranceLimiter: new FallbackLimiter(
@@ -125,7 +136,15 @@ export async function redisLimiterStore(settings: RedisLimiterSettings, log: Log
           ),
         }),
         settings.keySecret,
-      ),
+      );
+      redisKeys.set(counter, (key) => ({
+        redisKey: `${keyPrefix}:${hashedKey(settings.keySecret, key)}`,
+        points: options.points,
+        durationSeconds: options.durationSeconds,
+      }));
+      return counter;
+    },
+    ...redisCounterSteps(client, redisKeyOf),
     close: async () => {
       client.removeAllListeners('error');
       client.on('error', () => {});
@@ -164,8 +183,13 @@ class FallbackLimiter extends RateLimiterMemory {
   }
 }
 
+/** A counter key as the store holds it: keyed-hashed, so no address or IP reaches it. */
+function hashedKey(keySecret: Buffer, key: string): string {
+  return createHmac('sha256', keySecret).update(key).digest('base64url').slice(0, 32);
+}
+
 function wrap(limiter: RateLimiterAbstract, keySecret: Buffer): Counter {
-  const hashed = (key: string) => createHmac('sha256', keySecret).update(key).digest('base64url').slice(0, 32);
+  const hashed = (key: string) => hashedKey(keySecret, key);
   const count = (res: RateLimiterRes): Count => ({ consumed: res.consumedPoints, msBeforeReset: res.msBeforeNext });
   return {
     consume: async (key) => {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Counter } from './limiter-store.js';
+import type { Counter } from './counter.js';
 
 /** One key of one counter. */
 export interface CounterKey {
@@ -8,7 +8,7 @@ export interface CounterKey {
 }
 
 /** What consumeInOrder found: each key's count, or the wait of the first key that refused. */
-export type OrderedCounts = { refused: false; consumed: number[] } | { refused: true; msBeforeNext: number };
+type OrderedCounts = { refused: false; consumed: number[] } | { refused: true; msBeforeNext: number };
 
 /** A change settleAll makes to a key: a point given back, or the key forgotten. */
 export interface Settlement extends CounterKey {

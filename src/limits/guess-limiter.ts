@@ -1,7 +1,8 @@
 import type { GuessKeys, GuessLimiter, GuessReservation } from '../domain/kernel/rate-limits.js';
 import { clientKeyOf } from './client-key.js';
 import type { CounterKey, Settlement } from './counter-steps.js';
-import type { Counter, LimiterStore } from './limiter-store.js';
+import type { Counter } from './counter.js';
+import type { LimiterStore } from './limiter-store.js';
 
 export interface GuessLimitSettings {
   /** Failed guesses allowed per account (normalized email) within the window. */

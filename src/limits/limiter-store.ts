@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import type { Count, Counter } from './counter.js';
 import { oneByOneSteps, redisCounterSteps, type CounterKey, type CounterSteps, type RedisCounterKey } from './counter-steps.js';
 
 /** One kind of count: `points` per key within `durationSeconds` from the key's first point. */
@@ -10,30 +11,6 @@ interface CounterOptions {
   name: string;
   points: number;
   durationSeconds: number;
-}
-
-/** A key's count after a change. */
-interface Count {
-  consumed: number;
-  msBeforeReset: number;
-}
-
-/**
- * Atomic counters per key, in this instance's memory or in Redis. Keys are
- * keyed-hashed before they reach the store, so Redis never holds an email
- * address or an IP.
- */
-export interface Counter {
-  /** Adds one point; `refused` (with the wait) once the key has no points left or is blocked. */
-  consume(key: string): Promise<Count | { refused: true; msBeforeNext: number }>;
-  /** Adds `points` without ever refusing. */
-  penalty(key: string, points?: number): Promise<Count>;
-  /** Gives one point back. */
-  reward(key: string): Promise<void>;
-  /** Refuses the key for `seconds` from now. */
-  block(key: string, seconds: number): Promise<void>;
-  /** Forgets the key. */
-  delete(key: string): Promise<void>;
 }
 
 /** Where counters live: `memory` for one instance, `redis` shared by every instance of a deployment. */

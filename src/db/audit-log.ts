@@ -18,29 +18,38 @@ export interface NewAuditEvent {
 }
 
 /**
+ * The select that draws audit event ids, `countParam` of them (a placeholder
+ * such as `$3`). Its one-time filter assigns the transaction's xid before the
+ * first nextval, which the horizon of audit-horizon.ts needs: an id drawn
+ * before a reader's snapshot belongs to a transaction the snapshot counts as
+ * running or finished. A write statement may end with it (its other writes in
+ * CTEs) to draw the ids of its transaction's events in the same round trip.
+ */
+export function drawAuditIdsSql(countParam: string): string {
+  return `select nextval(pg_get_serial_sequence('audit_events', 'id'))::text as id from generate_series(1, ${countParam}::int)
+     where pg_current_xact_id() is not null`;
+}
+
+/**
  * Inserts audit events as the last statements of the current transaction.
- * Must run inside a transaction. Ids are drawn first so `prepare` can bind
- * each row's ciphertext to its id. Transactions commit in any order (no
- * lock): readers deliver only below the horizon of audit-horizon.ts, which
- * needs every transaction to hold an xid before it draws an id, so that an
- * id drawn before a reader's snapshot belongs to a transaction the snapshot
- * counts as running or finished.
+ * Must run inside a transaction. Ids are drawn first (unless an event's id was
+ * drawn with an earlier statement of the transaction, see drawAuditIdsSql) so
+ * `prepare` can bind each row's ciphertext to its id. Transactions commit in
+ * any order (no lock): readers deliver only below the horizon of
+ * audit-horizon.ts.
  */
 export async function appendAuditEvents(
   em: EntityManager,
-  events: NewAuditEvent[],
+  events: (NewAuditEvent & { id?: string })[],
   prepare: (event: NewAuditEvent, id: string) => NewAuditEvent = (event) => event,
 ): Promise<void> {
   if (events.length === 0) return;
-  // The one-time filter assigns this transaction's xid before the first nextval.
-  const ids = await preparedQuery<{ id: string }>(
-    em,
-    'tessera_audit_ids',
-    `select nextval(pg_get_serial_sequence('audit_events', 'id'))::text as id from generate_series(1, $1::int)
-     where pg_current_xact_id() is not null`,
-    [events.length],
-  );
-  const rows = events.map((event, i) => ({ ...prepare(event, ids[i]!.id), id: ids[i]!.id }));
+  const missing = events.filter((event) => event.id === undefined).length;
+  const drawn =
+    missing === 0 ? [] : await preparedQuery<{ id: string }>(em, 'tessera_audit_ids', drawAuditIdsSql('$1'), [missing]);
+  let next = 0;
+  const ids = events.map((event) => event.id ?? drawn[next++]!.id);
+  const rows = events.map(({ id: _, ...event }, i) => ({ ...prepare(event, ids[i]!), id: ids[i]! }));
   // Every audited commit writes here: one prepared statement, off the ORM's insert path, which also
   // notifies (delivered only on commit; listeners treat it as a wake-up, the table is the record).
   await preparedQuery(

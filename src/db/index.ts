@@ -82,3 +82,4 @@ export {
   type NewSession,
   type SignInUser,
 } from './sign-in-writes.js';
+export { insertAccountRows, insertedAccount, type AccountFields, type NewAccountRow } from './account-writes.js';

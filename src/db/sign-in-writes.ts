@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { drawAuditIdsSql } from './audit-log.js';
 import { preparedQuery } from './prepared-query.js';
 import type { User } from './entities/user.js';
 
@@ -152,14 +153,19 @@ export interface NewSession {
   acr: string;
 }
 
-/** Inserts a session opened by a sign-in (no rotation yet, not revoked). */
-export async function insertSession(em: EntityManager, s: NewSession): Promise<void> {
-  await preparedQuery(
+/**
+ * Inserts a session opened by a sign-in (no rotation yet, not revoked), and
+ * draws `auditIds` audit event ids in the same statement (see drawAuditIdsSql).
+ */
+export async function insertSession(em: EntityManager, s: NewSession, auditIds: number): Promise<string[]> {
+  const ids = await preparedQuery<{ id: string }>(
     em,
     'tessera_session_insert',
-    `insert into sessions (id, user_id, refresh_token_hash, created_at, expires_at, last_used_at, ip, user_agent,
-                           authenticated_at, amr, acr)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    `with session as (
+       insert into sessions (id, user_id, refresh_token_hash, created_at, expires_at, last_used_at, ip, user_agent,
+                             authenticated_at, amr, acr)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11))
+     ${drawAuditIdsSql('$12')}`,
     [
       s.id,
       s.userId,
@@ -172,6 +178,8 @@ export async function insertSession(em: EntityManager, s: NewSession): Promise<v
       s.authenticatedAt,
       s.amr,
       s.acr,
+      auditIds,
     ],
   );
+  return ids.map((row) => row.id);
 }

@@ -17,6 +17,8 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import { inSpan } from '../telemetry/spans.js';
 
+const WITH_FIRST_VERB = /^\s*with\s+(?:recursive\s+)?\w+\s+as\s+(?:(?:not\s+)?materialized\s+)?\(\s*(\w+)/i;
+
 /**
  * What a span may say about a statement: its text as written, with `?` or `$n`
  * placeholders, never the values. MikroORM inlines the values into the text it
@@ -24,7 +26,8 @@ import { inSpan } from '../telemetry/spans.js';
  * record emails and hashes); the text before that step is what we keep.
  */
 function statementAttributes(text: string): Attributes {
-  const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase();
+  // A statement of CTEs is named for its first sub-statement: `with a as (insert into users ...)` is an INSERT.
+  const operation = (WITH_FIRST_VERB.exec(text) ?? /^\s*(\w+)/.exec(text))?.[1]?.toUpperCase();
   const table = /\b(?:from|into|update|join)\s+"?([\w.]+)"?/i.exec(text)?.[1];
   return {
     [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,

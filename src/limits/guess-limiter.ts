@@ -1,6 +1,8 @@
 import type { GuessKeys, GuessLimiter, GuessReservation } from '../domain/kernel/rate-limits.js';
 import { clientKeyOf } from './client-key.js';
-import type { Counter, LimiterStore } from './limiter-store.js';
+import type { CounterKey, Settlement } from './counter-steps.js';
+import type { Counter } from './counter.js';
+import type { LimiterStore } from './limiter-store.js';
 
 export interface GuessLimitSettings {
   /** Failed guesses allowed per account (normalized email) within the window. */
@@ -19,13 +21,17 @@ const DAY_SECONDS = 24 * 3600;
 /**
  * Guesses counted per account and per client, reserved before they are
  * checked. The store's counters are atomic, so the reservation that takes an
- * account's last attempt is exactly one: its failure locks the account.
+ * account's last attempt is exactly one: its failure locks the account. A
+ * Login reserves and settles its guess in one store step each.
  */
 export class StoreGuessLimiter implements GuessLimiter {
   private readonly byAccount: LockingCounter;
   private readonly byClient: LockingCounter;
 
-  constructor(store: LimiterStore, settings: GuessLimitSettings) {
+  constructor(
+    private readonly store: LimiterStore,
+    settings: GuessLimitSettings,
+  ) {
     const lock = { lockSeconds: settings.lockSeconds, maxLockSeconds: settings.maxLockSeconds };
     this.byAccount = new LockingCounter(store, 'guess-account', settings.failuresPerAccount, settings.windowSeconds, lock);
     this.byClient = new LockingCounter(store, 'guess-client', settings.failuresPerIp, settings.windowSeconds, lock);
@@ -33,36 +39,31 @@ export class StoreGuessLimiter implements GuessLimiter {
 
   async reserve(keys: GuessKeys): Promise<GuessReservation> {
     const client = keys.ip ? clientKeyOf(keys.ip) : null;
-    const clientTake = client ? await this.byClient.take(client) : undefined;
-    if (clientTake && !clientTake.granted) return clientTake;
-    const accountTake = await this.byAccount.take(keys.account);
-    if (!accountTake.granted) {
-      // Not checked, so not a guess of this client's.
-      if (client) await this.byClient.giveBack(client);
-      return accountTake;
-    }
+    const account = this.byAccount.attempt(keys.account);
+    const byClient = client ? this.byClient.attempt(client) : undefined;
+    // One step (one Redis round trip): the client's attempt, then the account's. An account that refuses
+    // gives the client's attempt back: not checked, so not a guess of this client's.
+    const counts = await this.store.consumeInOrder(byClient ? [byClient, account] : [account]);
+    if (counts.refused) return { granted: false, retryAfterMs: counts.msBeforeNext };
+    const clientLast = byClient !== undefined && counts.consumed[0] === this.byClient.points;
+    const accountLast = counts.consumed.at(-1) === this.byAccount.points;
+    const clientBack: Settlement[] = byClient ? [{ ...byClient, change: 'reward' }] : [];
     return {
       granted: true,
       guess: {
-        succeeded: async () => {
-          await Promise.all([this.byAccount.reset(keys.account), client ? this.byClient.giveBack(client) : undefined]);
-        },
-        passed: async () => {
-          await Promise.all([this.byAccount.giveBack(keys.account), client ? this.byClient.giveBack(client) : undefined]);
-        },
+        succeeded: () => this.store.settleAll([{ ...account, change: 'delete' }, ...clientBack]),
+        passed: () => this.store.settleAll([{ ...account, change: 'reward' }, ...clientBack]),
         failed: async () => {
           await Promise.all([
-            accountTake.last ? this.byAccount.lock(keys.account) : undefined,
-            client && clientTake?.granted && clientTake.last ? this.byClient.lock(client) : undefined,
+            accountLast ? this.byAccount.lock(keys.account) : undefined,
+            client && clientLast ? this.byClient.lock(client) : undefined,
           ]);
-          return { locked: accountTake.last };
+          return { locked: accountLast };
         },
       },
     };
   }
 }
-
-type Take = { granted: true; last: boolean } | { granted: false; retryAfterMs: number };
 
 /** Attempts per key, and locks that double for each further lock of the key within a day. */
 class LockingCounter {
@@ -72,7 +73,7 @@ class LockingCounter {
   constructor(
     store: LimiterStore,
     name: string,
-    private readonly points: number,
+    readonly points: number,
     windowSeconds: number,
     private readonly lockTimes: { lockSeconds: number; maxLockSeconds: number },
   ) {
@@ -80,18 +81,9 @@ class LockingCounter {
     this.locks = store.counter({ name: `${name}-locks`, points: Number.MAX_SAFE_INTEGER, durationSeconds: DAY_SECONDS });
   }
 
-  async take(key: string): Promise<Take> {
-    const count = await this.attempts.consume(key);
-    if ('refused' in count) return { granted: false, retryAfterMs: count.msBeforeNext };
-    return { granted: true, last: count.consumed === this.points };
-  }
-
-  giveBack(key: string): Promise<void> {
-    return this.attempts.reward(key);
-  }
-
-  reset(key: string): Promise<void> {
-    return this.attempts.delete(key);
+  /** The attempts counter's key for `key`, for the store's steps. */
+  attempt(key: string): CounterKey {
+    return { counter: this.attempts, key };
   }
 
   /** Locks the key for the base time, doubled for each earlier lock within a day, at most the cap. */

@@ -4,6 +4,8 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAb
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { DomainError } from '../domain/kernel/errors.js';
+import type { Count, Counter } from './counter.js';
+import { oneByOneSteps, redisCounterSteps, type CounterKey, type CounterSteps, type RedisCounterKey } from './counter-steps.js';
 
 /** One kind of count: `points` per key within `durationSeconds` from the key's first point. */
 interface CounterOptions {
@@ -20,35 +22,12 @@ interface CounterOptions {
   whenUnreachable?: 'refuse' | 'count-locally';
 }
 
-/** A key's count after a change. */
-interface Count {
-  consumed: number;
-  msBeforeReset: number;
-}
-
-/**
- * Atomic counters per key, in this instance's memory or in Redis. Keys are
- * keyed-hashed before they reach the store, so Redis never holds an email
- * address or an IP.
- */
-export interface Counter {
-  /** Adds one point; `refused` (with the wait) once the key has no points left or is blocked. */
-  consume(key: string): Promise<Count | { refused: true; msBeforeNext: number }>;
-  /** Adds `points` without ever refusing. */
-  penalty(key: string, points?: number): Promise<Count>;
-  /** Gives one point back. */
-  reward(key: string): Promise<void>;
-  /** Refuses the key for `seconds` from now. */
-  block(key: string, seconds: number): Promise<void>;
-  /** Forgets the key. */
-  delete(key: string): Promise<void>;
-}
-
 /** Where counters live: `memory` for one instance, `redis` shared by every instance of a deployment. */
-export interface LimiterStore {
+export interface LimiterStore extends CounterSteps {
   readonly kind: 'memory' | 'redis';
   /** False while a shared store cannot be reached (counters then refuse or count locally). */
   readonly reachable: boolean;
+  /** A counter of this store; its keys go to this store's steps only. */
   counter(options: CounterOptions): Counter;
   close(): Promise<void>;
 }
@@ -80,6 +59,7 @@ export function memoryLimiterStore(keySecret: Buffer): LimiterStore {
       const limiter = memoryLimiter(options);
       return wrap((op) => op(limiter), keySecret);
     },
+    ...oneByOneSteps,
     close: async () => {},
   };
 }
@@ -149,16 +129,24 @@ export async function redisLimiterStore(settings: RedisLimiterSettings, log: Log
       client.disconnect(true);
     }
   };
+  // Where each counter of this store keeps a key in Redis: the key as RateLimiterRedis names it.
+  const redisKeys = new WeakMap<Counter, (key: string) => RedisCounterKey>();
+  const redisKeyOf = ({ counter, key }: CounterKey): RedisCounterKey => {
+    const of = redisKeys.get(counter);
+    if (!of) throw new Error('a counter of another limiter store');
+    return of(key);
+  };
   return {
     kind: 'redis',
     get reachable() {
       return shared;
     },
     counter: (options) => {
+      const keyPrefix = `${settings.keyPrefix}:${options.name}`;
       const inRedis = new RateLimiterRedis({
         storeClient: client,
         rejectIfRedisNotReady: true,
-        keyPrefix: `${settings.keyPrefix}:${options.name}`,
+        keyPrefix,
         points: options.points,
         duration: options.durationSeconds,
       });
@@ -178,8 +166,16 @@ export async function redisLimiterStore(settings: RedisLimiterSettings, log: Log
           return op(local);
         }
       };
-      return wrap(run, settings.keySecret);
+      const counter = wrap(run, settings.keySecret);
+      redisKeys.set(counter, (key) => ({
+        redisKey: `${keyPrefix}:${hashedKey(settings.keySecret, key)}`,
+        points: options.points,
+        durationSeconds: options.durationSeconds,
+      }));
+      return counter;
     },
+    // A failed script falls back to the counters' own calls, which refuse or count locally as above.
+    ...redisCounterSteps(client, redisKeyOf, onFailure),
     close: async () => {
       // A deliberate close is no outage: nothing to log or report.
       for (const event of ['error', 'close', 'end', 'ready']) client.removeAllListeners(event);
@@ -199,8 +195,13 @@ function memoryLimiter(options: CounterOptions): RateLimiterMemory {
 /** Runs one counter operation on the limiter that should answer it. */
 type Runner = <T>(op: (limiter: RateLimiterAbstract) => Promise<T>) => Promise<T>;
 
+/** A counter key as the store holds it: keyed-hashed, so no address or IP reaches it. */
+function hashedKey(keySecret: Buffer, key: string): string {
+  return createHmac('sha256', keySecret).update(key).digest('base64url').slice(0, 32);
+}
+
 function wrap(run: Runner, keySecret: Buffer): Counter {
-  const hashed = (key: string) => createHmac('sha256', keySecret).update(key).digest('base64url').slice(0, 32);
+  const hashed = (key: string) => hashedKey(keySecret, key);
   const count = (res: RateLimiterRes): Count => ({ consumed: res.consumedPoints, msBeforeReset: res.msBeforeNext });
   return {
     consume: async (key) => {

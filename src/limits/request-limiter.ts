@@ -1,6 +1,7 @@
 import type { LimitedCall, LimitedMail, RequestLimiter } from '../domain/kernel/rate-limits.js';
 import { clientKeyOf } from './client-key.js';
-import type { Counter, LimiterStore } from './limiter-store.js';
+import type { Counter } from './counter.js';
+import type { LimiterStore } from './limiter-store.js';
 
 export interface RequestLimitSettings {
   /** Calls allowed per client (IPv4 address or IPv6 /64) within the window, by call. */

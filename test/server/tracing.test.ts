@@ -24,6 +24,14 @@ function shipped(span: ReadableSpan): string {
   return JSON.stringify({ name: span.name, attributes: span.attributes, status: span.status, events: span.events });
 }
 
+/** The SQL statements among `spans`, by name, in the order they started; data key statements left out (their store may move). */
+function statementNames(spans: ReadableSpan[]): string[] {
+  return spans
+    .filter((s) => s.attributes['db.system.name'] === 'postgresql' && !s.name.includes('user_keys'))
+    .sort((a, b) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1])
+    .map((s) => s.name);
+}
+
 describe('tracing (OpenTelemetry)', () => {
   const exporter = new InMemorySpanExporter();
   let server: TestServer;
@@ -101,6 +109,17 @@ describe('tracing (OpenTelemetry)', () => {
       expect(String(selectUser.attributes['db.query.text'])).to.match(/^select .* from "?users"?\b.*\$1/s);
     });
 
+    it('runs the sign-in in six statements: the session insert also draws the event id', () => {
+      expect(statementNames(descendantsOf(loginSpan))).to.deep.equal([
+        'SELECT users',
+        'BEGIN',
+        'UPDATE users',
+        'INSERT sessions',
+        'INSERT audit_events',
+        'COMMIT',
+      ]);
+    });
+
     it('records the wait in the password hash queue and the verification', () => {
       const below = descendantsOf(loginSpan);
       const queue = below.find((s) => s.name === 'password.queue');
@@ -125,7 +144,7 @@ describe('tracing (OpenTelemetry)', () => {
     });
   });
 
-  it('traces a call without a traceparent as a new root, and records the hash of a registration', async () => {
+  it('traces a call without a traceparent as a new root, and records the hash and the statements of a registration', async () => {
     exporter.reset();
     const password = `Traced-Password-${randomBytes(6).toString('hex')}`;
     const email = uniqueEmail('traced-register');
@@ -134,6 +153,8 @@ describe('tracing (OpenTelemetry)', () => {
     expect(register.parentSpanContext).to.equal(undefined);
     const ofTrace = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === register.spanContext().traceId);
     expect(ofTrace.map((s) => s.name)).to.include.members(['password.queue', 'password.hash', 'INSERT users']);
+    // The account, its profile and the event's id in one statement.
+    expect(statementNames(ofTrace)).to.deep.equal(['BEGIN', 'INSERT users', 'INSERT audit_events', 'COMMIT']);
     const all = exporter.getFinishedSpans().map(shipped).join('\n');
     expect(all.includes(password)).to.equal(false);
     expect(all.includes(email)).to.equal(false);

@@ -24,6 +24,13 @@ export interface UnitOfWork extends Operation {
    * commit then fails, so it must be safe to run again on a retry.
    */
   lastly(step: () => Promise<unknown>): void;
+  /**
+   * Runs a write statement that also draws the ids of the events recorded so
+   * far (`count` of them; see drawAuditIdsSql in db/audit-log.ts), saving the
+   * round trip that would draw them before the audit insert. Meant for the
+   * transaction's last write: an id drawn holds streams back until the commit.
+   */
+  writeDrawingAuditIds(write: (count: number) => Promise<string[]>): Promise<void>;
 }
 
 /**
@@ -40,16 +47,21 @@ export async function inTransaction<T>(
   options: { whileCallerWaits?: boolean } = {},
 ): Promise<T> {
   return op.em.transactional(async (tx) => {
-    const events: AuditRecord[] = [];
+    const events: { record: AuditRecord; id?: string }[] = [];
     const lastSteps: (() => Promise<unknown>)[] = [];
     const result = await work({
       ...op,
       em: tx,
-      record: (event) => events.push(event),
+      record: (record) => events.push({ record }),
       lastly: (step) => lastSteps.push(step),
+      writeDrawingAuditIds: async (write) => {
+        const pending = events.filter((event) => event.id === undefined);
+        const ids = await write(pending.length);
+        pending.forEach((event, i) => (event.id = ids[i]));
+      },
     });
     await tx.flush();
-    const rows = events.map((e) => toAuditRow(e, op));
+    const rows = events.map((e) => ({ ...toAuditRow(e.record, op), id: e.id }));
     const ciphers = new Map<string, FieldCipher>();
     for (const row of rows) {
       if (row.subjectUserId && hasPersonalData(row) && !ciphers.has(row.subjectUserId)) {

@@ -4,6 +4,23 @@ import { harness } from '../helpers/harness.js';
 import { openStream, sequenceOf, writeEvents } from '../helpers/audit.js';
 import { adminToken } from '../helpers/fixtures.js';
 
+/** Opens a live stream about `subject`, writes two events, and expects exactly those two (seq 0 and 1). */
+async function expectOnlyEventsWrittenAfterOpening(subject: string, token?: string): Promise<void> {
+  const { stream, client } = await openStream(
+    { filter: { subjectUserId: subject, actorId: '', types: [], startTime: undefined, endTime: undefined } },
+    { token },
+  );
+  try {
+    await writeEvents(harness().server.tessera, subject, 2);
+    await stream.waitForCount(2);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(sequenceOf(stream.events)).to.deep.equal([0, 1]);
+  } finally {
+    stream.cancel();
+    client.close();
+  }
+}
+
 describe('ComplianceService.StreamAuditEvents: live delivery', () => {
   it('delivers 1,000 events written by concurrent transactions exactly once and in id order', async function () {
     this.timeout(60_000);
@@ -30,18 +47,7 @@ describe('ComplianceService.StreamAuditEvents: live delivery', () => {
   it('starts at the live edge when no cursor is given: earlier events are not replayed', async () => {
     const subject = randomUUID();
     await writeEvents(harness().server.tessera, subject, 3);
-    const { stream, client } = await openStream({
-      filter: { subjectUserId: subject, actorId: '', types: [], startTime: undefined, endTime: undefined },
-    });
-    try {
-      await writeEvents(harness().server.tessera, subject, 2);
-      await stream.waitForCount(2);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(sequenceOf(stream.events)).to.deep.equal([0, 1]);
-    } finally {
-      stream.cancel();
-      client.close();
-    }
+    await expectOnlyEventsWrittenAfterOpening(subject);
   });
 
   it('does not deliver, as live, an event committed before it opened that no notification announced yet', async () => {
@@ -57,19 +63,7 @@ describe('ComplianceService.StreamAuditEvents: live delivery', () => {
        values (now(), 'email_verification.requested', 'system', ?, '{"seq": 99}')`,
         [subject],
       );
-    const { stream, client } = await openStream(
-      { filter: { subjectUserId: subject, actorId: '', types: [], startTime: undefined, endTime: undefined } },
-      { token },
-    );
-    try {
-      await writeEvents(harness().server.tessera, subject, 2);
-      await stream.waitForCount(2);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(sequenceOf(stream.events)).to.deep.equal([0, 1]);
-    } finally {
-      stream.cancel();
-      client.close();
-    }
+    await expectOnlyEventsWrittenAfterOpening(subject, token);
   });
 
   it('replays the whole retained trail from cursor 0 and then goes live', async () => {

@@ -50,6 +50,7 @@ import { identityService } from './rpc/identity-service.js';
 import { profileService } from './rpc/profile-service.js';
 import { addReflection } from './rpc/reflection.js';
 import { sealClearEmails } from './domain/compliance/email-sealing.js';
+import { sealClearProfileFields } from './domain/compliance/profile-sealing.js';
 import { loadTesseraPackageDefinition, TESSERA_SERVICES } from './rpc/proto-definitions.js';
 
 /** A running instance. */
@@ -146,6 +147,9 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     // Before serving: sign-in finds accounts by the email blind index only.
     const sealed = await sealClearEmails(systemOperation(deps, orm.em.fork(), 'startup'));
     if (Object.values(sealed).some((n) => n > 0)) log.info({ sealed }, 'clear email addresses sealed');
+    // Before serving: profiles are read as sealed only.
+    const sealedProfiles = await sealClearProfileFields(systemOperation(deps, orm.em.fork(), 'startup'));
+    if (sealedProfiles > 0) log.info({ sealedProfiles }, 'clear avatar URLs and preferences sealed');
     if (config.bootstrapAdmin) {
       const admin = await ensureBootstrapAdmin(systemOperation(deps, orm.em.fork(), 'bootstrap'), config.bootstrapAdmin);
       if (admin) log.info({ userId: admin.id }, 'bootstrap administrator created');

@@ -13,6 +13,7 @@ import {
 import { systemOperation, type Operation } from '../domain/kernel/operation.js';
 import { buildDomain } from '../domain-dependencies.js';
 import { sealClearEmails } from '../domain/compliance/email-sealing.js';
+import { sealClearProfileFields } from '../domain/compliance/profile-sealing.js';
 import { systemClock } from '../clock.js';
 import type { CliContext } from './cli-context.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -78,11 +79,13 @@ export async function withDomain<T>(
   });
 }
 
-/** The domain over a migrated database, after sealing any address still in clear (as at start-up). */
+/** The domain over a migrated database, after sealing any address or profile field still in clear (as at start-up). */
 export async function buildSealedDomain(config: Config, orm: Orm, keyStore: PgKeyStore) {
   const deps = await buildDomain(config, orm, systemClock, keyStore);
   // The commands find accounts by the email blind index only.
   await sealClearEmails(systemOperation(deps, orm.em.fork(), 'cli'));
+  // The commands read profiles as sealed only (the export does).
+  await sealClearProfileFields(systemOperation(deps, orm.em.fork(), 'cli'));
   return deps;
 }
 

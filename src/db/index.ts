@@ -47,6 +47,7 @@ export { defaultKeyDatabaseUrl, openKeyStore } from './key-database.js';
 export { moveLegacyUserKeys } from './legacy-user-keys.js';
 export { findExistingUserIds } from './user-existence.js';
 export { lockClearEmails, storeSealedEmail, tablesWithClearEmailColumn, type ClearEmailTable } from './clear-emails.js';
+export { lockClearProfileFields, storeSealedProfileFields } from './clear-profile-fields.js';
 export {
   countStaleCiphertexts,
   lockStaleCiphertexts,

@@ -9,7 +9,7 @@ export interface ProfileRow {
   bio: string;
   location: string;
   phoneNumberCiphertext: string | null;
-  preferences: Record<string, unknown>;
+  preferences: string;
   createdAt: Date;
   updatedAt: Date;
   /** The optimistic-concurrency version (the etag). */
@@ -29,7 +29,7 @@ export async function findProfileRow(em: EntityManager, userId: string): Promise
     bio: string;
     location: string;
     phone_number_ciphertext: string | null;
-    preferences: Record<string, unknown>;
+    preferences: string;
     created_at: Date;
     updated_at: Date;
     version: number;

@@ -28,6 +28,8 @@ const PERSON = {
   location: 'Dumpsville',
   ip: '203.0.113.77',
   userAgent: 'BackupAgent/3.2',
+  avatarUrl: 'https://avatars.backupstone.example/ottoline.png',
+  preferences: { favouriteDump: 'custom-format-ottoline' },
 };
 
 /** Every sealed field of `userId` in a (restored) main database, and what opens of it with `keys`. */
@@ -37,14 +39,17 @@ async function openedFields(orm: Orm, keys: UserDataKeys, userId: string): Promi
   const sealed: { value: string; binding: string }[] = [];
   const [user] = await em.execute<{ email_ciphertext: string }[]>('select email_ciphertext from users where id = ?', [userId]);
   sealed.push({ value: user!.email_ciphertext, binding: userEmailBinding(userId) });
-  const [profile] = await em.execute<{ full_name: string; location: string; phone_number_ciphertext: string }[]>(
-    'select full_name, location, phone_number_ciphertext from user_profiles where user_id = ?',
-    [userId],
-  );
+  const [profile] = await em.execute<
+    { full_name: string; location: string; phone_number_ciphertext: string; avatar_url: string; preferences: string }[]
+  >('select full_name, location, phone_number_ciphertext, avatar_url, preferences from user_profiles where user_id = ?', [
+    userId,
+  ]);
   sealed.push(
     { value: profile!.full_name, binding: `user_profiles.full_name:${userId}` },
     { value: profile!.location, binding: `user_profiles.location:${userId}` },
     { value: profile!.phone_number_ciphertext, binding: `user_profiles.phone_number_ciphertext:${userId}` },
+    { value: profile!.avatar_url, binding: `user_profiles.avatar_url:${userId}` },
+    { value: profile!.preferences, binding: `user_profiles.preferences:${userId}` },
   );
   for (const s of await em.execute<{ id: string; ip: string; user_agent: string }[]>(
     'select id, ip, user_agent from sessions where user_id = ?',
@@ -69,8 +74,13 @@ async function personWithEverything(server: TestServer, email: string): Promise<
     server.profile,
     'updateProfile',
     {
-      profile: Profile.fromPartial({ phoneNumber: PERSON.phone, location: PERSON.location }),
-      updateMask: ['phone_number', 'location'],
+      profile: Profile.fromPartial({
+        phoneNumber: PERSON.phone,
+        location: PERSON.location,
+        avatarUrl: PERSON.avatarUrl,
+        preferences: PERSON.preferences,
+      }),
+      updateMask: ['phone_number', 'location', 'avatar_url', 'preferences'],
     },
     bearer(login.tokens!.accessToken),
   );
@@ -140,7 +150,8 @@ describe('A pg_dump of the main database taken before an erasure, restored after
     // The dump holds no key, wrapped or not, and nothing personal in clear.
     expect(await sql('select 1 from user_keys', [], restored)).to.have.length(0);
     for (const wrapped of wrappedKeys) expect(await findEverywhere(wrapped, restored), 'a wrapped key').to.deep.equal([]);
-    for (const value of [erasedEmail, PERSON.name, PERSON.phone.slice(4), PERSON.location, PERSON.ip, PERSON.userAgent]) {
+    const clear = [erasedEmail, PERSON.name, PERSON.phone.slice(4), PERSON.location, PERSON.ip, PERSON.userAgent];
+    for (const value of [...clear, 'avatars.backupstone.example', PERSON.preferences.favouriteDump]) {
       expect(await findEverywhere(value, restored), value).to.deep.equal([]);
     }
     // What the dump still says without a data key: the blind index, which confirms a guessed
@@ -153,7 +164,7 @@ describe('A pg_dump of the main database taken before an erasure, restored after
     try {
       const keys = new UserDataKeys(masterKeyBoxes(masterKey, []).userKeys, systemClock, store);
       const kept = await openedFields(orm, keys, keptId);
-      expect(kept.sealed, "the kept user's sealed fields").to.equal(6);
+      expect(kept.sealed, "the kept user's sealed fields").to.equal(8);
       expect(kept.opened, 'the same dump opens for a user not erased').to.have.members([
         keptEmail,
         PERSON.name,
@@ -161,9 +172,11 @@ describe('A pg_dump of the main database taken before an erasure, restored after
         PERSON.phone,
         PERSON.ip,
         PERSON.userAgent,
+        PERSON.avatarUrl,
+        JSON.stringify(PERSON.preferences),
       ]);
       const erased = await openedFields(orm, keys, erasedId);
-      expect(erased.sealed, "the erased user's sealed fields are in the dump").to.equal(6);
+      expect(erased.sealed, "the erased user's sealed fields are in the dump").to.equal(8);
       expect(erased.opened, 'nothing of the erased user opens').to.deep.equal([]);
     } finally {
       await store.close();

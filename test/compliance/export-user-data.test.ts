@@ -35,7 +35,14 @@ describe('ComplianceService.ExportUserData', function () {
     await call(
       harness().server.profile,
       'updateProfile',
-      { profile: Profile.fromPartial({ phoneNumber: '+351912345000' }), updateMask: ['phone_number'] },
+      {
+        profile: Profile.fromPartial({
+          phoneNumber: '+351912345000',
+          avatarUrl: 'https://cdn.example.com/export-me.png',
+          preferences: { theme: 'dark' },
+        }),
+        updateMask: ['phone_number', 'avatar_url', 'preferences'],
+      },
       bearer(user.accessToken),
     );
 
@@ -46,7 +53,12 @@ describe('ComplianceService.ExportUserData', function () {
     expect(kinds.slice(0, 4)).to.deep.equal(['account', 'profile', 'secondFactors', 'session']);
     expect(kinds.slice(4).every((k) => k === 'auditEvent')).to.equal(true);
     const profile = parts[1] as { $case: 'profile'; value: Profile };
-    expect(profile.value).to.include({ fullName: 'Export Me', phoneNumber: '+351912345000' });
+    expect(profile.value).to.deep.include({
+      fullName: 'Export Me',
+      phoneNumber: '+351912345000',
+      avatarUrl: 'https://cdn.example.com/export-me.png',
+      preferences: { theme: 'dark' },
+    });
     expect(parts[2]!.value, 'none enrolled: one part all the same').to.deep.equal({ totp: undefined, unusedRecoveryCodes: 0 });
     const session = parts[3] as Extract<ExportUserDataResponse['part'], { $case: 'session' }>;
     expect(session.value).to.include({ ipAddress: '127.0.0.1', current: true });

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { Profile } from '../../src/gen/tessera/v1/profile.js';
 import { signedInUser, sql } from '../helpers/fixtures.js';
 import { harness } from '../helpers/harness.js';
+import { sealedProfileColumn } from '../helpers/sealed-profile.js';
 import { decodeDetails, expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, call } from '../helpers/server.js';
 
@@ -154,10 +155,9 @@ describe('ProfileService.UpdateProfile: profile data hygiene', () => {
         const user = await signedInUser();
         const { profile } = await updateProfile(user.accessToken, { avatarUrl: c.input }, ['avatar_url']);
         expect(profile!.avatarUrl).to.equal(c.stored);
-        const [row] = await sql<{ avatar_url: string }>('select avatar_url from user_profiles where user_id = $1', [
-          user.user!.id,
-        ]);
-        expect(row!.avatar_url).to.equal(c.stored);
+        const row = await sealedProfileColumn(user.user!.id, 'avatar_url');
+        expect(row.stored).to.match(/^v1\./);
+        expect(row.opened).to.equal(c.stored);
         const read = await call(harness().server.profile, 'getProfile', { userId: '' }, bearer(user.accessToken));
         expect(read.profile!.avatarUrl).to.equal(c.stored);
       });

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { Profile } from '../../src/gen/tessera/v1/profile.js';
 import { signedInUser, sql } from '../helpers/fixtures.js';
 import { harness } from '../helpers/harness.js';
+import { sealedProfileColumn } from '../helpers/sealed-profile.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, call } from '../helpers/server.js';
 
@@ -67,7 +68,7 @@ describe('ProfileService.UpdateProfile', () => {
       const row = await profileRow(user.user!.id);
       expect(row.bio).to.equal('');
       expect(row.phone_number_ciphertext).to.equal(null);
-      expect(row.preferences).to.deep.equal({});
+      expect(row.preferences).to.equal('');
     });
 
     it('returns the stored profile with user_id and a moved updated_at', async () => {
@@ -117,7 +118,9 @@ describe('ProfileService.UpdateProfile', () => {
 
       expect(profile!.preferences).to.deep.equal(preferences);
       expect((await getOwnProfile(user.accessToken)).preferences).to.deep.equal(preferences);
-      expect((await profileRow(user.user!.id)).preferences).to.deep.equal(preferences);
+      const stored = await sealedProfileColumn(user.user!.id, 'preferences');
+      expect(stored.stored).to.match(/^v1\./);
+      expect(JSON.parse(stored.opened)).to.deep.equal(preferences);
     });
 
     it('replaces the whole preferences object rather than merging it', async () => {

@@ -7,13 +7,15 @@ export const UserProfile = defineEntity({
   tableName: 'user_profiles',
   properties: (p) => ({
     user: () => p.oneToOne(User).primary().owner().deleteRule('cascade').fieldName('user_id'),
+    /** The sealed columns (full name, avatar URL, bio, location, preferences) hold ciphertext under the user's data key; '' when empty. */
     fullName: p.text().default(''),
     avatarUrl: p.text().default(''),
     bio: p.text().default(''),
     location: p.text().default(''),
     /** AES-256-GCM ciphertext (SecretBox); never the plain number. */
     phoneNumberCiphertext: p.text().nullable(),
-    preferences: p.json<Record<string, unknown>>().default('{}'),
+    /** The preferences' JSON, sealed as one ciphertext; '' for none. */
+    preferences: p.text().default(''),
     /** Raised by every change; the profile's etag (optimistic concurrency). */
     version: p.integer().default(1),
     createdAt: p.datetime(),

@@ -13,6 +13,7 @@ import { Migration20261202120000_email_blind_index } from './Migration2026120212
 import { Migration20261202130000_retention } from './Migration20261202130000_retention.js';
 import { Migration20261202140000_profile_version } from './Migration20261202140000_profile_version.js';
 import { Migration20261202150000_drop_clear_emails } from './Migration20261202150000_drop_clear_emails.js';
+import { Migration20261202170000_seal_profile_fields } from './Migration20261202170000_seal_profile_fields.js';
 
 /** Every migration, in order. Listed explicitly so no file glob is involved at run time. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -33,6 +34,7 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261202130000_retention', class: Migration20261202130000_retention },
   { name: 'Migration20261202140000_profile_version', class: Migration20261202140000_profile_version },
   { name: 'Migration20261202150000_drop_clear_emails', class: Migration20261202150000_drop_clear_emails },
+  { name: 'Migration20261202170000_seal_profile_fields', class: Migration20261202170000_seal_profile_fields },
 ];
 
 /**

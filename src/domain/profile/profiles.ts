@@ -119,6 +119,7 @@ function checkPatch(patch: ProfilePatch, paths: ProfilePath[]): ProfilePatch {
 /** The profile columns sealed under the user's data key, by patch key. */
 const SEALED_COLUMNS = {
   fullName: 'full_name',
+  avatarUrl: 'avatar_url',
   bio: 'bio',
   location: 'location',
   phoneNumber: 'phone_number_ciphertext',
@@ -126,8 +127,8 @@ const SEALED_COLUMNS = {
 type SealedKey = keyof typeof SEALED_COLUMNS;
 
 /** The associated data of a sealed profile column: the ciphertext belongs to this column of this user's row. */
-function binding(key: SealedKey, userId: string): string {
-  return `user_profiles.${SEALED_COLUMNS[key]}:${userId}`;
+function binding(key: SealedKey | 'preferences', userId: string): string {
+  return `user_profiles.${key === 'preferences' ? 'preferences' : SEALED_COLUMNS[key]}:${userId}`;
 }
 
 /** The stored columns a view is made of: an entity in a transaction, a prepared query's row in GetProfile. */
@@ -147,6 +148,23 @@ function writeSealed(cipher: FieldCipher, profile: UserProfile, key: SealedKey, 
   else profile[key] = sealed;
 }
 
+/** The preferences opened: their JSON sealed as one ciphertext ('' for none). */
+function readPreferences(cipher: FieldCipher | undefined, profile: StoredProfile, userId: string): Record<string, unknown> {
+  const json = openField(cipher, profile.preferences, binding('preferences', userId));
+  return json === '' ? {} : (JSON.parse(json) as Record<string, unknown>);
+}
+
+/** The sealed form of `preferences` ('' when there are none). */
+export function sealPreferences(cipher: FieldCipher, userId: string, preferences: Record<string, unknown>): string {
+  const json = Object.keys(preferences).length === 0 ? '' : JSON.stringify(preferences);
+  return sealField(cipher, json, binding('preferences', userId));
+}
+
+/** The sealed form of an avatar URL already checked and normalized (checkAvatarUrl). */
+export function sealAvatarUrl(cipher: FieldCipher, userId: string, avatarUrl: string): string {
+  return sealField(cipher, avatarUrl, binding('avatarUrl', userId));
+}
+
 /** The sealed value of a new profile's full name (registration, import). */
 export function sealFullName(cipher: FieldCipher, userId: string, fullName: string): string {
   return sealField(cipher, fullName, binding('fullName', userId));
@@ -154,6 +172,7 @@ export function sealFullName(cipher: FieldCipher, userId: string, fullName: stri
 
 const PATH_KEYS = {
   full_name: 'fullName',
+  avatar_url: 'avatarUrl',
   bio: 'bio',
   location: 'location',
   phone_number: 'phoneNumber',
@@ -169,15 +188,10 @@ function applyPatch(
 ): string[] {
   const changed: string[] = [];
   for (const path of paths) {
-    if (path === 'avatar_url') {
-      if (profile.avatarUrl !== values.avatarUrl) {
-        profile.avatarUrl = values.avatarUrl;
-        changed.push(path);
-      }
-    } else if (path === 'preferences') {
-      // jsonb does not keep key order, so compare structurally rather than as JSON text.
-      if (!isDeepStrictEqual(profile.preferences ?? {}, values.preferences)) {
-        profile.preferences = values.preferences;
+    if (path === 'preferences') {
+      // Compared structurally: the same preferences may come back with their keys in another order.
+      if (!isDeepStrictEqual(readPreferences(cipher, profile, userId), values.preferences)) {
+        profile.preferences = sealPreferences(cipher, userId, values.preferences);
         changed.push(path);
       }
     } else {
@@ -195,11 +209,11 @@ function toView(cipher: FieldCipher | undefined, userId: string, profile: Stored
   return {
     userId,
     fullName: readSealed(cipher, profile, 'fullName', userId),
-    avatarUrl: profile.avatarUrl,
+    avatarUrl: readSealed(cipher, profile, 'avatarUrl', userId),
     bio: readSealed(cipher, profile, 'bio', userId),
     location: readSealed(cipher, profile, 'location', userId),
     phoneNumber: readSealed(cipher, profile, 'phoneNumber', userId),
-    preferences: profile.preferences ?? {},
+    preferences: readPreferences(cipher, profile, userId),
     createdAt: profile.createdAt,
     updatedAt: profile.updatedAt,
     etag: etagOf(profile),

@@ -50,6 +50,7 @@ import { identityService } from './rpc/identity-service.js';
 import { profileService } from './rpc/profile-service.js';
 import { addReflection } from './rpc/reflection.js';
 import { sealClearEmails } from './domain/compliance/email-sealing.js';
+import { sealClearProviderSubjects } from './domain/compliance/provider-subject-sealing.js';
 import { loadTesseraPackageDefinition, TESSERA_SERVICES } from './rpc/proto-definitions.js';
 
 /** A running instance. */
@@ -146,6 +147,9 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     // Before serving: sign-in finds accounts by the email blind index only.
     const sealed = await sealClearEmails(systemOperation(deps, orm.em.fork(), 'startup'));
     if (Object.values(sealed).some((n) => n > 0)) log.info({ sealed }, 'clear email addresses sealed');
+    // Likewise provider sign-in finds links by the subject's blind index only.
+    const sealedSubjects = await sealClearProviderSubjects(systemOperation(deps, orm.em.fork(), 'startup'));
+    if (sealedSubjects > 0) log.info({ sealedSubjects }, 'clear provider subjects sealed');
     if (config.bootstrapAdmin) {
       const admin = await ensureBootstrapAdmin(systemOperation(deps, orm.em.fork(), 'bootstrap'), config.bootstrapAdmin);
       if (admin) log.info({ userId: admin.id }, 'bootstrap administrator created');

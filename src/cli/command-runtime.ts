@@ -13,6 +13,7 @@ import {
 import { systemOperation, type Operation } from '../domain/kernel/operation.js';
 import { buildDomain } from '../domain-dependencies.js';
 import { sealClearEmails } from '../domain/compliance/email-sealing.js';
+import { sealClearProviderSubjects } from '../domain/compliance/provider-subject-sealing.js';
 import { systemClock } from '../clock.js';
 import type { CliContext } from './cli-context.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -83,6 +84,7 @@ export async function buildSealedDomain(config: Config, orm: Orm, keyStore: PgKe
   const deps = await buildDomain(config, orm, systemClock, keyStore);
   // The commands find accounts by the email blind index only.
   await sealClearEmails(systemOperation(deps, orm.em.fork(), 'cli'));
+  await sealClearProviderSubjects(systemOperation(deps, orm.em.fork(), 'cli'));
   return deps;
 }
 

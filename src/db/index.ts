@@ -48,6 +48,11 @@ export { moveLegacyUserKeys } from './legacy-user-keys.js';
 export { findExistingUserIds } from './user-existence.js';
 export { lockClearEmails, storeSealedEmail, tablesWithClearEmailColumn, type ClearEmailTable } from './clear-emails.js';
 export {
+  hasClearProviderSubjectColumn,
+  lockClearProviderSubjects,
+  storeSealedProviderSubject,
+} from './clear-provider-subjects.js';
+export {
   countStaleCiphertexts,
   lockStaleCiphertexts,
   MASTER_KEY_CIPHERTEXTS,

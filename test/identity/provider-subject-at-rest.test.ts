@@ -1,6 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
+import type { ExportUserDataResponse } from '../../src/gen/tessera/v1/compliance_service.js';
+import { complianceClient } from '../helpers/audit.js';
 import { findEverywhere } from '../helpers/database-sweep.js';
 import { emailIndexOf } from '../helpers/email-index.js';
 import { registerUser, sql, uniqueEmail } from '../helpers/fixtures.js';
@@ -75,6 +77,35 @@ describe('Provider subjects at rest', function () {
     expect(links.map((l) => [l.provider, l.subject])).to.have.deep.members([
       ['test-idp', sub],
       ['other-idp', sub],
+    ]);
+  });
+
+  it('answers the subject opened in ListSocialLogins and in the export, as before', async () => {
+    const sub = newSubject();
+    const email = uniqueEmail('subject-export');
+    const { tokens } = await loginWithProvider('test-idp', sub, email);
+    const md = bearer(tokens!.accessToken);
+
+    const listed = await call(setup.server.identity, 'listSocialLogins', { userId: '' }, md);
+    expect(listed.socialLogins.map((l) => ({ provider: l.provider, subject: l.subject, email: l.email }))).to.deep.equal([
+      { provider: 'test-idp', subject: sub, email },
+    ]);
+
+    const client = complianceClient(setup.server.address);
+    const parts: ExportUserDataResponse['part'][] = [];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const stream = client.exportUserData({ userId: '' }, md);
+        stream.on('data', (msg: ExportUserDataResponse) => parts.push(msg.part));
+        stream.on('error', reject);
+        stream.on('end', resolve);
+      });
+    } finally {
+      client.close();
+    }
+    const links = parts.flatMap((p) => (p?.$case === 'socialLogin' ? [p.value] : []));
+    expect(links.map((l) => ({ provider: l.provider, subject: l.subject, email: l.email }))).to.deep.equal([
+      { provider: 'test-idp', subject: sub, email },
     ]);
   });
 

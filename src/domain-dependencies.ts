@@ -4,6 +4,7 @@ import { type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { OidcVerifier } from './crypto/oidc.js';
 import { EmailIndex } from './crypto/email-index.js';
+import { ProviderSubjectIndex } from './crypto/provider-subject-index.js';
 import { PasswordHasher } from './crypto/passwords.js';
 import { masterKeyBoxes } from './crypto/master-key-boxes.js';
 import { systemOperation } from './domain/kernel/operation.js';
@@ -48,6 +49,7 @@ export async function buildDomain(
     }),
     userKeys: new UserDataKeys(boxes.userKeys, clock, keyStore),
     emailIndex: new EmailIndex(config.secrets.emailIndexKey),
+    providerSubjectIndex: new ProviderSubjectIndex(config.secrets.emailIndexKey),
     refreshSuccessorBox: boxes.refreshSuccessors,
     outboxBox: boxes.outbox,
     tokens: config.tokens,

@@ -51,6 +51,7 @@ import { profileService } from './rpc/profile-service.js';
 import { addReflection } from './rpc/reflection.js';
 import { sealClearEmails } from './domain/compliance/email-sealing.js';
 import { sealClearProfileFields } from './domain/compliance/profile-sealing.js';
+import { sealClearProviderSubjects } from './domain/compliance/provider-subject-sealing.js';
 import { loadTesseraPackageDefinition, TESSERA_SERVICES } from './rpc/proto-definitions.js';
 
 /** A running instance. */
@@ -150,6 +151,9 @@ export async function startTessera(config: Config, options: StartOptions = {}): 
     // Before serving: profiles are read as sealed only.
     const sealedProfiles = await sealClearProfileFields(systemOperation(deps, orm.em.fork(), 'startup'));
     if (sealedProfiles > 0) log.info({ sealedProfiles }, 'clear avatar URLs and preferences sealed');
+    // Likewise provider sign-in finds links by the subject's blind index only.
+    const sealedSubjects = await sealClearProviderSubjects(systemOperation(deps, orm.em.fork(), 'startup'));
+    if (sealedSubjects > 0) log.info({ sealedSubjects }, 'clear provider subjects sealed');
     if (config.bootstrapAdmin) {
       const admin = await ensureBootstrapAdmin(systemOperation(deps, orm.em.fork(), 'bootstrap'), config.bootstrapAdmin);
       if (admin) log.info({ userId: admin.id }, 'bootstrap administrator created');

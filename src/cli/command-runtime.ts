@@ -14,6 +14,7 @@ import { systemOperation, type Operation } from '../domain/kernel/operation.js';
 import { buildDomain } from '../domain-dependencies.js';
 import { sealClearEmails } from '../domain/compliance/email-sealing.js';
 import { sealClearProfileFields } from '../domain/compliance/profile-sealing.js';
+import { sealClearProviderSubjects } from '../domain/compliance/provider-subject-sealing.js';
 import { systemClock } from '../clock.js';
 import type { CliContext } from './cli-context.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -86,6 +87,7 @@ export async function buildSealedDomain(config: Config, orm: Orm, keyStore: PgKe
   await sealClearEmails(systemOperation(deps, orm.em.fork(), 'cli'));
   // The commands read profiles as sealed only (the export does).
   await sealClearProfileFields(systemOperation(deps, orm.em.fork(), 'cli'));
+  await sealClearProviderSubjects(systemOperation(deps, orm.em.fork(), 'cli'));
   return deps;
 }
 

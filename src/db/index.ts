@@ -49,6 +49,11 @@ export { findExistingUserIds } from './user-existence.js';
 export { lockClearEmails, storeSealedEmail, tablesWithClearEmailColumn, type ClearEmailTable } from './clear-emails.js';
 export { lockClearProfileFields, storeSealedProfileFields } from './clear-profile-fields.js';
 export {
+  hasClearProviderSubjectColumn,
+  lockClearProviderSubjects,
+  storeSealedProviderSubject,
+} from './clear-provider-subjects.js';
+export {
   countStaleCiphertexts,
   lockStaleCiphertexts,
   MASTER_KEY_CIPHERTEXTS,

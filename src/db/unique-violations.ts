@@ -17,6 +17,7 @@ const RULE_BY_CONSTRAINT: Record<string, UniqueRule> = {
   service_accounts_api_key_hash_unique: 'service_account_key',
   service_accounts_live_certificate_identity_unique: 'service_account_certificate_identity',
   social_logins_provider_subject_unique: 'social_login_provider_subject',
+  social_logins_provider_subject_index_unique: 'social_login_provider_subject',
   social_logins_user_provider_unique: 'social_login_user_provider',
   sessions_refresh_token_hash_unique: 'session_refresh_token',
   one_time_tokens_token_hash_unique: 'one_time_token',

@@ -41,7 +41,7 @@ function toExportPart(part: ExportPart): ExportUserDataResponse['part'] {
     case 'profile':
       return { $case: 'profile', value: toProfileMessage(part.profile) };
     case 'socialLogin':
-      return { $case: 'socialLogin', value: toSocialLoginMessage(part.socialLogin, part.email) };
+      return { $case: 'socialLogin', value: toSocialLoginMessage(part.socialLogin, part.opened) };
     case 'secondFactors': {
       const { totp, unusedRecoveryCodes } = part.secondFactors;
       return {

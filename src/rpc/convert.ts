@@ -8,6 +8,7 @@ import type {
 import type { Introspection } from '../domain/auth/authentication.js';
 import type { ProfileView } from '../domain/profile/profiles.js';
 import type { SessionView } from '../domain/auth/session-management.js';
+import type { OpenedSocialLogin } from '../domain/auth/provider-identity.js';
 import type { IntrospectTokenResponse } from '../gen/tessera/v1/auth_service.js';
 import type { Session } from '../gen/tessera/v1/session.js';
 import type { IssuedTokens } from '../domain/auth/sign-in.js';
@@ -79,12 +80,12 @@ export function toServiceAccountMessage(account: ServiceAccountRow): ServiceAcco
   };
 }
 
-/** Entity -> proto, with the provider-asserted address opened by the caller. */
-export function toSocialLoginMessage(link: SocialLoginRow, email: string): SocialLogin {
+/** Entity -> proto, with the subject and the provider-asserted address opened by the caller. */
+export function toSocialLoginMessage(link: SocialLoginRow, opened: OpenedSocialLogin): SocialLogin {
   return {
     provider: link.provider,
-    subject: link.providerSubject,
-    email,
+    subject: opened.subject,
+    email: opened.email,
     createdAt: link.createdAt,
     lastLoginAt: link.lastLoginAt ?? undefined,
   };

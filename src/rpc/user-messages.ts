@@ -1,5 +1,5 @@
 import type { SocialLogin as SocialLoginRow, User as UserRow } from '../db/index.js';
-import { openSocialLoginEmails } from '../domain/auth/provider-identity.js';
+import { openSocialLogins } from '../domain/auth/provider-identity.js';
 import type { Operation } from '../domain/kernel/operation.js';
 import { openUserEmails } from '../domain/kernel/user-email.js';
 import type { SocialLogin } from '../gen/tessera/v1/social_login.js';
@@ -21,6 +21,6 @@ export async function userMessage(op: Operation, user: UserRow): Promise<User> {
 
 /** Provider links -> protos, the addresses the providers asserted opened. */
 export async function socialLoginMessages(op: Operation, links: readonly SocialLoginRow[]): Promise<SocialLogin[]> {
-  const emails = await openSocialLoginEmails(op, links);
-  return links.map((l) => toSocialLoginMessage(l, emails.get(l.id) ?? ''));
+  const opened = await openSocialLogins(op, links);
+  return links.map((l) => toSocialLoginMessage(l, opened.get(l.id)!));
 }

@@ -1,7 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import { expect } from 'chai';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { openedAuditRows, registerUser, signedInUser, sql } from '../helpers/fixtures.js';
+import { plantLink as plantSealedLink, storedLinks } from '../helpers/provider-links.js';
 import { startMailTestBed, tokenFromMail, type MailTestBed } from '../helpers/mail.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, call } from '../helpers/server.js';
@@ -25,17 +26,11 @@ describe('The first proof of an address', function () {
   /** A provider link as one made before linking needed a verified address. */
   async function plantLink(userId: string): Promise<string> {
     const subject = `sub-${randomBytes(6).toString('hex')}`;
-    await sql(
-      `insert into social_logins (id, user_id, provider, provider_subject, created_at, last_login_at)
-       values ($1, $2, 'test-idp', $3, now(), null)`,
-      [randomUUID(), userId, subject],
-      db(),
-    );
+    await plantSealedLink(bed.server, userId, 'test-idp', subject);
     return subject;
   }
 
-  const linksOf = (userId: string) =>
-    sql<{ provider_subject: string }>('select provider_subject from social_logins where user_id = $1', [userId], db());
+  const linksOf = async (userId: string) => (await storedLinks('user_id = $1', [userId], bed.server)).map((l) => l.subject);
 
   /** The user's audit events with their personal parts opened (the provider subject is sealed under the user's key). */
   const eventsOf = (userId: string) => openedAuditRows('subject_user_id = $1', [userId], bed.server);
@@ -107,6 +102,6 @@ describe('The first proof of an address', function () {
 
     await call(bed.server.auth, 'resetPassword', { token, newPassword: 'the owner now holds this one' });
 
-    expect((await linksOf(user.id)).map((l) => l.provider_subject)).to.deep.equal([subject]);
+    expect(await linksOf(user.id)).to.deep.equal([subject]);
   });
 });

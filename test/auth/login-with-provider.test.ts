@@ -5,6 +5,7 @@ import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { Role } from '../../src/gen/tessera/v1/user.js';
 import { auditEventsOfRequest, registerUser, sql, uniqueEmail } from '../helpers/fixtures.js';
 import { makeKey, startOidcTestSetup, type OidcTestSetup } from '../helpers/oidc-provider.js';
+import { storedLinks, subjectIndexOf } from '../helpers/provider-links.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, call } from '../helpers/server.js';
 import { emailIndexOf } from '../helpers/email-index.js';
@@ -63,8 +64,12 @@ describe('AuthService.LoginWithProvider', function () {
       expect(second.created).to.equal(false);
       expect(second.user!.id).to.equal(first.user!.id);
       expect(second.user!.lastLoginAt).to.be.instanceOf(Date);
-      const links = await sql('select id from social_logins where provider = $1 and provider_subject = $2', ['test-idp', sub]);
-      expect(links).to.have.length(1);
+      const links = await storedLinks(
+        'provider = $1 and provider_subject_index = $2',
+        ['test-idp', subjectIndexOf('test-idp', sub, setup.server)],
+        setup.server,
+      );
+      expect(links.map((l) => l.subject)).to.deep.equal([sub]);
     });
 
     it('creates no account when the provider does not assert email_verified: FAILED_PRECONDITION, PROVIDER_EMAIL_NOT_VERIFIED', async () => {

@@ -13,6 +13,8 @@ import { bearer, call, startTestServer } from '../helpers/server.js';
 const BEFORE_BLIND_INDEX = 'Migration20261201170000_refresh_token_history';
 /** The post-deploy migration dropping the emptied clear columns. */
 const DROP_CLEAR_EMAILS = 'Migration20261202150000_drop_clear_emails';
+/** The post-deploy migration dropping the emptied clear provider subjects (test/compliance/provider-subject-sealing.test.ts). */
+const DROP_CLEAR_PROVIDER_SUBJECTS = 'Migration20261202190500_drop_clear_provider_subjects';
 
 /** Rows as the previous version wrote them: addresses in clear in users, one_time_tokens and social_logins. */
 async function legacyAccount(db: TestDatabase, pepper: Buffer) {
@@ -144,7 +146,7 @@ describe('Addresses stored in clear by the previous version', function () {
     // An existing database: `tessera migrate` and `tessera start` leave the post-deploy migration pending.
     expect(await migrate(db)).to.deep.equal([]);
     expect(await tablesWithEmailColumn(db)).to.have.length(3);
-    expect(await migrate(db, { postDeploy: true })).to.deep.equal([DROP_CLEAR_EMAILS]);
+    expect(await migrate(db, { postDeploy: true })).to.deep.equal([DROP_CLEAR_EMAILS, DROP_CLEAR_PROVIDER_SUBJECTS]);
     expect(await tablesWithEmailColumn(db)).to.deep.equal([]);
 
     const server = await startTestServer(db, env);

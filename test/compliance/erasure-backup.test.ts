@@ -10,6 +10,7 @@ import { masterKeyBoxes } from '../../src/crypto/master-key-boxes.js';
 import { connectOrm, defaultKeyDatabaseUrl, PgKeyStore, type Orm } from '../../src/db/index.js';
 import { openField, UserDataKeys } from '../../src/domain/kernel/user-data-keys.js';
 import { userEmailBinding } from '../../src/domain/kernel/user-email.js';
+import { providerSubjectBinding } from '../../src/domain/auth/provider-identity.js';
 import { systemClock } from '../../src/clock.js';
 import { Profile } from '../../src/gen/tessera/v1/profile.js';
 import { Role } from '../../src/gen/tessera/v1/user.js';
@@ -18,6 +19,7 @@ import { findEverywhere } from '../helpers/database-sweep.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { emailIndexOf } from '../helpers/email-index.js';
 import { adminToken, DEFAULT_PASSWORD, keySql, serviceAccountKey, sql, uniqueEmail } from '../helpers/fixtures.js';
+import { TestOidcProvider } from '../helpers/oidc-provider.js';
 import { bearer, call, startTestServer, type TestServer } from '../helpers/server.js';
 
 const run = promisify(execFile);
@@ -87,6 +89,14 @@ async function personWithEverything(server: TestServer, email: string): Promise<
   return id;
 }
 
+/** Links a provider account with `subject` to the person (linking needs a verified address). */
+async function linkProvider(server: TestServer, db: TestDatabase, idp: TestOidcProvider, email: string, subject: string) {
+  await sql('update users set email_verified_at = now() where email_index = $1', [emailIndexOf(email)], db);
+  const login = await call(server.auth, 'login', { email, password: DEFAULT_PASSWORD });
+  const idToken = await idp.idToken(subject);
+  await call(server.identity, 'linkSocialLogin', { provider: 'backup-idp', idToken }, bearer(login.tokens!.accessToken));
+}
+
 describe('A pg_dump of the main database taken before an erasure, restored after it', function () {
   this.timeout(180_000);
   const databases: TestDatabase[] = [];
@@ -100,7 +110,12 @@ describe('A pg_dump of the main database taken before an erasure, restored after
     const db = await createTestDatabase();
     databases.push(db);
     const masterKey = randomBytes(32);
-    const server = await startTestServer(db, { TESSERA_MASTER_KEY: masterKey.toString('base64') });
+    const idp = await TestOidcProvider.start();
+    const server = await startTestServer(db, {
+      TESSERA_MASTER_KEY: masterKey.toString('base64'),
+      OIDC_PROVIDERS: JSON.stringify([idp.config('backup-idp')]),
+    });
+    const subject = `backup-subject-${randomBytes(6).toString('hex')}`;
     const [erasedEmail, keptEmail] = [uniqueEmail('backup-erased'), uniqueEmail('backup-kept')];
     const dump = join(folder, 'before-erasure.dump');
     let erasedId: string;
@@ -108,6 +123,7 @@ describe('A pg_dump of the main database taken before an erasure, restored after
     let wrappedKeys: string[];
     try {
       erasedId = await personWithEverything(server, erasedEmail);
+      await linkProvider(server, db, idp, erasedEmail, subject);
       keptId = await personWithEverything(server, keptEmail);
       wrappedKeys = (
         await keySql<{ wrapped_key: string }>(
@@ -138,6 +154,7 @@ describe('A pg_dump of the main database taken before an erasure, restored after
       for (const wrapped of wrappedKeys) expect(await findEverywhere(wrapped, db), 'a wrapped key').to.deep.equal([]);
     } finally {
       await server.close();
+      await idp.close();
     }
 
     const restored = await createTestDatabase();
@@ -150,7 +167,7 @@ describe('A pg_dump of the main database taken before an erasure, restored after
     // The dump holds no key, wrapped or not, and nothing personal in clear.
     expect(await sql('select 1 from user_keys', [], restored)).to.have.length(0);
     for (const wrapped of wrappedKeys) expect(await findEverywhere(wrapped, restored), 'a wrapped key').to.deep.equal([]);
-    const clear = [erasedEmail, PERSON.name, PERSON.phone.slice(4), PERSON.location, PERSON.ip, PERSON.userAgent];
+    const clear = [erasedEmail, PERSON.name, PERSON.phone.slice(4), PERSON.location, PERSON.ip, PERSON.userAgent, subject];
     for (const value of [...clear, 'avatars.backupstone.example', PERSON.preferences.favouriteDump]) {
       expect(await findEverywhere(value, restored), value).to.deep.equal([]);
     }
@@ -176,8 +193,19 @@ describe('A pg_dump of the main database taken before an erasure, restored after
         JSON.stringify(PERSON.preferences),
       ]);
       const erased = await openedFields(orm, keys, erasedId);
-      expect(erased.sealed, "the erased user's sealed fields are in the dump").to.equal(8);
+      // 8, and the ip and user agent of the sign-in that linked the provider.
+      expect(erased.sealed, "the erased user's sealed fields are in the dump").to.equal(10);
       expect(erased.opened, 'nothing of the erased user opens').to.deep.equal([]);
+      // The provider subject is sealed in the dump and opens no more either.
+      const [link] = await orm.em
+        .fork()
+        .execute<{ id: string; provider_subject_ciphertext: string }[]>(
+          'select id, provider_subject_ciphertext from social_logins where user_id = ?',
+          [erasedId],
+        );
+      expect(link!.provider_subject_ciphertext).to.match(/^v1\./);
+      const cipher = (await keys.forReading(orm.em.fork(), [erasedId])).get(erasedId);
+      expect(openField(cipher, link!.provider_subject_ciphertext, providerSubjectBinding(link!.id))).to.equal('');
     } finally {
       await store.close();
       await orm.close();

@@ -11,6 +11,7 @@ import {
   uniqueEmail,
 } from '../helpers/fixtures.js';
 import { startOidcTestSetup, type OidcTestSetup } from '../helpers/oidc-provider.js';
+import { storedLinkOf } from '../helpers/provider-links.js';
 import { expectRpcError } from '../helpers/rpc-errors.js';
 import { bearer, call } from '../helpers/server.js';
 
@@ -103,10 +104,7 @@ describe('IdentityService social logins', function () {
 
       expect(socialLogin).to.include({ provider: 'test-idp', subject: sub, email: 'whatever@elsewhere.example' });
       // Stored sealed under the user's data key, never in clear.
-      const [row] = await sql<{ email_ciphertext: string }>(
-        'select email_ciphertext from social_logins where provider_subject = $1',
-        [sub],
-      );
+      const row = await storedLinkOf('test-idp', sub, setup.server);
       expect(row!.email_ciphertext).to.match(/^v1\./).and.not.contain('whatever');
       const [event] = await auditEventsOfRequest(requestId);
       expect(event).to.include({ type: 'social_login.linked', subject_user_id: user.id, actor_type: 'user', actor_id: user.id });

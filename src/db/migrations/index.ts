@@ -14,6 +14,8 @@ import { Migration20261202130000_retention } from './Migration20261202130000_ret
 import { Migration20261202140000_profile_version } from './Migration20261202140000_profile_version.js';
 import { Migration20261202150000_drop_clear_emails } from './Migration20261202150000_drop_clear_emails.js';
 import { Migration20261202170000_seal_profile_fields } from './Migration20261202170000_seal_profile_fields.js';
+import { Migration20261202190000_provider_subject_blind_index } from './Migration20261202190000_provider_subject_blind_index.js';
+import { Migration20261202190500_drop_clear_provider_subjects } from './Migration20261202190500_drop_clear_provider_subjects.js';
 
 /** Every migration, in order. Listed explicitly so no file glob is involved at run time. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -35,6 +37,14 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261202140000_profile_version', class: Migration20261202140000_profile_version },
   { name: 'Migration20261202150000_drop_clear_emails', class: Migration20261202150000_drop_clear_emails },
   { name: 'Migration20261202170000_seal_profile_fields', class: Migration20261202170000_seal_profile_fields },
+  {
+    name: 'Migration20261202190000_provider_subject_blind_index',
+    class: Migration20261202190000_provider_subject_blind_index,
+  },
+  {
+    name: 'Migration20261202190500_drop_clear_provider_subjects',
+    class: Migration20261202190500_drop_clear_provider_subjects,
+  },
 ];
 
 /**
@@ -43,4 +53,7 @@ export const MIGRATIONS: MigrationObject[] = [
  * instance runs this version (a fresh database gets them at once: no older
  * instance can use it). Later migrations never depend on them.
  */
-export const POST_DEPLOY_MIGRATIONS: ReadonlySet<string> = new Set(['Migration20261202150000_drop_clear_emails']);
+export const POST_DEPLOY_MIGRATIONS: ReadonlySet<string> = new Set([
+  'Migration20261202150000_drop_clear_emails',
+  'Migration20261202190500_drop_clear_provider_subjects',
+]);

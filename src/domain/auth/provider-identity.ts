@@ -59,14 +59,13 @@ export async function addLink(
 ): Promise<SocialLogin> {
   const id = uuidv7();
   const email = claims.email?.slice(0, 254);
+  const cipher = await uow.deps.userKeys.forWriting(uow.em, user.id);
   const link = uow.em.create(SocialLogin, {
     id,
     user,
     provider,
-    providerSubject: claims.sub,
-    emailCiphertext: email
-      ? (await uow.deps.userKeys.forWriting(uow.em, user.id)).seal(email, socialLoginEmailBinding(id))
-      : null,
+    ...(await sealedProviderSubject(uow, user.id, { id, provider, subject: claims.sub })),
+    emailCiphertext: email ? cipher.seal(email, socialLoginEmailBinding(id)) : null,
     createdAt: uow.clock.now(),
     lastLoginAt: via === 'user' ? null : uow.clock.now(),
   });
@@ -78,21 +77,66 @@ export async function addLink(
   return link;
 }
 
+/** The link of `subject` at `provider`, found by its blind index, or null. */
+export function findLinkBySubject(
+  scope: Pick<UnitOfWork, 'em' | 'deps'>,
+  provider: string,
+  subject: string,
+): Promise<SocialLogin | null> {
+  return scope.em.findOne(SocialLogin, { provider, providerSubjectIndex: scope.deps.providerSubjectIndex.of(provider, subject) });
+}
+
+/** A link's subject as stored: its blind index, and the subject sealed under the user's data key, bound to the link. */
+export async function sealedProviderSubject(
+  uow: UnitOfWork,
+  userId: string,
+  link: { id: string; provider: string; subject: string },
+): Promise<{ providerSubjectIndex: string; providerSubjectCiphertext: string }> {
+  const cipher = await uow.deps.userKeys.forWriting(uow.em, userId);
+  return {
+    providerSubjectIndex: uow.deps.providerSubjectIndex.of(link.provider, link.subject),
+    providerSubjectCiphertext: cipher.seal(link.subject, providerSubjectBinding(link.id)),
+  };
+}
+
 /** The associated data of a provider link's sealed address. */
 export function socialLoginEmailBinding(linkId: string): string {
   return `social_logins.email:${linkId}`;
 }
 
-/** The provider-asserted addresses of `links`, opened with their users' data keys, by link id. */
-export async function openSocialLoginEmails(
+/** The associated data of a provider link's sealed subject. */
+export function providerSubjectBinding(linkId: string): string {
+  return `social_logins.provider_subject:${linkId}`;
+}
+
+/** What a link holds sealed, opened. */
+export interface OpenedSocialLogin {
+  subject: string;
+  /** The address the provider asserted, or ''. */
+  email: string;
+}
+
+/** The subjects and provider-asserted addresses of `links`, opened with their users' data keys, by link id. */
+export async function openSocialLogins(
   scope: Pick<UnitOfWork, 'em' | 'deps'>,
   links: readonly SocialLogin[],
-): Promise<Map<string, string>> {
+): Promise<Map<string, OpenedSocialLogin>> {
   const ciphers = await scope.deps.userKeys.forReading(
     scope.em,
     links.map((l) => l.user.id),
   );
-  return new Map(links.map((l) => [l.id, openField(ciphers.get(l.user.id), l.emailCiphertext, socialLoginEmailBinding(l.id))]));
+  return new Map(
+    links.map((l) => {
+      const cipher = ciphers.get(l.user.id);
+      return [
+        l.id,
+        {
+          subject: openField(cipher, l.providerSubjectCiphertext, providerSubjectBinding(l.id)),
+          email: openField(cipher, l.emailCiphertext, socialLoginEmailBinding(l.id)),
+        },
+      ];
+    }),
+  );
 }
 
 /** The provider's display name, made safe for the profile (bounded, no control characters), or ''. */

@@ -10,7 +10,14 @@ import { limitCallsFromClient } from '../kernel/rate-limit-checks.js';
 import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import { checkEmail } from '../kernel/validation.js';
 import { assuranceLevel, providerAmr } from './assurance.js';
-import { addLink, checkProviderRequest, displayName, providerAlreadyLinked, verifyIdToken } from './provider-identity.js';
+import {
+  addLink,
+  checkProviderRequest,
+  displayName,
+  findLinkBySubject,
+  providerAlreadyLinked,
+  verifyIdToken,
+} from './provider-identity.js';
 
 /** Refusals of a verified token that leave a login.failed event, with the event's reason. */
 const RECORDED_REFUSALS = new Set([
@@ -59,9 +66,7 @@ export async function loginWithProvider(
     } catch (err) {
       if (attempt === 1 && violatedUniqueRule(err) !== undefined) continue;
       if (err instanceof DomainError && err.reason && RECORDED_REFUSALS.has(err.reason)) {
-        const [link] = await op.em
-          .fork()
-          .find(SocialLogin, { provider: input.provider, providerSubject: claims.sub }, { limit: 1 });
+        const link = await findLinkBySubject({ em: op.em.fork(), deps: op.deps }, input.provider, claims.sub);
         await recordLoginFailure(op, link?.user.id ?? null, err.reason.toLowerCase(), method);
       }
       throw emailTakenOr(err, 'SOCL-009');
@@ -72,7 +77,7 @@ export async function loginWithProvider(
 async function signInWithClaims(uow: UnitOfWork, provider: string, claims: IdTokenClaims): Promise<ProviderLoginResult> {
   const method = `oidc:${provider}`;
   const now = uow.clock.now();
-  const link = await uow.em.findOne(SocialLogin, { provider, providerSubject: claims.sub });
+  const link = await findLinkBySubject(uow, provider, claims.sub);
   if (link) {
     const user = await lockUser(uow.em, link.user.id);
     if (user.status !== 'active') throw accountInactive('SOCL-002', user.status);

@@ -8,6 +8,8 @@ import { inTransaction, type UnitOfWork } from '../kernel/unit-of-work.js';
 import {
   addLink,
   checkProviderRequest,
+  findLinkBySubject,
+  openSocialLogins,
   PROVIDER_NAME_MAX_LENGTH,
   providerAlreadyLinked,
   verifyIdToken,
@@ -47,7 +49,7 @@ export async function linkSocialLogin(op: Operation, input: { provider: string; 
           reason: 'EMAIL_NOT_VERIFIED',
         });
       }
-      const taken = await uow.em.findOne(SocialLogin, { provider: input.provider, providerSubject: claims.sub });
+      const taken = await findLinkBySubject(uow, input.provider, claims.sub);
       if (taken && taken.user.id === user.id) return taken;
       if (taken) throw socialLoginTaken('SOCL-023');
       if (await uow.em.count(SocialLogin, { user: user.id, provider: input.provider })) throw providerAlreadyLinked('SOCL-024');
@@ -90,12 +92,9 @@ export async function unlinkSocialLogin(op: Operation, provider: string): Promis
         },
       );
     }
+    const { subject } = (await openSocialLogins(uow, [link])).get(link.id)!;
     uow.em.remove(link);
-    uow.record({
-      type: AuditEventType.socialLoginUnlinked,
-      subjectUserId: user.id,
-      metadata: { provider, subject: link.providerSubject },
-    });
+    uow.record({ type: AuditEventType.socialLoginUnlinked, subjectUserId: user.id, metadata: { provider, subject } });
   });
 }
 
@@ -107,12 +106,13 @@ export async function unlinkSocialLogin(op: Operation, provider: string): Promis
  */
 export async function removeProviderLinks(uow: UnitOfWork, userId: string, cause: string): Promise<number> {
   const links = await uow.em.find(SocialLogin, { user: userId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  const opened = await openSocialLogins(uow, links);
   for (const link of links) {
     uow.em.remove(link);
     uow.record({
       type: AuditEventType.socialLoginUnlinked,
       subjectUserId: userId,
-      metadata: { provider: link.provider, subject: link.providerSubject, cause },
+      metadata: { provider: link.provider, subject: opened.get(link.id)!.subject, cause },
     });
   }
   return links.length;

@@ -8,7 +8,7 @@ import {
   type User,
 } from '../../db/index.js';
 import { listSocialLogins } from '../auth/social-logins.js';
-import { openSocialLoginEmails } from '../auth/provider-identity.js';
+import { openSocialLogins, type OpenedSocialLogin } from '../auth/provider-identity.js';
 import { openUserEmail } from '../kernel/user-email.js';
 import { toSessionView, type SessionView } from '../auth/session-management.js';
 import { getUser } from '../identity/users.js';
@@ -25,7 +25,7 @@ const AUDIT_PAGE = 500;
 export type ExportPart =
   | { kind: 'account'; account: User; email: string }
   | { kind: 'profile'; profile: ProfileView }
-  | { kind: 'socialLogin'; socialLogin: SocialLogin; email: string }
+  | { kind: 'socialLogin'; socialLogin: SocialLogin; opened: OpenedSocialLogin }
   | { kind: 'secondFactors'; secondFactors: SecondFactorSummary }
   | { kind: 'session'; session: SessionView }
   | { kind: 'auditEvent'; auditEvent: AuditEvent };
@@ -47,8 +47,8 @@ export async function* exportUserData(op: Operation, requestedUserId: string): A
   yield { kind: 'account', account, email: await openUserEmail(op, account) };
   yield { kind: 'profile', profile: await getProfile(op, userId) };
   const links = await listSocialLogins(op, userId);
-  const linkEmails = await openSocialLoginEmails(op, links);
-  for (const socialLogin of links) yield { kind: 'socialLogin', socialLogin, email: linkEmails.get(socialLogin.id) ?? '' };
+  const opened = await openSocialLogins(op, links);
+  for (const socialLogin of links) yield { kind: 'socialLogin', socialLogin, opened: opened.get(socialLogin.id)! };
   yield { kind: 'secondFactors', secondFactors: await summarizeSecondFactors(op.em, userId) };
   const cipher = (await op.deps.userKeys.forReading(op.em, [userId])).get(userId);
   const sessions = await op.em.find(Session, { user: userId }, { orderBy: { id: 'asc' } });

@@ -1,6 +1,7 @@
 import type { Clock } from '../../clock.js';
 import type { OidcVerifier } from '../../crypto/oidc.js';
 import type { EmailIndex } from '../../crypto/email-index.js';
+import type { ProviderSubjectIndex } from '../../crypto/provider-subject-index.js';
 import type { PasswordHasher } from '../../crypto/passwords.js';
 import type { SecretBox } from '../../crypto/secret-box.js';
 import type { UserDataKeys } from './user-data-keys.js';
@@ -40,6 +41,8 @@ export interface DomainDeps {
   userKeys: UserDataKeys;
   /** The keyed blind index of email addresses (users.email_index, one_time_tokens.email_index). */
   emailIndex: EmailIndex;
+  /** The keyed blind index of provider accounts (social_logins.provider_subject_index). */
+  providerSubjectIndex: ProviderSubjectIndex;
   /** Encrypts the successor of a rotated refresh token for the reuse grace window. */
   refreshSuccessorBox: SecretBox;
   /** Encrypts queued mail (addresses, links with tokens) until it is delivered. */

@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { PasswordHasher } from '../../src/crypto/passwords.js';
 import { generateOpaqueSecret, hashBearerSecret } from '../../src/crypto/random.js';
-import { connectOrm, migrateToLatest } from '../../src/db/index.js';
+import { connectOrm } from '../../src/db/index.js';
 import { findEverywhere } from '../helpers/database-sweep.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { createTestDatabase, migrateTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { emailIndexOf } from '../helpers/email-index.js';
 import { DEFAULT_PASSWORD, sql } from '../helpers/fixtures.js';
 import { bearer, call, startTestServer } from '../helpers/server.js';
@@ -63,16 +63,6 @@ async function tablesWithEmailColumn(db: TestDatabase): Promise<string[]> {
     db,
   );
   return rows.map((r) => r.table_name);
-}
-
-/** Applies this version's migrations the way `tessera start` and `tessera migrate [--post-deploy]` do. */
-async function migrate(db: TestDatabase, options: { postDeploy?: boolean } = {}): Promise<string[]> {
-  const orm = await connectOrm(db.url, 2);
-  try {
-    return await migrateToLatest(orm, options);
-  } finally {
-    await orm.close();
-  }
 }
 
 /** The query the previous version's start-up conversion runs first: it must keep working until the post-deploy drop. */
@@ -144,9 +134,9 @@ describe('Addresses stored in clear by the previous version', function () {
     await (await startTestServer(db, env)).close();
 
     // An existing database: `tessera migrate` and `tessera start` leave the post-deploy migration pending.
-    expect(await migrate(db)).to.deep.equal([]);
+    expect(await migrateTestDatabase(db)).to.deep.equal([]);
     expect(await tablesWithEmailColumn(db)).to.have.length(3);
-    expect(await migrate(db, { postDeploy: true })).to.deep.equal([DROP_CLEAR_EMAILS, DROP_CLEAR_PROVIDER_SUBJECTS]);
+    expect(await migrateTestDatabase(db, { postDeploy: true })).to.deep.equal([DROP_CLEAR_EMAILS, DROP_CLEAR_PROVIDER_SUBJECTS]);
     expect(await tablesWithEmailColumn(db)).to.deep.equal([]);
 
     const server = await startTestServer(db, env);
@@ -165,9 +155,9 @@ describe('Addresses stored in clear by the previous version', function () {
   it('keep their clear columns when the post-deploy migration finds an address not sealed yet: it refuses and nothing is lost', async () => {
     const account = await legacyAccount(db, randomBytes(32));
     // Migrated but never started: nothing sealed the rows.
-    await migrate(db);
+    await migrateTestDatabase(db);
     let refusal: unknown;
-    await migrate(db, { postDeploy: true }).catch((err: unknown) => (refusal = err));
+    await migrateTestDatabase(db, { postDeploy: true }).catch((err: unknown) => (refusal = err));
     expect(String(refusal)).to.match(/addresses in clear remain/);
 
     expect(await tablesWithEmailColumn(db)).to.have.length(3);
@@ -184,7 +174,7 @@ describe('A fresh database', function () {
   it('gets the post-deploy migrations at once: no clear email column exists', async () => {
     const db = await createTestDatabase();
     try {
-      expect(await migrate(db)).to.include(DROP_CLEAR_EMAILS);
+      expect(await migrateTestDatabase(db)).to.include(DROP_CLEAR_EMAILS);
       expect(await tablesWithEmailColumn(db)).to.deep.equal([]);
     } finally {
       await db.drop();

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { connectOrm, migrateToLatest } from '../../src/db/index.js';
+import { connectOrm } from '../../src/db/index.js';
 import { findEverywhere } from '../helpers/database-sweep.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { createTestDatabase, migrateTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { sql } from '../helpers/fixtures.js';
 import { TestOidcProvider } from '../helpers/oidc-provider.js';
 import { storedLinks, subjectIndexOf } from '../helpers/provider-links.js';
@@ -14,15 +14,6 @@ const BEFORE_SUBJECT_INDEX = 'Migration20261202150000_drop_clear_emails';
 const DROP_CLEAR_SUBJECTS = 'Migration20261202190500_drop_clear_provider_subjects';
 /** More than one conversion batch (500). */
 const LEGACY_LINKS = 501;
-
-async function migrate(db: TestDatabase, options: { postDeploy?: boolean } = {}): Promise<string[]> {
-  const orm = await connectOrm(db.url, 2);
-  try {
-    return await migrateToLatest(orm, options);
-  } finally {
-    await orm.close();
-  }
-}
 
 async function clearSubjectColumnExists(db: TestDatabase): Promise<boolean> {
   const rows = await sql(
@@ -142,9 +133,9 @@ describe('Provider subjects stored in clear by the previous version', function (
   it('lose the clear column to the post-deploy migration once sealed, and the service serves without it', async () => {
     await (await startTestServer(db, env)).close();
 
-    expect(await migrate(db)).to.deep.equal([]);
+    expect(await migrateTestDatabase(db)).to.deep.equal([]);
     expect(await clearSubjectColumnExists(db)).to.equal(true);
-    expect(await migrate(db, { postDeploy: true })).to.deep.equal([DROP_CLEAR_SUBJECTS]);
+    expect(await migrateTestDatabase(db, { postDeploy: true })).to.deep.equal([DROP_CLEAR_SUBJECTS]);
     expect(await clearSubjectColumnExists(db)).to.equal(false);
 
     const server = await startTestServer(db, env);
@@ -162,9 +153,9 @@ describe('Provider subjects stored in clear by the previous version', function (
 
   it('keep the clear column when the post-deploy migration finds a subject not sealed yet: it refuses and nothing is lost', async () => {
     // Migrated but never started: nothing sealed the rows.
-    await migrate(db);
+    await migrateTestDatabase(db);
     let refusal: unknown;
-    await migrate(db, { postDeploy: true }).catch((err: unknown) => (refusal = err));
+    await migrateTestDatabase(db, { postDeploy: true }).catch((err: unknown) => (refusal = err));
     expect(String(refusal)).to.match(/provider subjects in clear remain/);
 
     expect(await clearSubjectColumnExists(db)).to.equal(true);

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { beforeBuildingTessera, freePort, tesseraEnv } from './process.js';
@@ -39,4 +40,33 @@ export function useCliSandbox(): CliSandbox {
       return { env: envFor(`postgres://tessera:${password}@127.0.0.1:${port}/tessera`, extra), port, password };
     },
   };
+}
+
+/** What a suite of `tessera` processes shares: one database, and what to clean up after it. */
+export interface ProcessSuite {
+  /** The suite's database (set before its tests run). */
+  db: TestDatabase;
+  /** Processes spawned by the tests: killed at the end if still running. */
+  children: ChildProcess[];
+  /** Data folders of the processes: removed at the end. */
+  dataDirs: string[];
+}
+
+/**
+ * Inside a `describe`: builds dist/ first, makes one database for the suite,
+ * and at its end kills the processes still running, removes their data
+ * folders and drops the database.
+ */
+export function useProcessSuite(): ProcessSuite {
+  const suite = { children: [], dataDirs: [] } as unknown as ProcessSuite;
+  beforeBuildingTessera();
+  before(async () => {
+    suite.db = await createTestDatabase();
+  });
+  after(async () => {
+    for (const child of suite.children) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const dir of suite.dataDirs) rmSync(dir, { recursive: true, force: true });
+    await suite.db.drop();
+  });
+  return suite;
 }

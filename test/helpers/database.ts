@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedPostgres } from '../../src/db/embedded.js';
+import { connectOrm, migrateToLatest } from '../../src/db/index.js';
 
 /** A database made for one test run and dropped after it, with the key store's database beside it. */
 export interface TestDatabase {
@@ -60,4 +61,14 @@ async function createEmbeddedTestDatabase(): Promise<TestDatabase> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Applies this version's migrations to `db` the way `tessera start` and `tessera migrate [--post-deploy]` do. */
+export async function migrateTestDatabase(db: TestDatabase, options: { postDeploy?: boolean } = {}): Promise<string[]> {
+  const orm = await connectOrm(db.url, 2);
+  try {
+    return await migrateToLatest(orm, options);
+  } finally {
+    await orm.close();
+  }
 }

@@ -1,11 +1,11 @@
 import { credentials } from '@grpc/grpc-js';
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { useProcessSuite } from '../helpers/cli-sandbox.js';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { AuthServiceClient } from '../../src/gen/tessera/v1/auth_service.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { beforeBuildingTessera, freePort, PROJECT_ROOT, tesseraEnv, waitForExit, waitForLine } from '../helpers/process.js';
+import { freePort, PROJECT_ROOT, tesseraEnv, waitForExit, waitForLine } from '../helpers/process.js';
 import { call } from '../helpers/server.js';
 
 /** The NUL-separated entries of a /proc file (cmdline, environ). */
@@ -15,26 +15,15 @@ function procEntries(pid: number, file: 'cmdline' | 'environ'): string[] {
 
 describe('scripts/start-production.sh (how production starts the service)', function () {
   this.timeout(30_000);
-  let db: TestDatabase;
-  const children: ChildProcess[] = [];
-  const dataDirs: string[] = [];
+  const suite = useProcessSuite();
+  const { children, dataDirs } = suite;
   // Both starts share one database, so they share the key that seals its signing keys.
   const masterKey = randomBytes(32).toString('base64');
-  beforeBuildingTessera();
-
-  before(async () => {
-    db = await createTestDatabase();
-  });
-  after(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
-    await db.drop();
-  });
 
   /** Runs the script with `args` and waits until the service listens. */
   async function startScript(args: string[], extra: Record<string, string> = {}) {
     const grpcPort = await freePort();
-    const env = tesseraEnv(db.url, { GRPC_PORT: String(grpcPort), TESSERA_MASTER_KEY: masterKey, ...extra });
+    const env = tesseraEnv(suite.db.url, { GRPC_PORT: String(grpcPort), TESSERA_MASTER_KEY: masterKey, ...extra });
     dataDirs.push(env.TESSERA_DATA_DIR!);
     const child = spawn('sh', ['scripts/start-production.sh', ...args], {
       cwd: PROJECT_ROOT,

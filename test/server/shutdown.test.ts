@@ -1,7 +1,8 @@
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { useProcessSuite } from '../helpers/cli-sandbox.js';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { connect } from 'node:net';
@@ -9,7 +10,6 @@ import { AuthServiceClient, type LoginResponse } from '../../src/gen/tessera/v1/
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { registerUser } from '../helpers/fixtures.js';
 import {
-  beforeBuildingTessera,
   freePort,
   PROJECT_ROOT,
   spawnTessera,
@@ -91,25 +91,14 @@ describe('graceful shutdown (in process)', function () {
 describe('graceful shutdown (real process)', function () {
   // Generous bounds: a process starting (and an embedded PostgreSQL initialising) on a loaded 2-core machine.
   this.timeout(75_000);
-  let db: TestDatabase;
-  const children: ChildProcess[] = [];
-  const dataDirs: string[] = [];
-  beforeBuildingTessera();
-
-  before(async () => {
-    db = await createTestDatabase();
-  });
-  after(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
-    await db.drop();
-  });
+  const suite = useProcessSuite();
+  const { children, dataDirs } = suite;
 
   /** Spawns `tessera start` and waits until it listens. */
   async function startProcess(extra: Record<string, string | undefined>) {
     const grpcPort = await freePort();
     const httpPort = await freePort();
-    const env = tesseraEnv(db.url, { GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), ...extra });
+    const env = tesseraEnv(suite.db.url, { GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), ...extra });
     dataDirs.push(env.TESSERA_DATA_DIR!);
     const child = spawnTessera(['start'], env);
     children.push(child);
@@ -198,7 +187,7 @@ describe('graceful shutdown (real process)', function () {
     if (!postgresUserCanReach(PROJECT_ROOT)) {
       // As root in a checkout others cannot enter (e.g. under a 0700 folder), the
       // embedded server cannot run; start-up must say so plainly instead.
-      const env = tesseraEnv(db.url, { DATABASE_URL: undefined, EMBEDDED_PG_PORT: String(await freePort()) });
+      const env = tesseraEnv(suite.db.url, { DATABASE_URL: undefined, EMBEDDED_PG_PORT: String(await freePort()) });
       dataDirs.push(env.TESSERA_DATA_DIR!);
       const result = await waitForExit(spawnTessera(['start'], env), 20_000);
       expect(result.code).to.equal(1);
@@ -225,7 +214,7 @@ describe('graceful shutdown (real process)', function () {
     const asRoot = process.getuid?.() === 0;
     const closed = mkdtempSync(join(tmpdir(), 'tessera-closed-'));
     chmodSync(closed, 0o700);
-    const env = tesseraEnv(db.url, {
+    const env = tesseraEnv(suite.db.url, {
       DATABASE_URL: undefined,
       TESSERA_DATA_DIR: join(closed, 'data'),
       EMBEDDED_PG_PORT: String(await freePort()),

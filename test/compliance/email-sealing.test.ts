@@ -7,7 +7,7 @@ import { findEverywhere } from '../helpers/database-sweep.js';
 import { createTestDatabase, migrateTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { emailIndexOf } from '../helpers/email-index.js';
 import { DEFAULT_PASSWORD, sql } from '../helpers/fixtures.js';
-import { bearer, call, startTestServer } from '../helpers/server.js';
+import { bearer, call, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** The last migration before the blind index: the schema of a database written by the previous version. */
 const BEFORE_BLIND_INDEX = 'Migration20261201170000_refresh_token_history';
@@ -71,6 +71,23 @@ async function previousVersionConversionQuery(db: TestDatabase, table: string) {
   return sql(`select id, ${userId} as "userId", email from ${table} where email is not null order by id limit 500`, [], db);
 }
 
+/**
+ * Sign-in by the index (typed as `typed`), the address answered opened, the
+ * provider's address too, and the old verification link still proves the address.
+ */
+async function expectServed(
+  server: TestServer,
+  account: { id: string; email: string; providerEmail: string; verification: string },
+  typed: string,
+): Promise<void> {
+  const login = await call(server.auth, 'login', { email: typed, password: DEFAULT_PASSWORD });
+  expect(login.user!).to.include({ id: account.id, email: account.email });
+  const links = await call(server.identity, 'listSocialLogins', { userId: '' }, bearer(login.tokens!.accessToken));
+  expect(links.socialLogins.map((l) => l.email)).to.deep.equal([account.providerEmail]);
+  const verified = await call(server.auth, 'verifyEmail', { token: account.verification });
+  expect(verified.user!).to.include({ email: account.email, emailVerified: true });
+}
+
 describe('Addresses stored in clear by the previous version', function () {
   this.timeout(120_000);
   let db: TestDatabase;
@@ -103,13 +120,7 @@ describe('Addresses stored in clear by the previous version', function () {
         const [row] = await sql<{ email_index: string }>('select email_index from users where id = $1', [account.id], db);
         expect(row!.email_index).to.equal(emailIndexOf(account.email));
 
-        // Sign-in by the index, the address answered opened, the provider's address too, and the old link still proves the address.
-        const login = await call(server.auth, 'login', { email: account.email.toUpperCase(), password: DEFAULT_PASSWORD });
-        expect(login.user!).to.include({ id: account.id, email: account.email });
-        const links = await call(server.identity, 'listSocialLogins', { userId: '' }, bearer(login.tokens!.accessToken));
-        expect(links.socialLogins.map((l) => l.email)).to.deep.equal([account.providerEmail]);
-        const verified = await call(server.auth, 'verifyEmail', { token: account.verification });
-        expect(verified.user!).to.include({ email: account.email, emailVerified: true });
+        await expectServed(server, account, account.email.toUpperCase());
       }
     } finally {
       await server.close();
@@ -141,12 +152,7 @@ describe('Addresses stored in clear by the previous version', function () {
 
     const server = await startTestServer(db, env);
     try {
-      const login = await call(server.auth, 'login', { email: account.email, password: DEFAULT_PASSWORD });
-      expect(login.user!).to.include({ id: account.id, email: account.email });
-      const links = await call(server.identity, 'listSocialLogins', { userId: '' }, bearer(login.tokens!.accessToken));
-      expect(links.socialLogins.map((l) => l.email)).to.deep.equal([account.providerEmail]);
-      const verified = await call(server.auth, 'verifyEmail', { token: account.verification });
-      expect(verified.user!).to.include({ email: account.email, emailVerified: true });
+      await expectServed(server, account, account.email);
     } finally {
       await server.close();
     }

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createTestDatabase, type TestDatabase } from './database.js';
-import { beforeBuildingTessera, freePort, tesseraEnv } from './process.js';
+import { beforeBuildingTessera, freePort, tesseraEnv, waitForExit, waitForLine, type ProcessResult } from './process.js';
 
 /** Fresh databases and data folders for `tessera` process tests. */
 export interface CliSandbox {
@@ -50,6 +50,12 @@ export interface ProcessSuite {
   children: ChildProcess[];
   /** Data folders of the processes: removed at the end. */
   dataDirs: string[];
+  /**
+   * Keeps `child` (killed at the end if still running) and waits until it
+   * says it listens; `exited` settles when it ends. Bounds are generous: a
+   * process starting on a loaded 2-core machine.
+   */
+  untilListening(child: ChildProcess): Promise<{ child: ChildProcess; exited: Promise<ProcessResult> }>;
 }
 
 /**
@@ -58,7 +64,17 @@ export interface ProcessSuite {
  * folders and drops the database.
  */
 export function useProcessSuite(): ProcessSuite {
-  const suite = { children: [], dataDirs: [] } as unknown as ProcessSuite;
+  const suite = {
+    children: [] as ChildProcess[],
+    dataDirs: [] as string[],
+    async untilListening(child: ChildProcess) {
+      suite.children.push(child);
+      const exited = waitForExit(child, 70_000);
+      exited.catch(() => {});
+      await waitForLine(child, 'tessera listening', 50_000);
+      return { child, exited };
+    },
+  } as ProcessSuite;
   beforeBuildingTessera();
   before(async () => {
     suite.db = await createTestDatabase();

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { AuthServiceClient } from '../../src/gen/tessera/v1/auth_service.js';
-import { freePort, PROJECT_ROOT, tesseraEnv, waitForExit, waitForLine } from '../helpers/process.js';
+import { freePort, PROJECT_ROOT, tesseraEnv } from '../helpers/process.js';
 import { call } from '../helpers/server.js';
 
 /** The NUL-separated entries of a /proc file (cmdline, environ). */
@@ -16,7 +16,7 @@ function procEntries(pid: number, file: 'cmdline' | 'environ'): string[] {
 describe('scripts/start-production.sh (how production starts the service)', function () {
   this.timeout(30_000);
   const suite = useProcessSuite();
-  const { children, dataDirs } = suite;
+  const { dataDirs } = suite;
   // Both starts share one database, so they share the key that seals its signing keys.
   const masterKey = randomBytes(32).toString('base64');
 
@@ -25,16 +25,10 @@ describe('scripts/start-production.sh (how production starts the service)', func
     const grpcPort = await freePort();
     const env = tesseraEnv(suite.db.url, { GRPC_PORT: String(grpcPort), TESSERA_MASTER_KEY: masterKey, ...extra });
     dataDirs.push(env.TESSERA_DATA_DIR!);
-    const child = spawn('sh', ['scripts/start-production.sh', ...args], {
-      cwd: PROJECT_ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(child);
-    const exited = waitForExit(child, 25_000);
-    exited.catch(() => {});
-    await waitForLine(child, 'tessera listening', 20_000);
-    return { child, exited, grpcPort };
+    const started = await suite.untilListening(
+      spawn('sh', ['scripts/start-production.sh', ...args], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
+    return { ...started, grpcPort };
   }
 
   it('execs node on the compiled dist/ with the memory defaults, serves, and drains on SIGTERM', async () => {

@@ -92,7 +92,7 @@ describe('graceful shutdown (real process)', function () {
   // Generous bounds: a process starting (and an embedded PostgreSQL initialising) on a loaded 2-core machine.
   this.timeout(75_000);
   const suite = useProcessSuite();
-  const { children, dataDirs } = suite;
+  const { dataDirs } = suite;
 
   /** Spawns `tessera start` and waits until it listens. */
   async function startProcess(extra: Record<string, string | undefined>) {
@@ -100,11 +100,7 @@ describe('graceful shutdown (real process)', function () {
     const httpPort = await freePort();
     const env = tesseraEnv(suite.db.url, { GRPC_PORT: String(grpcPort), HTTP_PORT: String(httpPort), ...extra });
     dataDirs.push(env.TESSERA_DATA_DIR!);
-    const child = spawnTessera(['start'], env);
-    children.push(child);
-    const exited = waitForExit(child, 70_000);
-    exited.catch(() => {});
-    await waitForLine(child, 'tessera listening', 50_000);
+    const { child, exited } = await suite.untilListening(spawnTessera(['start'], env));
     return { child, exited, grpcPort, httpPort };
   }
 
@@ -149,15 +145,13 @@ describe('graceful shutdown (real process)', function () {
     const env = tesseraEnv(own.url, { GRPC_PORT: String(grpcPort), HTTP_PORT: String(await freePort()) });
     dataDirs.push(env.TESSERA_DATA_DIR!);
     // As PID 1 the kernel drops signals the process has no handler for: an unhandled SIGTERM would be ignored.
-    const wrapper = spawn('unshare', ['--pid', '--fork', process.execPath, TESSERA_MAIN, 'start'], {
-      cwd: PROJECT_ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(wrapper);
-    const exited = waitForExit(wrapper, 25_000);
-    exited.catch(() => {});
-    await waitForLine(wrapper, 'tessera listening', 20_000);
+    const { child: wrapper, exited } = await suite.untilListening(
+      spawn('unshare', ['--pid', '--fork', process.execPath, TESSERA_MAIN, 'start'], {
+        cwd: PROJECT_ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
     const pid = Number(readFileSync(`/proc/${wrapper.pid}/task/${wrapper.pid}/children`, 'utf8').trim());
     const namespacePids = readFileSync(`/proc/${pid}/status`, 'utf8')
       .match(/^NSpid:\s+(.+)$/m)![1]
